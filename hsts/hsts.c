@@ -1,0 +1,1 @@
+/* hsts.c: being written. */

@@ -1,0 +1,1 @@
+/* hsts_header.c: being written. */

@@ -1,0 +1,59 @@
+/*
+ * hsts_header.h - the Strict-Transport-Security header parser.
+ *
+ * RFC 6797 section 6.1, with Chromium's choices where the RFC leaves room
+ * (net/http/http_security_headers.cc): directive names case-insensitive,
+ * quoted values allowed, max-age required and digits only, max-age capped
+ * at one year, any repeated directive invalidates the header, well-formed
+ * unknown directives ignored, malformed ones invalidate.
+ *
+ * Besides validity, the parser reports problems with stable codes: the
+ * dotted codes of hstspreload.org where one exists (header.parse.*,
+ * header.preloadable.*), "proxy."-prefixed codes otherwise. The same
+ * vocabulary is used by `check-header` and the audit.
+ */
+#ifndef HSTS_HEADER_H
+#define HSTS_HEADER_H
+
+#include "hsts.h"
+
+#define HSTS_PROBLEMS_MAX 16 /* problems kept per header; extra dropped */
+#define HSTS_MAX_AGE_6_MONTHS 15768000u
+
+enum hsts_severity {
+  HSTS_SEVERITY_WARNING = 0, /* worth fixing; neither invalid nor blocking */
+  HSTS_SEVERITY_ERROR        /* invalid header, or it blocks preloading */
+};
+
+/* One finding. `code` and `message` are static strings. */
+struct hsts_problem {
+  const char *code;     /* e.g. "header.parse.max_age.non_digit_characters" */
+  enum hsts_severity severity;
+  const char *message;  /* one English sentence */
+};
+
+/* The parse of one header value. Filled whether or not it is valid. */
+struct hsts_header {
+  int valid;              /* RFC 6797 validity */
+  int has_max_age;        /* a well-formed max-age was present */
+  uint32_t max_age;       /* effective: capped at HSTS_MAX_AGE_CAP */
+  uint64_t max_age_sent;  /* as sent, saturated at UINT64_MAX */
+  int include_subdomains; /* includeSubDomains present */
+  int preload;            /* preload token present */
+  size_t nproblems;
+  struct hsts_problem problems[HSTS_PROBLEMS_MAX];
+};
+
+/*
+ * Parses the `len` bytes of one header field value. Always fills *out.
+ * Returns HSTS_OK when the header is valid, HSTS_EHEADER_INVALID when not
+ * (out->problems then holds at least one error saying why). Preload
+ * eligibility problems (header.preloadable.*) are reported for valid
+ * headers too, with severity error, without making the header invalid.
+ */
+int hsts_header_parse(const char *value, size_t len, struct hsts_header *out);
+
+/* Returns 1 if out->problems has an error-severity entry, else 0. */
+int hsts_header_has_errors(const struct hsts_header *h);
+
+#endif /* HSTS_HEADER_H */

@@ -1,0 +1,1 @@
+/* hsts_host.c: being written. */

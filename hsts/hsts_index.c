@@ -1,0 +1,1 @@
+/* hsts_index.c: being written. */

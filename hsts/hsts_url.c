@@ -1,0 +1,1 @@
+/* hsts_url.c: being written. */

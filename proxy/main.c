@@ -1,0 +1,127 @@
+/*
+ * main.c - the hstsproxy command: global options, then a subcommand.
+ *
+ *   hstsproxy [--db PATH] [--help] [--version] SUBCOMMAND [ARGS...]
+ *
+ * Global options come before the subcommand; each subcommand parses its
+ * own. Exit statuses are in cli.h.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+  const char *name;
+  int (*fn)(int argc, char **argv, const struct cli_globals *g);
+  const char *summary;
+};
+
+static const struct command commands[] = {
+  { "run", cmd_run, "run the proxy" },
+  { "preload", cmd_preload, "import, update or show the preload list" },
+  { "policy", cmd_policy, "query, add, delete, list, export, import policies" },
+  { "check-header", cmd_check_header, "check a Strict-Transport-Security value" },
+  { NULL, NULL, NULL }
+};
+
+static void usage(FILE *f)
+{
+  const struct command *c;
+
+  fprintf(f, "usage: hstsproxy [--db PATH] SUBCOMMAND [ARGS...]\n"
+             "       hstsproxy help SUBCOMMAND\n\n"
+             "An HSTS-aware forward proxy.\n\nSubcommands:\n");
+  for (c = commands; c->name != NULL; c++)
+    fprintf(f, "  %-14s %s\n", c->name, c->summary);
+  fprintf(f, "\nGlobal options:\n"
+             "  --db PATH      the SQLite store (default: $HSTSPROXY_DB, else\n"
+             "                 $XDG_STATE_HOME/hstsproxy/hstsproxy.db, else\n"
+             "                 ~/.local/state/hstsproxy/hstsproxy.db)\n"
+             "  --help         this text\n"
+             "  --version      the version\n\n"
+             "Exit status: 0 success, 1 negative answer, 2 usage error,\n"
+             "3 runtime failure.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+  const struct command *c;
+
+  for (c = commands; c->name != NULL; c++)
+    if (strcmp(c->name, name) == 0)
+      return c;
+  return NULL;
+}
+
+static int run_command(const char *name, int argc, char **argv,
+                       const struct cli_globals *g)
+{
+  const struct command *c = find_command(name);
+
+  if (c == NULL) {
+    cli_error(name, "unknown subcommand (see hstsproxy --help)");
+    return CLI_EXIT_USAGE;
+  }
+  optind = 1;
+  return c->fn(argc, argv, g);
+}
+
+static int help_command(int argc, char **argv, const struct cli_globals *g)
+{
+  char help[] = "--help";
+  char *args[3];
+
+  if (argc < 2) {
+    usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  args[0] = argv[1];
+  args[1] = help;
+  args[2] = NULL;
+  return run_command(argv[1], 2, args, g);
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "db", required_argument, NULL, 'd' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 }
+  };
+  struct cli_globals g = { NULL };
+  int c;
+
+  opterr = 0;
+  for (;;) {
+    c = getopt_long(argc, argv, "+", opts, NULL);
+    if (c == -1)
+      break;
+    switch (c) {
+    case 'd':
+      g.db_arg = optarg;
+      break;
+    case 'h':
+      usage(stdout);
+      return CLI_EXIT_OK;
+    case 'V':
+      printf("hstsproxy %s\n", HSTSPROXY_VERSION);
+      return CLI_EXIT_OK;
+    default:
+      cli_error(argv[optind - 1], "unknown or incomplete global option "
+                                  "(see hstsproxy --help)");
+      return CLI_EXIT_USAGE;
+    }
+  }
+  if (optind >= argc) {
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  argc -= optind;
+  argv += optind;
+  if (strcmp(argv[0], "help") == 0)
+    return help_command(argc, argv, &g);
+  return run_command(argv[0], argc, argv, &g);
+}
