@@ -18,17 +18,17 @@
 /* Error codes of every hsts_ function. 0 is success. */
 enum hsts_err {
   HSTS_OK = 0,
-  HSTS_EHOST_EMPTY,       /* empty host name */
-  HSTS_EHOST_TOO_LONG,    /* over 253 octets */
-  HSTS_ELABEL_EMPTY,      /* empty label ("a..b", ".a") */
-  HSTS_ELABEL_TOO_LONG,   /* label over 63 octets */
-  HSTS_EHOST_CHAR,        /* a byte outside letters, digits, '-', '_' */
-  HSTS_EHOST_IP,          /* an IP literal where a name is required */
-  HSTS_EHEADER_INVALID,   /* the STS header is invalid (see problems) */
-  HSTS_EURL,              /* malformed URL */
-  HSTS_ENOSPC,            /* output buffer too small */
-  HSTS_ENOMEM,            /* allocation failed */
-  HSTS_ENOTFOUND          /* no such entry */
+  HSTS_EHOST_EMPTY,     /* empty host name */
+  HSTS_EHOST_TOO_LONG,  /* over 253 octets */
+  HSTS_ELABEL_EMPTY,    /* empty label ("a..b", ".a") */
+  HSTS_ELABEL_TOO_LONG, /* label over 63 octets */
+  HSTS_EHOST_CHAR,      /* a byte outside letters, digits, '-', '_' */
+  HSTS_EHOST_IP,        /* an IP literal where a name is required */
+  HSTS_EHEADER_INVALID, /* the STS header is invalid (see problems) */
+  HSTS_EURL,            /* malformed URL */
+  HSTS_ENOSPC,          /* output buffer too small */
+  HSTS_ENOMEM,          /* allocation failed */
+  HSTS_ENOTFOUND        /* no such entry */
 };
 
 /* Returns a static English description of an hsts_err. Never NULL. */

@@ -10,15 +10,39 @@
  * Besides validity, the parser reports problems with stable codes: the
  * dotted codes of hstspreload.org where one exists (header.parse.*,
  * header.preloadable.*), "proxy."-prefixed codes otherwise. The same
- * vocabulary is used by `check-header` and the audit.
+ * vocabulary is used by `check-header` and the audit. Each code appears
+ * at most once per header. E = error, W = warning; * = makes it invalid.
+ *   header.parse.empty E*                 header.parse.empty_directive W
+ *   header.parse.unknown_directive W      header.parse.invalid.preload W
+ *   header.parse.repeated.{max_age,include_sub_domains,preload} E*
+ *   header.parse.invalid.max_age.no_value E*  ("max-age", "max-age=")
+ *   header.parse.max_age.non_digit_characters E*
+ *   header.parse.max_age.leading_zero W
+ *   header.parse.max_age.parse_int_error E (over 64 bits; capped, valid)
+ *   header.parse.invalid.include_sub_domains E*  (any "=" value)
+ *   header.preloadable.{include_sub_domains,preload,max_age}.missing E
+ *     (max_age.missing is also the reason a header without max-age is
+ *     invalid), header.preloadable.max_age.zero E,
+ *     header.preloadable.max_age.below_1_year E,
+ *     header.preloadable.max_age.over_10_years W (as sent)
+ *   proxy.header.malformed_bytes E* (CTL, DEL; non-ASCII outside quotes)
+ *   proxy.header.directive.invalid_name E*, .invalid_value E*
+ *   proxy.header.quoted_string.unterminated E*, .trailing_characters E*
+ *   proxy.header.repeated.unknown_directive E*
+ *   proxy.header.too_many_directives E*
+ *   proxy.header.max_age.quoted E (valid, but hstspreload.org refuses it)
+ *   proxy.header.max_age.below_6_months W
  */
 #ifndef HSTS_HEADER_H
 #define HSTS_HEADER_H
 
 #include "hsts.h"
 
-#define HSTS_PROBLEMS_MAX 16 /* problems kept per header; extra dropped */
+#define HSTS_PROBLEMS_MAX     16 /* problems kept per header; extra dropped */
 #define HSTS_MAX_AGE_6_MONTHS 15768000u
+/* Directives accepted per header (bounds the repeat check); a header with
+ * more is invalid: proxy.header.too_many_directives. */
+#define HSTS_HEADER_DIRECTIVES_MAX 32
 
 enum hsts_severity {
   HSTS_SEVERITY_WARNING = 0, /* worth fixing; neither invalid nor blocking */
@@ -27,9 +51,9 @@ enum hsts_severity {
 
 /* One finding. `code` and `message` are static strings. */
 struct hsts_problem {
-  const char *code;     /* e.g. "header.parse.max_age.non_digit_characters" */
+  const char *code; /* e.g. "header.parse.max_age.non_digit_characters" */
   enum hsts_severity severity;
-  const char *message;  /* one English sentence */
+  const char *message; /* one English sentence */
 };
 
 /* The parse of one header value. Filled whether or not it is valid. */

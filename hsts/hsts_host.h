@@ -11,8 +11,8 @@
 
 #include "hsts.h"
 
-#define HSTS_HOST_MAX 253 /* octets in a name, without a trailing dot */
-#define HSTS_LABEL_MAX 63 /* octets in one label */
+#define HSTS_HOST_MAX  253 /* octets in a name, without a trailing dot */
+#define HSTS_LABEL_MAX 63  /* octets in one label */
 
 enum hsts_host_kind {
   HSTS_HOST_NAME = 0, /* a DNS name */
@@ -27,9 +27,12 @@ enum hsts_host_kind {
  * Returns HSTS_OK, or HSTS_EHOST_* / HSTS_ELABEL_* naming the defect.
  * `in` need not be NUL-terminated. Underscores are accepted in labels (they
  * occur in real DNS names); anything else outside [A-Za-z0-9-] is refused.
+ * IPv4 means exactly four decimal parts 0-255 without leading zeros; a name
+ * whose last label is numeric in any other way ("127.1", "0x7f.0.0.1",
+ * "010.0.0.1", "example.123") is what browsers treat as an IPv4 shorthand,
+ * and is refused with HSTS_EHOST_IP. IPv6 zone identifiers are refused.
  */
-int hsts_host_normalize(const char *in, size_t len,
-                        char out[HSTS_HOST_MAX + 1],
+int hsts_host_normalize(const char *in, size_t len, char out[HSTS_HOST_MAX + 1],
                         enum hsts_host_kind *kind);
 
 /* Returns 1 when `host` (normalized) is "localhost" or below it. */

@@ -15,6 +15,17 @@
  *     force_https never upgrades and hides any higher entry;
  *  3. otherwise no HSTS.
  *
+ * Details (Chromium's PreloadDecoder, net/http/transport_security_state.cc):
+ * an entry covers its subdomains when include_subdomains or
+ * include_subdomains_for_pinning is set, and upgrades them only when it has
+ * both force_https and include_subdomains. A more specific entry that does
+ * not cover the host (a listed parent's child without include_subdomains)
+ * is skipped, as RFC 6797 section 8.2 requires; Chromium's trie instead
+ * lets it hide the parent (one 2016 case: www.makeyourlaws.org). A live
+ * dynamic entry always upgrades; its force_https bit is not consulted. A
+ * dynamic entry expires when now > expires; expires == 0 means never.
+ * Names are compared exactly: pass them through hsts_host_normalize().
+ *
  * An index is not thread-safe: concurrent readers are fine while nobody
  * writes; writers need the caller's exclusion.
  */
@@ -26,14 +37,14 @@
 
 /* One policy entry. In an index, `host` is owned by the index. */
 struct hsts_entry {
-  const char *host;                         /* normalized name */
+  const char *host; /* normalized name */
   enum hsts_source source;
-  unsigned include_subdomains : 1;          /* STS covers subdomains */
+  unsigned include_subdomains : 1;             /* STS covers subdomains */
   unsigned include_subdomains_for_pinning : 1; /* static pin-only coverage */
-  unsigned force_https : 1;                 /* upgrades (dynamic: always) */
-  uint32_t max_age;                         /* dynamic: seconds */
-  int64_t observed;                         /* dynamic: Unix seconds */
-  int64_t expires;                          /* dynamic: Unix seconds; 0 static */
+  unsigned force_https : 1;                    /* upgrades (dynamic: always) */
+  uint32_t max_age;                            /* dynamic: seconds */
+  int64_t observed;                            /* dynamic: Unix seconds */
+  int64_t expires; /* dynamic: Unix seconds; 0 static */
 };
 
 struct hsts_index;
@@ -49,9 +60,10 @@ void hsts_index_free(struct hsts_index **ix);
 
 /*
  * Adds `e`, or replaces the entry with the same host. The host string is
- * copied; it must already be normalized. Returns HSTS_OK or HSTS_ENOMEM.
- * Entries returned earlier by hsts_index_get() stay valid until the next
- * put or remove.
+ * copied; it must already be normalized. Returns HSTS_OK or HSTS_ENOMEM
+ * (HSTS_EHOST_EMPTY / HSTS_EHOST_TOO_LONG for an empty or over-long host).
+ * Entries returned earlier by hsts_index_get() or hsts_lookup() stay valid
+ * until the next put or remove.
  */
 int hsts_index_put(struct hsts_index *ix, const struct hsts_entry *e);
 
@@ -78,14 +90,16 @@ int hsts_index_foreach(const struct hsts_index *ix,
                        int (*fn)(const struct hsts_entry *e, void *arg),
                        void *arg);
 
-/* The answer of a lookup, with both sides in full (net-internals style). */
+/* The answer of a lookup, with both sides in full (net-internals style).
+ * When a static entry without force_https decides (pin-only), hsts is 0
+ * while source and winner name that entry: it is why nothing upgrades. */
 struct hsts_result {
-  int hsts;                      /* 1 when the host must be upgraded */
-  enum hsts_source source;       /* the side that decided, or NONE */
-  struct hsts_entry winner;      /* valid when source != NONE */
-  int has_static;                /* a static entry covers the host */
+  int hsts;                 /* 1 when the host must be upgraded */
+  enum hsts_source source;  /* the side that decided, or NONE */
+  struct hsts_entry winner; /* valid when source != NONE */
+  int has_static;           /* a static entry covers the host */
   struct hsts_entry static_entry;
-  int has_dynamic;               /* a live dynamic entry covers the host */
+  int has_dynamic; /* a live dynamic entry covers the host */
   struct hsts_entry dynamic_entry;
 };
 

@@ -1,0 +1,27 @@
+/*
+ * cli_store.h - opening the store from a subcommand, and turning store
+ * errors into the CLI's one-line messages and exit statuses.
+ */
+#ifndef CLI_STORE_H
+#define CLI_STORE_H
+
+#include "cli.h"
+#include "store.h"
+
+/*
+ * Resolves the store's path (cli_db_path) and opens it with `flags`.
+ * Returns CLI_EXIT_OK with *out set, or prints "hstsproxy: <what>: <why>"
+ * and returns CLI_EXIT_FAIL (*out NULL).
+ */
+int cli_store_open(const struct cli_globals *g, const char *what,
+                   unsigned flags, struct store **out);
+
+/*
+ * Prints store_errmsg(s) as "hstsproxy: <what>: <message>" and returns the
+ * exit status for err: CLI_EXIT_USAGE for STORE_EHOST and STORE_EINVAL,
+ * CLI_EXIT_NO for STORE_ENOTFOUND and STORE_EPRELOADED, CLI_EXIT_FAIL for
+ * the rest.
+ */
+int cli_store_error(const char *what, const struct store *s, int err);
+
+#endif /* CLI_STORE_H */

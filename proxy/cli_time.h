@@ -1,0 +1,31 @@
+/*
+ * cli_time.h - times and durations as the CLI prints them.
+ *
+ * Machine form: RFC 3339 in UTC with a "Z" ("2026-05-04T12:00:00Z"), used
+ * in JSON and next to a relative form for people ("in 293 d", "5 min
+ * ago"), so that a reader sees both the instant and how far away it is.
+ */
+#ifndef CLI_TIME_H
+#define CLI_TIME_H
+
+#include <stdint.h>
+
+#define CLI_TIME_MAX 80 /* with room for what the compiler cannot rule out */
+
+/*
+ * Writes `t` (Unix seconds) as RFC 3339 UTC into out. Times outside years
+ * 0000-9999 are clamped to the nearest representable instant.
+ */
+void cli_time_rfc3339(int64_t t, char out[CLI_TIME_MAX]);
+
+/*
+ * Writes how far `t` is from `now`: "in 293 d", "3 h ago", "now". The unit
+ * is the largest of s, min, h, d that keeps the number at least 2 (so
+ * 90 s stays "90 s", 36 h stays "36 h"); the number is rounded down.
+ */
+void cli_time_relative(int64_t t, int64_t now, char out[CLI_TIME_MAX]);
+
+/* Writes a duration in seconds the same way without direction: "365 d". */
+void cli_time_duration(uint64_t seconds, char out[CLI_TIME_MAX]);
+
+#endif /* CLI_TIME_H */

@@ -1,0 +1,118 @@
+/*
+ * store_policy.h - learned and manual ("dynamic") policies.
+ *
+ * A learned policy comes from a Strict-Transport-Security header received
+ * over verified TLS (RFC 6797 section 8.1): expiry = observed + max-age,
+ * max-age=0 deletes the learned entry (never a preloaded one, nor a manual
+ * one). A manual policy is added by the user (`policy add`, or imported
+ * from a curl --hsts cache) and takes precedence: learning never changes
+ * it. No policy is ever recorded for an IP literal, nor for localhost and
+ * its subdomains. Expired entries are ignored by every reader and removed
+ * by store_policy_prune().
+ *
+ * curl's --hsts cache format (lib/hsts.c) is read and written for interop:
+ * one line per host, `[.]host "YYYYMMDD HH:MM:SS"` (UTC expiry, a leading
+ * dot for includeSubDomains, "unlimited" for none), `#` comments.
+ */
+#ifndef STORE_POLICY_H
+#define STORE_POLICY_H
+
+#include <stdio.h>
+
+#include "hsts_header.h"
+#include "hsts_host.h"
+#include "hsts_index.h"
+#include "store.h"
+
+#define STORE_RAW_HEADER_MAX 1024 /* longer headers are not recorded */
+#define STORE_HOW_MAX        16
+
+/* One stored policy. */
+struct store_policy {
+  char host[HSTS_HOST_MAX + 1]; /* normalized */
+  enum hsts_source source;      /* LEARNED or MANUAL */
+  int include_subdomains;
+  int has_max_age;         /* 0 when unknown (curl import) */
+  uint32_t max_age;        /* seconds */
+  int64_t observed;        /* Unix seconds: learned or added */
+  int64_t expires;         /* Unix seconds, or STORE_NEVER */
+  char how[STORE_HOW_MAX]; /* "probe", "proxy", "cli", "curl" */
+  char raw_header[STORE_RAW_HEADER_MAX + 1]; /* "" when not learned */
+};
+
+enum store_learn {
+  STORE_LEARN_RECORDED = 0, /* the policy was added or refreshed */
+  STORE_LEARN_DELETED,      /* max-age=0 removed the learned entry */
+  STORE_LEARN_IGNORED       /* nothing changed; *why says why */
+};
+
+/*
+ * Records what the header `h` (parsed from `raw`, a NUL-terminated value)
+ * says for `host` (as received; normalized here), learned by `how` at
+ * `now`. Sets *outcome and *why (a static sentence; "" when recorded) and,
+ * when recorded, fills *out (may be NULL). An invalid header, an IP literal,
+ * localhost, an over-long raw value or a manual entry for the host leave
+ * the store unchanged (STORE_LEARN_IGNORED). Returns STORE_OK, STORE_EDB
+ * or STORE_EREADONLY.
+ */
+int store_policy_learn(struct store *s, const char *host,
+                       const struct hsts_header *h, const char *raw,
+                       const char *how, int64_t now, enum store_learn *outcome,
+                       const char **why, struct store_policy *out);
+
+/*
+ * Adds or replaces a manual policy for `host` expiring at now + max_age
+ * (1 to UINT32_MAX seconds); `how` names the way it was added ("cli").
+ * Fills *out (may be NULL). Returns STORE_OK, STORE_EHOST (invalid, IP
+ * literal, localhost), STORE_EINVAL (max_age 0), STORE_EDB, STORE_EREADONLY.
+ */
+int store_policy_add(struct store *s, const char *host, int include_subdomains,
+                     uint32_t max_age, const char *how, int64_t now,
+                     struct store_policy *out);
+
+/*
+ * Deletes the learned or manual policy for `host`, copying it to *deleted
+ * (may be NULL) first. Returns STORE_OK; STORE_ENOTFOUND when there is
+ * none; STORE_EPRELOADED when there is none and the host itself is on the
+ * active (or builtin) preload list, which cannot be deleted; STORE_EHOST.
+ */
+int store_policy_delete(struct store *s, const char *host,
+                        struct store_policy *deleted);
+
+/* Fills *out with the live policy for exactly `host`. STORE_ENOTFOUND. */
+int store_policy_get(struct store *s, const char *host, int64_t now,
+                     struct store_policy *out);
+
+/*
+ * Calls fn(p, arg) for every live policy (source `only`, or all with
+ * HSTS_SOURCE_NONE), sorted by host, until fn returns non-zero (returned).
+ */
+int store_policy_foreach(struct store *s, enum hsts_source only, int64_t now,
+                         int (*fn)(const struct store_policy *p, void *arg),
+                         void *arg);
+
+/* Deletes policies expired at `now`; their number in *pruned (or NULL). */
+int store_policy_prune(struct store *s, int64_t now, size_t *pruned);
+
+/*
+ * CONSTRUCTOR. Builds an index of the live dynamic policies at `now` (only
+ * those named by `only_host` and its parents when not NULL) into *out;
+ * entries never expiring get expires = STORE_NEVER. Free with
+ * hsts_index_free(). Returns STORE_OK, STORE_EDB or STORE_ENOMEM.
+ */
+int store_load_dynamic(struct store *s, const char *only_host, int64_t now,
+                       struct hsts_index **out);
+
+/* Writes the live policies to `f` in curl's --hsts cache format. */
+int store_policy_export_curl(struct store *s, FILE *f, int64_t now);
+
+/*
+ * Imports a curl --hsts cache file as manual policies (how "curl"), in one
+ * transaction: a malformed line fails the whole import (STORE_EFORMAT,
+ * store unchanged, the message names the line). Entries already expired at
+ * `now` are skipped and counted in *expired; *imported counts the rest.
+ */
+int store_policy_import_curl(struct store *s, const char *path, int64_t now,
+                             size_t *imported, size_t *expired);
+
+#endif /* STORE_POLICY_H */

@@ -1,0 +1,187 @@
+/*
+ * store_schema.c - the versioned schema and its forward migrations.
+ *
+ * migrations[i] takes a file from PRAGMA user_version i to i + 1. They run
+ * in order, all in one IMMEDIATE transaction (a second process opening the
+ * same file at the same time waits, then finds nothing left to do), and
+ * set application_id so that a foreign SQLite file is refused rather than
+ * written into. A file newer than STORE_SCHEMA_VERSION is refused: its
+ * meaning is unknown to this program. To change the schema, append a
+ * migration and bump STORE_SCHEMA_VERSION; never edit a released one.
+ * Planned: the hop log, per-host counters and probe results (v2+).
+ */
+#include <stdio.h>
+
+#include "store_internal.h"
+
+/* Version 1: preload lists with their history, learned/manual policies. */
+static const char migration_v1[] =
+    /* One row per import, kept as history; never deleted. */
+    "CREATE TABLE preload_import ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"   /* list name, e.g. "chromium" */
+    "  source TEXT NOT NULL," /* path or URL as given */
+    "  format TEXT NOT NULL"
+    "    CHECK (format IN ('chromium', 'mozilla', 'text')),"
+    "  sha256 TEXT NOT NULL," /* hex digest of the file's bytes */
+    "  bytes INTEGER NOT NULL,"
+    "  imported INTEGER NOT NULL," /* Unix seconds */
+    "  entries INTEGER NOT NULL,"  /* distinct hosts */
+    "  with_subdomains INTEGER NOT NULL,"
+    "  force_https INTEGER NOT NULL,"
+    "  duplicates INTEGER NOT NULL" /* repeats merged */
+    ");"
+    /* The entries of the active list only (older lists' rows are deleted
+     * when a new one becomes active). */
+    "CREATE TABLE preload_entry ("
+    "  list_id INTEGER NOT NULL REFERENCES preload_import(id),"
+    "  host TEXT NOT NULL," /* normalized */
+    "  include_subdomains INTEGER NOT NULL CHECK (include_subdomains IN (0,1)),"
+    "  subdomains_for_pinning INTEGER NOT NULL"
+    "    CHECK (subdomains_for_pinning IN (0,1)),"
+    "  force_https INTEGER NOT NULL CHECK (force_https IN (0,1)),"
+    "  PRIMARY KEY (list_id, host)"
+    ") WITHOUT ROWID;"
+    /* The active list marker: at most one row. No row: builtin. */
+    "CREATE TABLE preload_active ("
+    "  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),"
+    "  list_id INTEGER NOT NULL REFERENCES preload_import(id)"
+    ");"
+    /* Learned and manual policies, one per host. */
+    "CREATE TABLE policy ("
+    "  host TEXT PRIMARY KEY NOT NULL," /* normalized */
+    "  source TEXT NOT NULL CHECK (source IN ('learned', 'manual')),"
+    "  include_subdomains INTEGER NOT NULL CHECK (include_subdomains IN (0,1)),"
+    "  max_age INTEGER CHECK (max_age IS NULL OR max_age > 0),"
+    "  observed INTEGER NOT NULL," /* Unix seconds */
+    "  expires INTEGER,"           /* Unix seconds; NULL: never */
+    "  raw_header TEXT,"           /* the STS value it came from */
+    "  how TEXT NOT NULL"          /* probe, proxy, cli, curl */
+    ") WITHOUT ROWID;"
+    "CREATE INDEX policy_expires ON policy(expires)"
+    "  WHERE expires IS NOT NULL;";
+
+static const char *const migrations[] = {
+  migration_v1, NULL /* sentinel */
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
+                   STORE_SCHEMA_VERSION + 1,
+               "one migration per schema version");
+
+static int read_pragma(struct store *s, const char *sql, int *out)
+{
+  sqlite3_stmt *st;
+  int err = store__prepare(s, sql, &st);
+
+  if (err != STORE_OK)
+    return err;
+  if (sqlite3_step(st) != SQLITE_ROW) {
+    err = store__dbfail(s, "cannot read the schema version");
+    sqlite3_finalize(st);
+    return err;
+  }
+  *out = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return STORE_OK;
+}
+
+/* Refuses what is not ours, or too new. Sets *version. */
+static int check_identity(struct store *s, int *version)
+{
+  int app = 0, tables = 0;
+  int err = read_pragma(s, "PRAGMA user_version", version);
+
+  if (err == STORE_OK)
+    err = read_pragma(s, "PRAGMA application_id", &app);
+  if (err == STORE_OK)
+    err = read_pragma(s, "SELECT count(*) FROM sqlite_schema", &tables);
+  if (err != STORE_OK)
+    return err;
+  if (*version > STORE_SCHEMA_VERSION)
+    return store__fail(s, STORE_EVERSION,
+                       "%s: database schema version %d is newer than this "
+                       "hstsproxy supports (%d): upgrade hstsproxy",
+                       s->path, *version, STORE_SCHEMA_VERSION);
+  if (app != 0 && app != STORE_APPLICATION_ID)
+    return store__fail(s, STORE_ENOTDB,
+                       "%s: not an hstsproxy database (application_id "
+                       "0x%08x)",
+                       s->path, (unsigned)app);
+  if ((*version == 0 && tables > 0) || (*version > 0 && app == 0))
+    return store__fail(s, STORE_ENOTDB,
+                       "%s: not an hstsproxy database (it holds other "
+                       "tables)",
+                       s->path);
+  return STORE_OK;
+}
+
+static int set_version(struct store *s, int version)
+{
+  char sql[64];
+
+  snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+  return store__exec(s, sql);
+}
+
+static int apply(struct store *s)
+{
+  char sql[64];
+  int version, err;
+
+  /* Read again inside the transaction: another process may have won. */
+  err = check_identity(s, &version);
+  if (err != STORE_OK)
+    return err;
+  if (version == 0) {
+    snprintf(sql, sizeof(sql), "PRAGMA application_id = %d",
+             STORE_APPLICATION_ID);
+    err = store__exec(s, sql);
+  }
+  for (; err == STORE_OK && version < STORE_SCHEMA_VERSION; version++) {
+    if (sqlite3_exec(s->db, migrations[version], NULL, NULL, NULL) !=
+        SQLITE_OK) {
+      char what[64];
+
+      snprintf(what, sizeof(what), "migration to schema version %d failed",
+               version + 1);
+      return store__dbfail(s, what);
+    }
+    err = set_version(s, version + 1);
+  }
+  return err;
+}
+
+int store__migrate(struct store *s)
+{
+  int version, err;
+
+  err = check_identity(s, &version);
+  if (err != STORE_OK || version == STORE_SCHEMA_VERSION)
+    return err;
+  if ((s->flags & STORE_OPEN_READONLY) != 0)
+    return store__fail(s, STORE_EVERSION,
+                       "%s: %s (schema version %d, this hstsproxy needs %d); "
+                       "open it read-write once to migrate",
+                       s->path,
+                       version == 0 ? "not initialized" : "older schema",
+                       version, STORE_SCHEMA_VERSION);
+  err = store__begin(s, "cannot start the schema migration");
+  if (err != STORE_OK)
+    return err;
+  err = apply(s);
+  if (err != STORE_OK) {
+    store__rollback(s);
+    return err;
+  }
+  return store__commit(s);
+}
+
+int store_schema_version(struct store *s)
+{
+  int version = 0;
+
+  if (read_pragma(s, "PRAGMA user_version", &version) != STORE_OK)
+    return -1;
+  return version;
+}
