@@ -1,1 +1,0 @@
-/* proxy.c: being written. */

@@ -1,0 +1,104 @@
+/*
+ * proxy.h - the forwarding core: `hstsproxy run`.
+ *
+ * A forward proxy for HTTP/1.0 and HTTP/1.1 clients (RFC 9110, RFC 9112):
+ * absolute-form requests are forwarded to their origin in origin-form,
+ * CONNECT opens a tunnel to an allowed port, origin-form requests are
+ * answered by the proxy itself (a status page and a PAC file). N worker
+ * threads each run their own libuv loop with their own listening socket
+ * per address (SO_REUSEPORT); the calling thread handles signals.
+ *
+ * The caller fills a struct proxy_config (proxy_config_init() sets the
+ * defaults; the proxy_config_* parsers take option values as typed on the
+ * command line) and calls proxy_run(), which returns when a SIGINT or
+ * SIGTERM has been handled and in-flight exchanges have finished.
+ */
+#ifndef PROXY_H
+#define PROXY_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "proxy_limits.h"
+
+/* One --map HOST[:PORT]=ADDR[:PORT]. */
+struct proxy_map {
+  char host[PROXY_HOST_MAX + 1]; /* normalized: lowercase, no final dot */
+  unsigned port;                 /* 0: any port */
+  struct sockaddr_storage addr;  /* the literal to connect to */
+  unsigned to_port;              /* 0: the request's port */
+};
+
+/* The numbers the announce line shows about the store. */
+struct proxy_store_counts {
+  const char *preload_name; /* active list name, or NULL: "none" */
+  size_t preload_hosts;
+  size_t learned;
+};
+
+struct proxy_config {
+  struct sockaddr_storage listen[PROXY_MAX_LISTEN]; /* port 0: ephemeral */
+  size_t nlisten;
+  unsigned workers; /* 1..PROXY_MAX_WORKERS */
+  struct proxy_map maps[PROXY_MAX_MAPS];
+  size_t nmaps;
+  unsigned connect_ports[PROXY_MAX_CONNECT_PORTS];
+  size_t nconnect_ports;
+  unsigned max_conns; /* client connections, all workers together */
+  unsigned timeout_header_s;
+  unsigned timeout_idle_s;
+  unsigned timeout_connect_s;
+  unsigned timeout_response_s;
+  unsigned timeout_tunnel_s;
+  int verbose; /* one stderr line per closed connection */
+  struct proxy_store_counts store;
+};
+
+/* A startup failure: printed as "hstsproxy: <what>: <why>". */
+struct proxy_error {
+  char what[PROXY_ERROR_TEXT];
+  char why[PROXY_ERROR_TEXT];
+};
+
+/* Sets the defaults of proxy_limits.h: no listen address yet (proxy_run
+ * then uses PROXY_DEFAULT_LISTEN), workers = available CPUs, connect port
+ * 443, no maps. */
+void proxy_config_init(struct proxy_config *cfg);
+
+/*
+ * Option parsers. Each validates `arg` completely (rejecting, never
+ * repairing) and stores it in cfg; on failure it returns -1, leaves cfg
+ * unchanged and points *why at a static English reason.
+ *
+ * proxy_config_add_listen: "A.B.C.D:PORT" or "[IPv6]:PORT", PORT 0-65535.
+ * proxy_config_add_map: "HOST[:PORT]=ADDR[:PORT]", ADDR an IP literal
+ *   (IPv6 in brackets); the first matching map wins.
+ * proxy_config_set_connect_ports: "443,8443", ports 1-65535; replaces.
+ */
+int proxy_config_add_listen(struct proxy_config *cfg, const char *arg,
+                            const char **why);
+int proxy_config_add_map(struct proxy_config *cfg, const char *arg,
+                         const char **why);
+int proxy_config_set_connect_ports(struct proxy_config *cfg, const char *arg,
+                                   const char **why);
+
+/* Parses decimal digits only (no sign, no space) into *out within
+ * [min, max]. Returns 0, or -1 with *why set. */
+int proxy_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out,
+                     const char **why);
+
+/* Writes "127.0.0.1:3128" or "[::1]:3128" for sa into buf (at least
+ * PROXY_ADDR_TEXT bytes). Returns buf. */
+char *proxy_addr_format(const struct sockaddr *sa, char *buf, size_t size);
+
+/*
+ * Runs the proxy until SIGINT or SIGTERM. Binds every listener (all
+ * workers, all addresses) before printing the announce line to stderr;
+ * then serves, drains for at most PROXY_DRAIN_MS after the signal, and
+ * returns 0. On a startup failure (address in use, thread creation)
+ * returns a negative libuv error with *err filled, and nothing is left
+ * open. cfg is only read and must outlive the call.
+ */
+int proxy_run(const struct proxy_config *cfg, struct proxy_error *err);
+
+#endif /* PROXY_H */

@@ -1,0 +1,551 @@
+/*
+ * proxy_conn.c - one client connection: its lifetime and its state machine.
+ *
+ * A connection moves through the phases of enum proxy_phase:
+ *
+ *   HEAD --parsed--> route: local answer ------------------> RESPOND
+ *                           forward: CONNECT -> FORWARD ----> RESPOND
+ *                           CONNECT method: CONNECT -------> TUNNEL
+ *   RESPOND --client took every byte--> HEAD (keep-alive) or LINGER
+ *
+ * One request is processed at a time: bytes of a pipelined request stay
+ * in conn->in until the current answer has been written. The read
+ * handler switches on the phase (head, request body, tunnel, linger), and
+ * so does the buffer a read lands in: heads are read into conn->in, body
+ * and tunnel bytes into a fresh write request that carries them on to the
+ * other side without a copy. One timer per connection holds the timeout
+ * of the current phase; in FORWARD, RESPOND and TUNNEL it measures
+ * silence, restarting whenever bytes move (checked lazily when it fires).
+ *
+ * proxy__conn_close() is the only function that closes the connection's
+ * handles, and the last close callback is the only place it is freed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy_int.h"
+
+static const struct proxy_config *cfg_of(const struct proxy_conn *conn)
+{
+  return conn->worker->server->cfg;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+  struct proxy_conn *conn = h->data;
+  struct proxy_worker *w = conn->worker;
+
+  if (--conn->pending_closes > 0)
+    return;
+  if (conn->prev != NULL)
+    conn->prev->next = conn->next;
+  else
+    w->conns = conn->next;
+  if (conn->next != NULL)
+    conn->next->prev = conn->prev;
+  w->nconns--;
+  atomic_fetch_sub_explicit(&w->server->stats.conns_active, 1,
+                            memory_order_relaxed);
+  free(conn->in);
+  free(conn);
+  proxy__worker_conn_gone(w);
+}
+
+void proxy__conn_close(struct proxy_conn *conn, const char *reason)
+{
+  if (conn->closing)
+    return;
+  conn->closing = 1;
+  proxy__log(conn->worker, "conn %llu %s: closed: %s",
+             (unsigned long long)conn->id, conn->peer, reason);
+  if (conn->dnsq != NULL) {
+    proxy__dns_detach(conn->dnsq);
+    conn->dnsq = NULL;
+  }
+  if (conn->up != NULL) {
+    struct proxy_upstream *up = conn->up;
+
+    conn->up = NULL;
+    up->conn = NULL;
+    proxy__upstream_close(up, reason);
+  }
+  conn->pending_closes = 2;
+  uv_close((uv_handle_t *)&conn->client, on_closed);
+  uv_close((uv_handle_t *)&conn->timer, on_closed);
+}
+
+int proxy__conn_close_if_idle(struct proxy_conn *conn)
+{
+  if (conn->closing || conn->phase != PROXY_PHASE_HEAD || conn->in_len > 0)
+    return 0;
+  proxy__conn_close(conn, "idle at shutdown");
+  return 1;
+}
+
+/* ---- timers ---- */
+
+static uint64_t silence_ms(const struct proxy_conn *conn)
+{
+  const struct proxy_config *cfg = cfg_of(conn);
+
+  if (conn->phase == PROXY_PHASE_TUNNEL)
+    return proxy__ms(cfg->timeout_tunnel_s);
+  return proxy__ms(cfg->timeout_response_s);
+}
+
+static void on_timer(uv_timer_t *t);
+
+void proxy__conn_timer(struct proxy_conn *conn, uint64_t ms)
+{
+  if (!conn->closing)
+    uv_timer_start(&conn->timer, on_timer, ms, 0);
+}
+
+void proxy__conn_activity(struct proxy_conn *conn)
+{
+  conn->active_ms = uv_now(conn->client.loop);
+}
+
+static void head_timeout(struct proxy_conn *conn)
+{
+  if (conn->in_len == 0) {
+    proxy__conn_close(conn, conn->requests > 0 ? "idle keep-alive timeout"
+                                               : "no request in time");
+    return;
+  }
+  proxy__conn_error(conn, 408, 1, "request head not received within %u s",
+                    cfg_of(conn)->timeout_header_s);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+  struct proxy_conn *conn = t->data;
+  uint64_t quiet = uv_now(t->loop) - conn->active_ms;
+
+  switch (conn->phase) {
+  case PROXY_PHASE_HEAD:
+    head_timeout(conn);
+    return;
+  case PROXY_PHASE_CONNECT:
+    proxy__conn_error(conn, 504, 0, "timed out connecting to %s after %u s",
+                      conn->target.key, cfg_of(conn)->timeout_connect_s);
+    return;
+  case PROXY_PHASE_FORWARD:
+  case PROXY_PHASE_RESPOND:
+  case PROXY_PHASE_TUNNEL:
+    if (quiet < silence_ms(conn)) {
+      proxy__conn_timer(conn, silence_ms(conn) - quiet);
+      return;
+    }
+    if (conn->phase == PROXY_PHASE_FORWARD)
+      proxy__forward_timeout(conn);
+    else
+      proxy__conn_close(conn, conn->phase == PROXY_PHASE_TUNNEL
+                                  ? "tunnel idle timeout"
+                                  : "client did not read the answer");
+    return;
+  case PROXY_PHASE_LINGER:
+    proxy__conn_close(conn, "answered");
+    return;
+  }
+}
+
+/* ---- writing to the client ---- */
+
+static void on_client_write(uv_write_t *req, int status)
+{
+  struct proxy_wreq *w = (struct proxy_wreq *)req;
+  struct proxy_conn *conn = req->handle->data;
+
+  conn->client_wpending -= w->len;
+  proxy__wreq_free(w);
+  if (status < 0) {
+    proxy__conn_close(conn, uv_strerror(status));
+    return;
+  }
+  if (conn->closing)
+    return;
+  proxy__conn_activity(conn);
+  if (conn->up != NULL)
+    proxy__upstream_sync_read(conn->up);
+  if (conn->phase == PROXY_PHASE_RESPOND && conn->client_wpending == 0)
+    proxy__conn_answered(conn);
+}
+
+void proxy__conn_write(struct proxy_conn *conn, struct proxy_wreq *w)
+{
+  uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
+  int err;
+
+  if (conn->closing) {
+    proxy__wreq_free(w);
+    return;
+  }
+  err =
+      uv_write(&w->req, (uv_stream_t *)&conn->client, &buf, 1, on_client_write);
+  if (err < 0) {
+    proxy__wreq_free(w);
+    proxy__conn_close(conn, uv_strerror(err));
+    return;
+  }
+  conn->client_wpending += w->len;
+  if (conn->up != NULL)
+    proxy__upstream_sync_read(conn->up);
+}
+
+void proxy__conn_write_copy(struct proxy_conn *conn, const char *p, size_t len)
+{
+  struct proxy_wreq *w = proxy__wreq_new(len);
+
+  if (w == NULL) {
+    proxy__conn_close(conn, "out of memory");
+    return;
+  }
+  memcpy(w->data, p, len);
+  w->len = len;
+  proxy__conn_write(conn, w);
+}
+
+/* ---- reading from the client ---- */
+
+/* What a read lands in: the head buffer, a chunk, or the discard area. */
+enum bufkind { BUF_HEAD, BUF_CHUNK, BUF_DISCARD };
+
+static enum bufkind client_buf_kind(const struct proxy_conn *conn)
+{
+  switch (conn->phase) {
+  case PROXY_PHASE_FORWARD:
+  case PROXY_PHASE_TUNNEL:
+    return BUF_CHUNK;
+  case PROXY_PHASE_HEAD:
+    return BUF_HEAD;
+  default:
+    return BUF_DISCARD;
+  }
+}
+
+static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+  struct proxy_conn *conn = h->data;
+  struct proxy_wreq *w;
+  size_t room;
+
+  switch (client_buf_kind(conn)) {
+  case BUF_CHUNK:
+    w = proxy__wreq_new(PROXY_READ_CHUNK);
+    *buf = uv_buf_init(w != NULL ? w->data : NULL,
+                       w != NULL ? PROXY_READ_CHUNK : 0);
+    return;
+  case BUF_HEAD:
+    room =
+        proxy__buf_room(&conn->in, &conn->in_cap, conn->in_len, PROXY_IN_MAX);
+    *buf =
+        uv_buf_init(room > 0 ? conn->in + conn->in_len : NULL, (unsigned)room);
+    return;
+  case BUF_DISCARD:
+    *buf = uv_buf_init(conn->worker->discard, sizeof(conn->worker->discard));
+    return;
+  }
+}
+
+static void parse_head(struct proxy_conn *conn)
+{
+  int rc = http1_parse_request(conn->in, conn->in_len, &conn->req);
+
+  if (rc == HTTP1_AGAIN) {
+    if (conn->in_len >= PROXY_IN_MAX)
+      rc = HTTP1_EHEAD_TOO_LARGE;
+    else {
+      proxy__conn_sync_read(conn);
+      return;
+    }
+  }
+  if (rc != HTTP1_OK) {
+    proxy__conn_error(conn, http1_error_status(rc), 1, "malformed request: %s",
+                      http1_strerror(rc));
+    return;
+  }
+  conn->head_len = conn->req.head_len;
+  conn->requests++;
+  atomic_fetch_add_explicit(&conn->worker->server->stats.requests, 1,
+                            memory_order_relaxed);
+  proxy__route(conn);
+}
+
+static void head_read(struct proxy_conn *conn, ssize_t nread)
+{
+  if (nread == 0)
+    return;
+  if (nread < 0) {
+    conn->client_eof = 1;
+    if (nread == UV_ENOBUFS)
+      proxy__conn_error(conn, 431, 1, "request head too large");
+    else
+      proxy__conn_close(conn, conn->in_len > 0 ? "client left mid-request"
+                                               : "client closed");
+    return;
+  }
+  if (conn->in_len == 0 && conn->requests > 0)
+    proxy__conn_timer(conn, proxy__ms(cfg_of(conn)->timeout_header_s));
+  conn->in_len += (size_t)nread;
+  parse_head(conn);
+}
+
+static void linger_read(struct proxy_conn *conn, ssize_t nread)
+{
+  if (nread < 0)
+    proxy__conn_close(conn, "answered");
+}
+
+static void on_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+  struct proxy_conn *conn = s->data;
+
+  switch (conn->phase) {
+  case PROXY_PHASE_HEAD:
+    head_read(conn, nread);
+    return;
+  case PROXY_PHASE_FORWARD:
+    proxy__forward_client_read(conn, nread, buf->base);
+    return;
+  case PROXY_PHASE_TUNNEL:
+    proxy__tunnel_client_read(conn, nread, buf->base);
+    return;
+  default:
+    linger_read(conn, nread);
+    return;
+  }
+}
+
+/* Hysteresis: stop past the high-water mark, resume below the low one. */
+static int flow_ok(int reading, size_t pending)
+{
+  return pending < (reading ? PROXY_WRITE_HIGH_WATER : PROXY_WRITE_LOW_WATER);
+}
+
+static int client_wants_read(const struct proxy_conn *conn)
+{
+  int reading = conn->client_reading;
+
+  switch (conn->phase) {
+  case PROXY_PHASE_HEAD:
+    return !conn->client_eof;
+  case PROXY_PHASE_FORWARD:
+    return !conn->req_done && conn->up != NULL &&
+           flow_ok(reading, conn->up->wpending);
+  case PROXY_PHASE_TUNNEL:
+    return !conn->client_eof && conn->up != NULL &&
+           flow_ok(reading, conn->up->wpending);
+  case PROXY_PHASE_LINGER:
+    return conn->lingering;
+  default:
+    return 0;
+  }
+}
+
+void proxy__conn_sync_read(struct proxy_conn *conn)
+{
+  int want, err;
+
+  if (conn->closing)
+    return;
+  want = client_wants_read(conn);
+  if (want && !conn->client_reading) {
+    err = uv_read_start((uv_stream_t *)&conn->client, on_client_alloc,
+                        on_client_read);
+    if (err < 0) {
+      proxy__conn_close(conn, uv_strerror(err));
+      return;
+    }
+    conn->client_reading = 1;
+  } else if (!want && conn->client_reading) {
+    uv_read_stop((uv_stream_t *)&conn->client);
+    conn->client_reading = 0;
+  }
+}
+
+/* ---- the end of an answer ---- */
+
+static void on_client_shutdown(uv_shutdown_t *req, int status)
+{
+  struct proxy_conn *conn = req->handle->data;
+
+  if (conn->closing)
+    return;
+  if (status < 0 || conn->client_eof) {
+    proxy__conn_close(conn, "answered");
+    return;
+  }
+  conn->lingering = 1; /* read until the client closes, or the timer */
+  proxy__conn_sync_read(conn);
+}
+
+/* Closes gracefully: our write side first (after the queued answer), so
+ * that the client sees the answer rather than a reset caused by unread
+ * request bytes; then reads and discards for a moment. */
+static void linger_start(struct proxy_conn *conn)
+{
+  int err;
+
+  conn->phase = PROXY_PHASE_LINGER;
+  proxy__conn_sync_read(conn);
+  proxy__conn_timer(conn, PROXY_LINGER_MS);
+  err = uv_shutdown(&conn->shutdown_req, (uv_stream_t *)&conn->client,
+                    on_client_shutdown);
+  if (err < 0)
+    proxy__conn_close(conn, uv_strerror(err));
+}
+
+static void next_request(struct proxy_conn *conn)
+{
+  const struct proxy_config *cfg = cfg_of(conn);
+
+  memmove(conn->in, conn->in + conn->head_len, conn->in_len - conn->head_len);
+  conn->in_len -= conn->head_len;
+  conn->head_len = 0;
+  if (conn->in_len == 0) { /* idle connections keep no buffer */
+    free(conn->in);
+    conn->in = NULL;
+    conn->in_cap = 0;
+  }
+  memset(&conn->req, 0, sizeof(conn->req));
+  memset(&conn->target, 0, sizeof(conn->target));
+  memset(&conn->req_body, 0, sizeof(conn->req_body));
+  conn->req_done = conn->resp_started = conn->resp_done = 0;
+  conn->ws_upgrade = conn->retried = conn->up_bad = 0;
+  conn->phase = PROXY_PHASE_HEAD;
+  proxy__conn_timer(conn, proxy__ms(conn->in_len > 0 ? cfg->timeout_header_s
+                                                     : cfg->timeout_idle_s));
+  if (conn->in_len > 0)
+    parse_head(conn);
+  else
+    proxy__conn_sync_read(conn);
+}
+
+void proxy__conn_answered(struct proxy_conn *conn)
+{
+  if (conn->closing)
+    return;
+  if (conn->phase != PROXY_PHASE_RESPOND) {
+    conn->phase = PROXY_PHASE_RESPOND;
+    proxy__conn_activity(conn);
+    proxy__conn_timer(conn, silence_ms(conn));
+    proxy__conn_sync_read(conn);
+  }
+  if (conn->client_wpending > 0)
+    return; /* on_client_write comes back here */
+  if (conn->keep_alive && !conn->worker->draining)
+    next_request(conn);
+  else
+    linger_start(conn);
+}
+
+void proxy__conn_origin_ready(struct proxy_conn *conn, int status)
+{
+  static const char established[] =
+      "HTTP/1.1 200 Connection established\r\n\r\n";
+
+  if (status < 0) {
+    if (conn->addrs.n == 0)
+      proxy__conn_error(conn, 502, 0, "cannot resolve %s: %s",
+                        conn->target.host, uv_strerror(status));
+    else
+      proxy__conn_error(conn, 502, 0, "cannot connect to %s: %s",
+                        conn->connect_addr, uv_strerror(status));
+    return;
+  }
+  if (!conn->is_tunnel) {
+    proxy__forward_send(conn);
+    return;
+  }
+  conn->resp_started = 1;
+  proxy__conn_write_copy(conn, established, sizeof(established) - 1);
+  if (!conn->closing)
+    proxy__tunnel_start(conn);
+}
+
+/* ---- accepting ---- */
+
+/*
+ * The access-control seam: --allow CIDR (another change) decides here,
+ * from conn->peer's address, whether this client may use the proxy, and
+ * answers 403 then closes when it may not. Until then: loopback listeners
+ * by default, and every client that reaches a listener is served.
+ */
+static int client_allowed(const struct proxy_conn *conn)
+{
+  (void)conn;
+  return 1;
+}
+
+static void name_endpoints(struct proxy_conn *conn)
+{
+  union proxy_sockaddr peer;
+  int len = sizeof(peer);
+
+  memset(&peer, 0, sizeof(peer));
+  if (uv_tcp_getpeername(&conn->client, &peer.sa, &len) == 0)
+    proxy_addr_format(&peer.sa, conn->peer, sizeof(conn->peer));
+  else
+    snprintf(conn->peer, sizeof(conn->peer), "?");
+  len = sizeof(conn->local);
+  uv_tcp_getsockname(&conn->client, &conn->local.sa, &len);
+}
+
+/* Over --max-conns: a short 503, or past the slack, an immediate close. */
+static int over_limit(struct proxy_conn *conn, uint64_t active)
+{
+  unsigned max = cfg_of(conn)->max_conns;
+
+  if (active <= max)
+    return 0;
+  if (active > (uint64_t)max + PROXY_OVERLOAD_SLACK)
+    proxy__conn_close(conn, "over --max-conns");
+  else
+    proxy__conn_error(conn, 503, 1, "too many connections (--max-conns %u)",
+                      max);
+  return 1;
+}
+
+void proxy__conn_accept(struct proxy_listener *l)
+{
+  struct proxy_worker *w = l->worker;
+  struct proxy_stats *st = &w->server->stats;
+  struct proxy_conn *conn = calloc(1, sizeof(*conn));
+  uint64_t active;
+
+  if (conn == NULL) {
+    proxy__log(w, "accept: out of memory");
+    return;
+  }
+  conn->worker = w;
+  conn->id = ++w->next_id;
+  uv_tcp_init(&w->loop, &conn->client);
+  uv_timer_init(&w->loop, &conn->timer);
+  conn->client.data = conn;
+  conn->timer.data = conn;
+  conn->next = w->conns;
+  if (w->conns != NULL)
+    w->conns->prev = conn;
+  w->conns = conn;
+  w->nconns++;
+  atomic_fetch_add_explicit(&st->conns_total, 1, memory_order_relaxed);
+  active =
+      atomic_fetch_add_explicit(&st->conns_active, 1, memory_order_relaxed) + 1;
+  if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&conn->client) < 0) {
+    proxy__conn_close(conn, "accept failed");
+    return;
+  }
+  uv_tcp_nodelay(&conn->client, 1);
+  name_endpoints(conn);
+  proxy__conn_activity(conn);
+  conn->phase = PROXY_PHASE_HEAD;
+  if (over_limit(conn, active))
+    return;
+  if (!client_allowed(conn)) {
+    proxy__conn_error(conn, 403, 1, "client %s is not allowed", conn->peer);
+    return;
+  }
+  proxy__conn_timer(conn, proxy__ms(cfg_of(conn)->timeout_header_s));
+  proxy__conn_sync_read(conn);
+}

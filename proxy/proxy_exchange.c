@@ -1,0 +1,440 @@
+/*
+ * proxy_exchange.c - one forwarded request: head and body up, response
+ * down (RFC 9112 sections 6 and 9, RFC 9110 section 15.2).
+ *
+ * The request head is rewritten (proxy_forward.c) and sent on a pooled
+ * or fresh origin connection; request body bytes follow as the client
+ * sends them, validated by the http1 body decoder and forwarded as they
+ * came (chunk framing and trailers included). The response head is read
+ * into up->in: interim 1xx answers are relayed to HTTP/1.1 clients and
+ * the next head is parsed; 101 to a WebSocket upgrade turns the
+ * connection into a tunnel; the final head is rewritten and its body
+ * streamed in chunks until the decoder says it ended (or the origin
+ * closes, for a close-delimited body: then the client connection closes
+ * too, so a cut-off body never looks complete).
+ *
+ * A pooled connection that the origin had already closed fails before
+ * the first response byte; an idempotent request without a body is then
+ * retried once on a fresh connection. Anything else that fails before
+ * the response head becomes a 502 or 504; after it, the client
+ * connection is closed.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "proxy_int.h"
+
+static int body_empty(const struct http1_body *b)
+{
+  return b->kind == HTTP1_BODY_NONE ||
+         (b->kind == HTTP1_BODY_LENGTH && b->remaining == 0);
+}
+
+int proxy__forward_in_head(const struct proxy_conn *conn)
+{
+  return conn->phase == PROXY_PHASE_FORWARD && !conn->resp_started;
+}
+
+static void connect_fresh(struct proxy_conn *conn)
+{
+  conn->phase = PROXY_PHASE_CONNECT;
+  proxy__conn_sync_read(conn);
+  proxy__conn_timer(conn,
+                    proxy__ms(conn->worker->server->cfg->timeout_connect_s));
+  proxy__origin_connect(conn);
+}
+
+void proxy__forward_start(struct proxy_conn *conn)
+{
+  conn->phase = PROXY_PHASE_CONNECT;
+  proxy__conn_sync_read(conn);
+  if (proxy__pool_take(conn) != NULL) {
+    proxy__forward_send(conn);
+    return;
+  }
+  connect_fresh(conn);
+}
+
+/* Finishes the exchange once the response has ended. */
+static void exchange_check(struct proxy_conn *conn)
+{
+  struct proxy_upstream *up = conn->up;
+
+  if (!conn->resp_done || conn->closing)
+    return;
+  if (!conn->req_done) { /* the origin answered before the body ended */
+    conn->keep_alive = 0;
+    conn->up_bad = 1;
+  }
+  conn->up = NULL;
+  if (conn->up_bad || conn->worker->draining) {
+    up->conn = NULL;
+    proxy__upstream_close(up, "origin connection not reusable");
+  } else {
+    proxy__pool_put(up);
+  }
+  proxy__conn_answered(conn);
+}
+
+/* Request body bytes that arrived with the head, still in conn->in. */
+static void send_buffered_body(struct proxy_conn *conn)
+{
+  size_t avail = conn->in_len - conn->head_len;
+  char *p = conn->in + conn->head_len;
+  int done = 0;
+  ssize_t n;
+
+  if (conn->req_done || avail == 0)
+    return;
+  n = http1_body_feed(&conn->req_body, p, avail, &done);
+  if (n < 0) {
+    proxy__conn_error(conn, 400, 1, "malformed request body: %s",
+                      http1_strerror((int)n));
+    return;
+  }
+  if (n > 0)
+    proxy__upstream_write_copy(conn->up, p, (size_t)n);
+  memmove(p, p + n, avail - (size_t)n);
+  conn->in_len -= (size_t)n;
+  conn->req_done = done;
+}
+
+/* Moves a view from the buffer that was at `from` to `to`. */
+static const char *moved(const char *p, uintptr_t from, const char *to)
+{
+  return p == NULL ? NULL : to + ((uintptr_t)p - from);
+}
+
+/* conn->in moved: the request's views follow it. */
+static void rebase(struct proxy_conn *conn, uintptr_t from)
+{
+  struct http1_request *req = &conn->req;
+  const char *to = conn->in;
+  size_t i;
+
+  req->method = moved(req->method, from, to);
+  req->target = moved(req->target, from, to);
+  for (i = 0; i < req->nfields; i++) {
+    req->fields[i].name = moved(req->fields[i].name, from, to);
+    req->fields[i].value = moved(req->fields[i].value, from, to);
+  }
+  conn->target.path = moved(conn->target.path, from, to);
+}
+
+/* Makes room after the head for the bytes that may follow the body, so
+ * that conn->in never moves while the body streams. */
+static int reserve_leftover(struct proxy_conn *conn)
+{
+  size_t need = conn->head_len + PROXY_READ_CHUNK;
+  uintptr_t from = (uintptr_t)conn->in;
+
+  while (conn->in_cap < need)
+    if (proxy__buf_room(&conn->in, &conn->in_cap, conn->in_cap, PROXY_IN_MAX) ==
+        0)
+      return -1;
+  if ((uintptr_t)conn->in != from)
+    rebase(conn, from);
+  return 0;
+}
+
+void proxy__forward_send(struct proxy_conn *conn)
+{
+  struct proxy_upstream *up = conn->up;
+  struct proxy_wreq *head = NULL;
+
+  conn->req_body = conn->req.body;
+  conn->req_done = body_empty(&conn->req_body);
+  if (conn->req_done || reserve_leftover(conn) == 0)
+    head = proxy__request_head(conn);
+  if (head == NULL) {
+    proxy__conn_error(conn, 502, 1, "out of memory forwarding to %s",
+                      conn->target.key);
+    return;
+  }
+  memset(&up->resp, 0, sizeof(up->resp));
+  up->in_len = 0;
+  up->resp_bytes = 0;
+  conn->phase = PROXY_PHASE_FORWARD;
+  proxy__conn_activity(conn);
+  proxy__conn_timer(conn,
+                    proxy__ms(conn->worker->server->cfg->timeout_response_s));
+  proxy__upstream_write(up, head);
+  if (conn->closing)
+    return;
+  send_buffered_body(conn);
+  if (conn->closing || conn->phase != PROXY_PHASE_FORWARD)
+    return;
+  proxy__conn_sync_read(conn);
+  proxy__upstream_sync_read(conn->up);
+}
+
+/* Appends bytes that followed the request body (a pipelined request). */
+static void keep_leftover(struct proxy_conn *conn, const char *p, size_t n)
+{
+  /* reserve_leftover() made the room. */
+  memcpy(conn->in + conn->in_len, p, n);
+  conn->in_len += n;
+}
+
+void proxy__forward_client_read(struct proxy_conn *conn, ssize_t nread,
+                                char *base)
+{
+  struct proxy_wreq *w = base != NULL ? proxy__wreq_of(base) : NULL;
+  int done = 0;
+  ssize_t n;
+
+  if (nread <= 0) {
+    proxy__wreq_free(w);
+    if (nread < 0)
+      proxy__conn_close(conn, "client left during the request body");
+    return;
+  }
+  n = http1_body_feed(&conn->req_body, base, (size_t)nread, &done);
+  if (n < 0) {
+    proxy__wreq_free(w);
+    proxy__conn_error(conn, 400, 1, "malformed request body: %s",
+                      http1_strerror((int)n));
+    return;
+  }
+  proxy__conn_activity(conn);
+  if (done) {
+    conn->req_done = 1;
+    keep_leftover(conn, base + n, (size_t)(nread - n));
+  }
+  if (n > 0) {
+    w->len = (size_t)n;
+    proxy__upstream_write(conn->up, w);
+  } else {
+    proxy__wreq_free(w);
+  }
+  if (conn->closing)
+    return;
+  proxy__conn_sync_read(conn);
+  exchange_check(conn);
+}
+
+/* ---- the response ---- */
+
+static void response_body(struct proxy_conn *conn, struct proxy_wreq *w,
+                          const char *p, size_t len)
+{
+  struct proxy_upstream *up = conn->up;
+  int done = 0;
+  ssize_t n = http1_body_feed(&up->resp.body, p, len, &done);
+
+  if (n < 0) {
+    proxy__wreq_free(w);
+    proxy__conn_close(conn, "invalid response body from the origin");
+    return;
+  }
+  if ((size_t)n < len) /* bytes after the response: no reuse */
+    conn->up_bad = 1;
+  if (n > 0 && w != NULL) {
+    w->len = (size_t)n;
+    proxy__conn_write(conn, w);
+  } else {
+    proxy__wreq_free(w);
+    if (n > 0)
+      proxy__conn_write_copy(conn, p, (size_t)n);
+  }
+  if (done && !conn->closing) {
+    conn->resp_done = 1;
+    exchange_check(conn);
+  }
+}
+
+static void final_response(struct proxy_conn *conn)
+{
+  struct proxy_upstream *up = conn->up;
+  const struct http1_response *resp = &up->resp;
+  size_t extra = up->in_len - resp->head_len;
+  struct proxy_wreq *head;
+  int keep = conn->req.keep_alive && conn->req_done &&
+             resp->body.kind != HTTP1_BODY_CLOSE && !conn->worker->draining;
+
+  if (conn->req.version_minor == 0 && resp->body.kind == HTTP1_BODY_CHUNKED) {
+    proxy__conn_error(conn, 502, 0,
+                      "%s sent a chunked response to an "
+                      "HTTP/1.0 request",
+                      conn->target.key);
+    return;
+  }
+  head = proxy__response_head(resp, conn->req.version_minor, keep, 0);
+  if (head == NULL) {
+    proxy__conn_error(conn, 502, 1, "out of memory relaying %s",
+                      conn->target.key);
+    return;
+  }
+  conn->keep_alive = keep;
+  conn->resp_started = 1;
+  if (!resp->keep_alive || resp->body.kind == HTTP1_BODY_CLOSE)
+    conn->up_bad = 1;
+  proxy__conn_write(conn, head);
+  if (conn->closing)
+    return;
+  up->in_len = 0; /* from now on, reads land in chunks */
+  if (body_empty(&resp->body)) {
+    conn->up_bad |= extra > 0;
+    conn->resp_done = 1;
+    exchange_check(conn);
+  } else if (extra > 0) {
+    response_body(conn, NULL, up->in + resp->head_len, extra);
+  }
+}
+
+/* 101: the WebSocket handshake went through; splice from now on. */
+static void switching(struct proxy_conn *conn)
+{
+  struct proxy_wreq *head;
+
+  if (!conn->ws_upgrade) {
+    proxy__conn_error(conn, 502, 1,
+                      "%s switched protocols without an "
+                      "upgrade request",
+                      conn->target.key);
+    return;
+  }
+  head = proxy__response_head(&conn->up->resp, 1, 1, 1);
+  if (head == NULL) {
+    proxy__conn_close(conn, "out of memory");
+    return;
+  }
+  conn->resp_started = 1;
+  conn->up_bad = 1;
+  proxy__conn_write(conn, head);
+  if (!conn->closing)
+    proxy__tunnel_start(conn);
+}
+
+/* Relays an interim response (HTTP/1.1 clients only) and drops it. */
+static void interim(struct proxy_conn *conn)
+{
+  struct proxy_upstream *up = conn->up;
+  size_t hl = up->resp.head_len;
+
+  if (conn->req.version_minor == 1) {
+    struct proxy_wreq *w = proxy__response_head(&up->resp, 1, 1, 0);
+
+    if (w == NULL) {
+      proxy__conn_close(conn, "out of memory");
+      return;
+    }
+    proxy__conn_write(conn, w);
+  }
+  memmove(up->in, up->in + hl, up->in_len - hl);
+  up->in_len -= hl;
+  memset(&up->resp, 0, sizeof(up->resp));
+}
+
+static void parse_response(struct proxy_conn *conn)
+{
+  struct proxy_upstream *up = conn->up;
+  int rc;
+
+  while (!conn->closing && up->in_len > 0) {
+    rc = http1_parse_response(up->in, up->in_len, conn->req.is_head, &up->resp);
+    if (rc == HTTP1_AGAIN && up->in_len < PROXY_IN_MAX)
+      return;
+    if (rc != HTTP1_OK) {
+      proxy__conn_error(
+          conn, 502, 0, "invalid response from %s: %s", conn->target.key,
+          rc == HTTP1_AGAIN ? "head too large" : http1_strerror(rc));
+      return;
+    }
+    if (up->resp.status == 101) {
+      switching(conn);
+      return;
+    }
+    if (up->resp.status >= 200) {
+      final_response(conn);
+      return;
+    }
+    interim(conn);
+  }
+}
+
+static int retryable(const struct proxy_conn *conn)
+{
+  static const char *const idempotent[] = { "GET", "HEAD",   "OPTIONS", "TRACE",
+                                            "PUT", "DELETE", NULL };
+  const struct http1_request *req = &conn->req;
+  size_t i;
+
+  if (!conn->up->reused || conn->up->resp_bytes > 0 || conn->retried ||
+      !body_empty(&req->body))
+    return 0;
+  for (i = 0; idempotent[i] != NULL; i++)
+    if (http1_token_eq(req->method, req->method_len, idempotent[i]))
+      return 1;
+  return 0;
+}
+
+/* The origin closed or failed before the response head was complete. */
+static void head_failed(struct proxy_conn *conn, int err)
+{
+  struct proxy_upstream *up = conn->up;
+
+  if (retryable(conn)) {
+    proxy__log(conn->worker,
+               "conn %llu: pooled connection to %s was "
+               "stale, retrying",
+               (unsigned long long)conn->id, up->key);
+    conn->retried = 1;
+    conn->up = NULL;
+    up->conn = NULL;
+    proxy__upstream_close(up, "stale pooled connection");
+    connect_fresh(conn);
+    return;
+  }
+  if (err == UV_EOF)
+    proxy__conn_error(conn, 502, 0,
+                      "%s closed the connection without "
+                      "answering",
+                      conn->target.key);
+  else
+    proxy__conn_error(conn, 502, 0, "connection to %s failed: %s",
+                      conn->target.key, uv_strerror(err));
+}
+
+void proxy__forward_upstream_read(struct proxy_conn *conn, ssize_t nread,
+                                  char *base)
+{
+  struct proxy_upstream *up = conn->up;
+
+  if (proxy__forward_in_head(conn)) { /* base points into up->in */
+    if (nread < 0)
+      head_failed(conn, (int)nread);
+    if (nread <= 0)
+      return;
+    up->in_len += (size_t)nread;
+    up->resp_bytes += (size_t)nread;
+    proxy__conn_activity(conn);
+    parse_response(conn);
+    return;
+  }
+  if (nread > 0) {
+    proxy__conn_activity(conn);
+    response_body(conn, proxy__wreq_of(base), base, (size_t)nread);
+    return;
+  }
+  proxy__wreq_free(base != NULL ? proxy__wreq_of(base) : NULL);
+  if (nread == UV_EOF && up->resp.body.kind == HTTP1_BODY_CLOSE) {
+    conn->resp_done = 1;
+    conn->up_bad = 1;
+    exchange_check(conn);
+  } else if (nread < 0) {
+    proxy__conn_close(conn, "origin closed mid-response");
+  }
+}
+
+void proxy__forward_timeout(struct proxy_conn *conn)
+{
+  if (!conn->resp_started && conn->req_done)
+    proxy__conn_error(conn, 504, 0, "%s did not answer within %u s",
+                      conn->target.key,
+                      conn->worker->server->cfg->timeout_response_s);
+  else
+    proxy__conn_close(conn, conn->resp_started ? "origin response stalled"
+                                               : "client request body "
+                                                 "stalled");
+}

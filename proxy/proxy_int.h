@@ -1,0 +1,379 @@
+/*
+ * proxy_int.h - the forwarding core's private structures and cross-file
+ * functions (double-underscore names; nothing here is public).
+ *
+ * Threads: the thread calling proxy_run() owns a struct proxy_server and
+ * its signal loop; each struct proxy_worker owns one libuv loop, running
+ * on its own thread, with its listeners, client connections, idle origin
+ * connections and DNS cache. Nothing is shared between workers except the
+ * read-only configuration and the atomic counters in struct proxy_stats.
+ *
+ * Lifetimes (libuv's rule: memory is released only in close callbacks):
+ * - struct proxy_conn (a client connection) embeds its uv handles; only
+ *   proxy__conn_close() closes them, and the last close callback frees it.
+ * - struct proxy_upstream (an origin connection) likewise dies only
+ *   through proxy__upstream_close(). While attached, conn->up owns it (the
+ *   conn closes it or returns it to the pool); in the pool the worker owns
+ *   it. up->conn is a plain back pointer, cleared when the conn lets go.
+ * - struct proxy_wreq owns the bytes of one uv_write and is freed in its
+ *   write callback, which libuv runs (with UV_ECANCELED at the latest)
+ *   before the stream's close callback.
+ * - struct proxy_dns_query belongs to the resolver until its callback; a
+ *   closing conn detaches from it with proxy__dns_detach().
+ */
+#ifndef PROXY_INT_H
+#define PROXY_INT_H
+
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "http1.h"
+#include "proxy.h"
+
+struct proxy_conn;
+struct proxy_upstream;
+struct proxy_worker;
+
+/* Process-wide counters, updated by every worker (relaxed atomics). */
+struct proxy_stats {
+  atomic_uint_fast64_t conns_total;  /* client connections accepted */
+  atomic_uint_fast64_t conns_active; /* open now (counts against max) */
+  atomic_uint_fast64_t requests;     /* request heads parsed */
+  atomic_uint_fast64_t errors;       /* error answers and failed exchanges */
+  atomic_uint_fast64_t tunnels;      /* CONNECT and WebSocket tunnels */
+};
+
+/* An address of any family, small enough to keep arrays of. */
+union proxy_sockaddr {
+  struct sockaddr sa;
+  struct sockaddr_in in;
+  struct sockaddr_in6 in6;
+};
+
+/* Addresses to try in turn when connecting to an origin. */
+struct proxy_addrs {
+  size_t n;
+  union proxy_sockaddr a[PROXY_DNS_MAX_ADDRS];
+};
+
+/* One write and the bytes it owns (freed in the write callback). */
+struct proxy_wreq {
+  uv_write_t req;
+  size_t len; /* bytes used in data */
+  char data[];
+};
+
+/* ---- proxy_dns.c ---- */
+
+typedef void (*proxy__dns_cb)(void *arg, int status,
+                              const struct proxy_addrs *addrs);
+
+struct proxy_dns_entry {
+  char host[PROXY_HOST_MAX + 1]; /* "" when the slot is free */
+  int status;                    /* 0, or the lookup's libuv error */
+  uint64_t expires_ms;           /* uv_now() deadline */
+  struct proxy_addrs addrs;
+};
+
+struct proxy_dns_query;
+
+struct proxy_dns {
+  uv_loop_t *loop;
+  struct proxy_dns_query *queries; /* in flight; each owns itself */
+  struct proxy_dns_entry entries[PROXY_DNS_CACHE_ENTRIES];
+};
+
+void proxy__dns_init(struct proxy_dns *dns, uv_loop_t *loop);
+/* Cancels lookups not yet started (their callbacks still run). */
+void proxy__dns_cancel_all(struct proxy_dns *dns);
+
+/*
+ * Resolves `host` (normalized, no brackets): an IP literal at once, a
+ * cached answer at once, else a uv_getaddrinfo on the thread pool.
+ * Returns 0 with *out filled, a negative libuv error (a cached failure),
+ * or 1 when a lookup was started: cb(arg, status, addrs) then runs later
+ * unless proxy__dns_detach(*query) is called first. Ports in the
+ * addresses are 0.
+ */
+int proxy__dns_resolve(struct proxy_dns *dns, const char *host,
+                       struct proxy_addrs *out, proxy__dns_cb cb, void *arg,
+                       struct proxy_dns_query **query);
+/* The waiter goes away: the answer is still cached, cb is not called. */
+void proxy__dns_detach(struct proxy_dns_query *q);
+
+/* ---- proxy_worker.c ---- */
+
+struct proxy_server;
+
+struct proxy_listener {
+  uv_tcp_t tcp;
+  struct proxy_worker *worker;
+  int open; /* tcp initialized (to be closed) */
+};
+
+#define PROXY_CMD_NONE  0
+#define PROXY_CMD_DRAIN 1 /* stop accepting, finish in-flight work */
+#define PROXY_CMD_FORCE 2 /* close everything now */
+
+struct proxy_worker {
+  struct proxy_server *server; /* not owned */
+  size_t index;
+  uv_loop_t loop;
+  uv_thread_t thread;
+  int loop_open, thread_started;
+  uv_async_t async;       /* commands from the main thread */
+  atomic_int command;     /* PROXY_CMD_* */
+  uv_timer_t drain_timer; /* bounds the graceful drain */
+  int draining;
+  int finished;     /* async and drain timer closed */
+  int async_open;   /* guarded by server->lock */
+  atomic_int ended; /* the loop has returned */
+  struct proxy_listener listeners[PROXY_MAX_LISTEN];
+  size_t nlisteners;
+  struct proxy_conn *conns; /* live client connections (each owns itself) */
+  size_t nconns;
+  struct proxy_upstream *idle; /* the pool (owned by the worker) */
+  size_t nidle;
+  uint64_t next_id;
+  struct proxy_dns dns;
+  char discard[PROXY_DISCARD_BUF]; /* reads thrown away */
+};
+
+struct proxy_server {
+  const struct proxy_config *cfg; /* not owned */
+  struct proxy_stats stats;
+  uint64_t start_ns;            /* uv_hrtime() at start */
+  struct proxy_worker *workers; /* owned: nworkers entries */
+  size_t nworkers;
+  uv_loop_t loop; /* the main thread's: signals */
+  int loop_open;
+  uv_signal_t sigint, sigterm, sighup;
+  uv_async_t done; /* a worker's loop has ended */
+  uv_mutex_t lock; /* guards every worker's async_open */
+  int signals;     /* SIGINT/SIGTERM seen */
+};
+
+int proxy__worker_open(struct proxy_worker *w, struct proxy_server *s,
+                       size_t index, uv_os_sock_t *fds, size_t nfds);
+int proxy__worker_start(struct proxy_worker *w);
+void proxy__worker_command(struct proxy_worker *w, int cmd);
+/* Joins the thread (if started), closes every handle and the loop. */
+void proxy__worker_close(struct proxy_worker *w);
+/* A conn was freed: the worker may now finish draining. */
+void proxy__worker_conn_gone(struct proxy_worker *w);
+void proxy__log(struct proxy_worker *w, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- proxy_server.c ---- */
+
+/* The announce line: one place, filled by the store later. */
+void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
+                     const struct proxy_store_counts *store);
+
+/* ---- proxy_conn.c: the client connection ---- */
+
+enum proxy_phase {
+  PROXY_PHASE_HEAD = 0, /* waiting for, or reading, a request head */
+  PROXY_PHASE_CONNECT,  /* resolving and connecting to the origin */
+  PROXY_PHASE_FORWARD,  /* request body up, response down */
+  PROXY_PHASE_RESPOND,  /* the answer is written; waiting for it to drain */
+  PROXY_PHASE_TUNNEL,   /* bytes spliced both ways */
+  PROXY_PHASE_LINGER    /* write side shut; discarding input, then close */
+};
+
+/* The parsed destination of a forwarded request or a CONNECT. */
+struct proxy_target {
+  char host[PROXY_HOST_MAX + 1]; /* normalized, IPv6 without brackets */
+  int is_ipv6;
+  unsigned port;
+  const char *path; /* view into conn->in: path and query, may be empty */
+  size_t path_len;
+  char authority[PROXY_AUTHORITY_MAX]; /* Host value: host[:port] */
+  char key[PROXY_KEY_MAX];             /* "host:port": pool key, messages */
+};
+
+struct proxy_conn {
+  struct proxy_worker *worker;    /* not owned */
+  struct proxy_conn *prev, *next; /* worker->conns */
+  uint64_t id;
+  uv_tcp_t client;
+  uv_timer_t timer; /* the one timeout of the current phase */
+  uv_shutdown_t shutdown_req;
+  int closing;
+  int pending_closes;
+  enum proxy_phase phase;
+  char *in; /* owned: request head, then what follows it */
+  size_t in_len, in_cap;
+  size_t head_len;          /* the current request's head is in[0..head_len) */
+  struct http1_request req; /* views into in */
+  struct proxy_target target;
+  unsigned requests;
+  union proxy_sockaddr local; /* where the client connected to */
+  char peer[PROXY_ADDR_TEXT];
+  size_t client_wpending;       /* bytes queued to the client */
+  uint64_t active_ms;           /* uv_now() of the last bytes moved */
+  struct proxy_upstream *up;    /* owned while attached, see above */
+  struct proxy_dns_query *dnsq; /* owned by the resolver */
+  struct proxy_addrs addrs;     /* connect candidates */
+  size_t addr_next;
+  unsigned connect_port;
+  int connect_err;
+  char connect_addr[PROXY_ADDR_TEXT]; /* last address tried */
+  struct http1_body req_body;         /* request body framing, live */
+  unsigned client_reading : 1;
+  unsigned client_eof : 1;
+  unsigned req_done : 1;
+  unsigned resp_started : 1; /* a final response head went to the client */
+  unsigned resp_done : 1;
+  unsigned keep_alive : 1; /* the client connection continues */
+  unsigned is_tunnel : 1;  /* CONNECT */
+  unsigned ws_upgrade : 1; /* a WebSocket upgrade request */
+  unsigned retried : 1;    /* already retried on a fresh connection */
+  unsigned up_bad : 1;     /* the origin connection must not be reused */
+  unsigned tunnel_up_eof : 1;
+  unsigned tunnel_shutdowns : 2; /* write sides shut down so far */
+  unsigned lingering : 1;
+};
+
+void proxy__conn_accept(struct proxy_listener *l);
+/* The only way a conn dies: idempotent; closes the attached upstream. */
+void proxy__conn_close(struct proxy_conn *conn, const char *reason);
+/* Closes an idle keep-alive connection (drain); returns 1 if it did. */
+int proxy__conn_close_if_idle(struct proxy_conn *conn);
+/* Starts or stops reading from the client as the phase wants. */
+void proxy__conn_sync_read(struct proxy_conn *conn);
+void proxy__conn_timer(struct proxy_conn *conn, uint64_t ms);
+/* Bytes moved: the activity timeout of FORWARD, RESPOND and TUNNEL
+ * restarts from now. */
+void proxy__conn_activity(struct proxy_conn *conn);
+/* Queues w to the client; takes ownership of w. */
+void proxy__conn_write(struct proxy_conn *conn, struct proxy_wreq *w);
+void proxy__conn_write_copy(struct proxy_conn *conn, const char *p, size_t len);
+/*
+ * The answer is complete on our side: when the client has taken every
+ * queued byte, the next request is read (keep_alive) or the connection
+ * closes gracefully.
+ */
+void proxy__conn_answered(struct proxy_conn *conn);
+/* Called by the connect machinery: the origin is connected (conn->up) or
+ * every address failed (status < 0, conn->connect_* say why). */
+void proxy__conn_origin_ready(struct proxy_conn *conn, int status);
+
+/* ---- proxy_buf.c ---- */
+
+struct proxy_wreq *proxy__wreq_new(size_t cap);
+struct proxy_wreq *proxy__wreq_of(const char *data); /* data of a wreq */
+void proxy__wreq_free(struct proxy_wreq *w);
+/* Grows *buf so that it has room past *len; never beyond max bytes.
+ * Returns the room, or 0 when full or out of memory. */
+size_t proxy__buf_room(char **buf, size_t *cap, size_t len, size_t max);
+uint64_t proxy__ms(unsigned seconds);
+
+/* ---- proxy_route.c ---- */
+
+/* A request head was parsed: answer it locally, or start forwarding or a
+ * tunnel. */
+void proxy__route(struct proxy_conn *conn);
+
+/* ---- proxy_local.c ---- */
+
+void proxy__local_serve(struct proxy_conn *conn);
+/* A short text/plain error answer naming the cause; closes the
+ * connection afterwards when force_close or the request cannot be
+ * followed by another. */
+void proxy__conn_error(struct proxy_conn *conn, int status, int force_close,
+                       const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+const char *proxy__reason(int status);
+
+/* ---- proxy_forward.c: header rewriting ---- */
+
+/* Returns 1 when a Via field names hstsproxy as a recipient. */
+int proxy__via_has_us(const struct http1_field *fields, size_t n);
+/* Returns 1 for a WebSocket upgrade request. */
+int proxy__is_ws_upgrade(const struct http1_request *req);
+/* Builds the origin-form request head; NULL when out of memory. */
+struct proxy_wreq *proxy__request_head(const struct proxy_conn *conn);
+/* Builds the head for the client from the origin's response. */
+struct proxy_wreq *proxy__response_head(const struct http1_response *resp,
+                                        int client_minor, int keep_alive,
+                                        int upgrade);
+
+/* ---- proxy_exchange.c: one forwarded request ---- */
+
+void proxy__forward_start(struct proxy_conn *conn);
+void proxy__forward_send(struct proxy_conn *conn);
+void proxy__forward_client_read(struct proxy_conn *conn, ssize_t nread,
+                                char *base);
+void proxy__forward_upstream_read(struct proxy_conn *conn, ssize_t nread,
+                                  char *base);
+void proxy__forward_timeout(struct proxy_conn *conn);
+/* Whether the response head is still awaited (reads go to up->in). */
+int proxy__forward_in_head(const struct proxy_conn *conn);
+
+/* ---- proxy_upstream.c: origin connections and the pool ---- */
+
+struct proxy_upstream {
+  struct proxy_worker *worker;        /* not owned */
+  struct proxy_conn *conn;            /* attached client, or NULL */
+  struct proxy_upstream *prev, *next; /* worker->idle while pooled */
+  uv_tcp_t tcp;
+  uv_connect_t connect_req;
+  uv_timer_t timer; /* pool idle timeout */
+  uv_shutdown_t shutdown_req;
+  int closing;
+  int pending_closes;
+  unsigned connected : 1;
+  unsigned reading : 1;
+  unsigned pooled : 1;
+  unsigned reused : 1; /* taken from the pool for this request */
+  unsigned shut_write : 1;
+  unsigned write_failed : 1;  /* later writes are dropped */
+  char key[PROXY_KEY_MAX];    /* pool key "host:port" */
+  char peer[PROXY_ADDR_TEXT]; /* the address connected to */
+  char *in;                   /* owned: the response head */
+  size_t in_len, in_cap;
+  size_t resp_bytes;          /* bytes received for this request */
+  struct http1_response resp; /* views into in */
+  size_t wpending;            /* bytes queued to the origin */
+};
+
+/* Connects conn to conn->target (map, DNS, every address in turn); ends
+ * in proxy__conn_origin_ready(). */
+void proxy__origin_connect(struct proxy_conn *conn);
+void proxy__upstream_close(struct proxy_upstream *up, const char *reason);
+void proxy__upstream_write(struct proxy_upstream *up, struct proxy_wreq *w);
+void proxy__upstream_write_copy(struct proxy_upstream *up, const char *p,
+                                size_t len);
+void proxy__upstream_sync_read(struct proxy_upstream *up);
+/* Shuts the origin's write side down after the queued writes (tunnel
+ * half-close); proxy__tunnel_shutdown_done() follows. */
+void proxy__upstream_shutdown(struct proxy_upstream *up);
+/* Takes an idle connection for key from the pool, attached to conn. */
+struct proxy_upstream *proxy__pool_take(struct proxy_conn *conn);
+/* Detaches up from its conn and pools it, or closes it past the caps. */
+void proxy__pool_put(struct proxy_upstream *up);
+void proxy__pool_close_all(struct proxy_worker *w);
+
+/* ---- proxy_tunnel.c: CONNECT and WebSocket ---- */
+
+/* Splices conn->client and conn->up; bytes already buffered on either
+ * side (after the heads) are sent first. */
+void proxy__tunnel_start(struct proxy_conn *conn);
+void proxy__tunnel_client_read(struct proxy_conn *conn, ssize_t nread,
+                               char *base);
+void proxy__tunnel_upstream_read(struct proxy_conn *conn, ssize_t nread,
+                                 char *base);
+void proxy__tunnel_shutdown_done(struct proxy_conn *conn);
+
+#endif /* PROXY_INT_H */

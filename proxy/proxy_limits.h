@@ -1,0 +1,78 @@
+/*
+ * proxy_limits.h - every cap and default of the forwarding core, named.
+ *
+ * One place to read how much memory and time a connection may cost: the
+ * read chunk and head buffers, the write high- and low-water marks that
+ * drive backpressure, the DNS cache and upstream pool sizes, timeouts and
+ * the bounds that option parsing enforces. Included by proxy.h (the
+ * configuration arrays are sized here) and by the proxy_*.c files.
+ */
+#ifndef PROXY_LIMITS_H
+#define PROXY_LIMITS_H
+
+#include "http1.h"
+
+/* Command line bounds. */
+#define PROXY_MAX_LISTEN        16  /* --listen addresses */
+#define PROXY_MAX_WORKERS       256 /* --workers */
+#define PROXY_MAX_MAPS          64  /* --map entries */
+#define PROXY_MAX_CONNECT_PORTS 64  /* ports in --connect-ports */
+#define PROXY_MAX_CONNS_LIMIT   1000000u
+#define PROXY_TIMEOUT_MAX_S     86400u /* any --timeout-*: one day */
+#define PROXY_PORT_MAX          65535u
+
+/* Defaults. */
+#define PROXY_DEFAULT_LISTEN             "127.0.0.1:3128"
+#define PROXY_DEFAULT_CONNECT_PORT       443u
+#define PROXY_DEFAULT_MAX_CONNS          1024u
+#define PROXY_DEFAULT_TIMEOUT_HEADER_S   30u  /* accept or first byte to head */
+#define PROXY_DEFAULT_TIMEOUT_IDLE_S     60u  /* idle keep-alive, both sides */
+#define PROXY_DEFAULT_TIMEOUT_CONNECT_S  10u  /* DNS plus TCP connect */
+#define PROXY_DEFAULT_TIMEOUT_RESPONSE_S 60u  /* silence during an exchange */
+#define PROXY_DEFAULT_TIMEOUT_TUNNEL_S   300u /* silence in a tunnel */
+
+/* Text sizes. */
+#define PROXY_HOST_MAX       253 /* a DNS name, as hsts_host.h */
+#define PROXY_ADDR_TEXT      64  /* "[v6 address]:65535" and NUL */
+#define PROXY_KEY_MAX        (PROXY_HOST_MAX + 8)  /* "host:port" pool key */
+#define PROXY_AUTHORITY_MAX  (PROXY_HOST_MAX + 10) /* "[host]:port" */
+#define PROXY_ERROR_BODY_MAX 512  /* text of a proxy error answer */
+#define PROXY_LOCAL_BODY_MAX 4096 /* status page and PAC file */
+#define PROXY_ERROR_TEXT     256  /* one startup error message */
+
+/* Listening. */
+#define PROXY_BACKLOG 511
+
+/* Buffers. A head must be contiguous; body and tunnel bytes move in
+ * chunks that each write request owns. */
+#define PROXY_READ_CHUNK 65536 /* bytes per body or tunnel read */
+#define PROXY_IN_INITIAL 4096  /* first size of a head buffer */
+/* A head, and what may follow it before it is processed. */
+#define PROXY_IN_MAX         (HTTP1_MAX_HEAD + PROXY_READ_CHUNK)
+#define PROXY_HEAD_OUT_EXTRA 1024  /* bytes a rewritten head may add */
+#define PROXY_DISCARD_BUF    16384 /* per-worker scratch for discarded reads */
+
+/* Backpressure: past the high-water mark of bytes queued towards one
+ * side, reading from the other side stops until the queue drains below
+ * the low-water mark. */
+#define PROXY_WRITE_HIGH_WATER (256u * 1024u)
+#define PROXY_WRITE_LOW_WATER  (64u * 1024u)
+
+/* Upstream keep-alive pool, per worker. */
+#define PROXY_POOL_PER_ORIGIN 4
+#define PROXY_POOL_TOTAL      64
+
+/* DNS cache, per worker. */
+#define PROXY_DNS_CACHE_ENTRIES 256
+#define PROXY_DNS_MAX_ADDRS     8      /* addresses kept per name */
+#define PROXY_DNS_TTL_MS        60000u /* positive answers */
+#define PROXY_DNS_NEG_TTL_MS    5000u  /* failures */
+
+/* Connection lifetimes. */
+#define PROXY_DRAIN_MS       10000u /* graceful shutdown: in-flight work */
+#define PROXY_LINGER_MS      2000u  /* reading after our final answer */
+#define PROXY_OVERLOAD_SLACK 64u    /* 503 answers past --max-conns */
+
+#define PROXY_MS_PER_S 1000u
+
+#endif /* PROXY_LIMITS_H */

@@ -1,0 +1,327 @@
+/*
+ * proxy_server.c - proxy_run(): binding, the worker threads, signals.
+ *
+ * Every listening socket is created and bound here, on the calling
+ * thread, before any worker starts, so that "address in use" is a clean
+ * startup error and the announce line names ports that already accept.
+ * Per address, a probe socket without SO_REUSEPORT is bound first: it
+ * fails if anything listens there (even another hstsproxy, whose
+ * SO_REUSEPORT sockets would otherwise silently share the port with
+ * ours), and with port 0 it picks the ephemeral port. The probe is
+ * closed and every worker then binds its own SO_REUSEPORT socket to that
+ * port. IPv6 sockets are IPV6_V6ONLY, so [::]:P and 0.0.0.0:P coexist.
+ *
+ * The calling thread then runs a small loop of its own for SIGINT and
+ * SIGTERM (the first drains, a second one stops at once), SIGHUP (reload,
+ * never a reason to exit) and the workers' "my loop has ended" notices;
+ * SIGPIPE is ignored.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proxy_int.h"
+
+#define ANNOUNCE_MAX (PROXY_MAX_LISTEN * PROXY_ADDR_TEXT + PROXY_ERROR_TEXT)
+
+void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
+                     const struct proxy_store_counts *store)
+{
+  char line[ANNOUNCE_MAX];
+  size_t len = 0, i;
+
+  len += (size_t)snprintf(line, sizeof(line), "hstsproxy: listening on ");
+  for (i = 0; i < naddrs && len < sizeof(line); i++)
+    len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s",
+                            i > 0 ? ", " : "", addrs[i]);
+  if (len < sizeof(line) && store->preload_name != NULL)
+    len += (size_t)snprintf(line + len, sizeof(line) - len,
+                            " (preload: %s %zu hosts, learned: %zu)\n",
+                            store->preload_name, store->preload_hosts,
+                            store->learned);
+  else if (len < sizeof(line))
+    snprintf(line + len, sizeof(line) - len, " (preload: none, learned: %zu)\n",
+             store->learned);
+  fputs(line, f); /* one write: the line stays whole */
+  fflush(f);
+}
+
+static socklen_t sa_len(const struct sockaddr_storage *ss)
+{
+  return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                   : sizeof(struct sockaddr_in);
+}
+
+/* Returns a bound (and, if asked, listening) socket, or -errno. */
+static int make_socket(const struct sockaddr_storage *ss, int reuseport,
+                       int listening)
+{
+  int one = 1, fd, err;
+
+  fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+    goto fail;
+  if (ss->ss_family == AF_INET6 &&
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+    goto fail;
+  if (reuseport &&
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+    goto fail;
+  if (bind(fd, (const struct sockaddr *)ss, sa_len(ss)) < 0)
+    goto fail;
+  if (listening && listen(fd, PROXY_BACKLOG) < 0)
+    goto fail;
+  return fd;
+fail:
+  err = -errno;
+  close(fd);
+  return err;
+}
+
+static int fail_with(struct proxy_error *e, int err, const char *what,
+                     const char *why)
+{
+  snprintf(e->what, sizeof(e->what), "%s", what);
+  snprintf(e->why, sizeof(e->why), "%s", why);
+  return err;
+}
+
+/* Binds address a for every worker: fds[w * stride + a]. */
+static int bind_address(const struct sockaddr_storage *addr, size_t a,
+                        size_t nworkers, size_t stride, uv_os_sock_t *fds,
+                        char *text, struct proxy_error *e)
+{
+  struct sockaddr_storage ss = *addr;
+  socklen_t len = sizeof(ss);
+  char what[PROXY_ADDR_TEXT + sizeof("listen ")];
+  int fd;
+  size_t w;
+
+  proxy_addr_format((const struct sockaddr *)&ss, text, PROXY_ADDR_TEXT);
+  snprintf(what, sizeof(what), "listen %s", text);
+  fd = make_socket(&ss, 0, 0);
+  if (fd < 0)
+    return fail_with(e, fd, what, uv_strerror(fd));
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+    int err = -errno;
+
+    close(fd);
+    return fail_with(e, err, what, uv_strerror(err));
+  }
+  close(fd);
+  proxy_addr_format((const struct sockaddr *)&ss, text, PROXY_ADDR_TEXT);
+  for (w = 0; w < nworkers; w++) {
+    fd = make_socket(&ss, 1, 1);
+    if (fd < 0)
+      return fail_with(e, fd, what, uv_strerror(fd));
+    fds[w * stride + a] = fd;
+  }
+  return 0;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+  struct proxy_server *s = h->data;
+  int cmd = ++s->signals == 1 ? PROXY_CMD_DRAIN : PROXY_CMD_FORCE;
+  size_t i;
+
+  if (s->cfg->verbose)
+    fprintf(stderr, "hstsproxy: signal %d: %s\n", signum,
+            cmd == PROXY_CMD_DRAIN ? "finishing in-flight requests"
+                                   : "closing every connection");
+  for (i = 0; i < s->nworkers; i++)
+    proxy__worker_command(&s->workers[i], cmd);
+}
+
+/*
+ * SIGHUP: the reload seam. The store is not opened yet; a later change
+ * re-reads the preload list and learned policies here and hands them to
+ * the workers. Connections are never touched.
+ */
+static void on_reload(uv_signal_t *h, int signum)
+{
+  struct proxy_server *s = h->data;
+
+  if (s->cfg->verbose)
+    fprintf(stderr,
+            "hstsproxy: signal %d: reload (nothing to reload "
+            "yet)\n",
+            signum);
+}
+
+static void on_worker_done(uv_async_t *a)
+{
+  struct proxy_server *s = a->data;
+  size_t i, ended = 0;
+
+  uv_mutex_lock(&s->lock);
+  for (i = 0; i < s->nworkers; i++)
+    ended += atomic_load(&s->workers[i].ended) != 0;
+  if (ended == s->nworkers)
+    uv_close((uv_handle_t *)&s->done, NULL);
+  uv_mutex_unlock(&s->lock);
+  if (ended == s->nworkers) {
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
+  }
+}
+
+static int main_loop_open(struct proxy_server *s, struct proxy_error *e)
+{
+  int err = uv_loop_init(&s->loop);
+
+  if (err < 0)
+    return fail_with(e, err, "event loop", uv_strerror(err));
+  s->loop_open = 1;
+  uv_signal_init(&s->loop, &s->sigint);
+  uv_signal_init(&s->loop, &s->sigterm);
+  uv_signal_init(&s->loop, &s->sighup);
+  s->sigint.data = s->sigterm.data = s->sighup.data = s;
+  err = uv_async_init(&s->loop, &s->done, on_worker_done);
+  if (err == 0) {
+    s->done.data = s;
+    err = uv_signal_start(&s->sigint, on_signal, SIGINT);
+  }
+  if (err == 0)
+    err = uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+  if (err == 0)
+    err = uv_signal_start(&s->sighup, on_reload, SIGHUP);
+  if (err < 0)
+    return fail_with(e, err, "signals", uv_strerror(err));
+  return 0;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+  (void)arg;
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+static void main_loop_close(struct proxy_server *s)
+{
+  uv_walk(&s->loop, close_walk, NULL);
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&s->loop);
+}
+
+static int start_workers(struct proxy_server *s, uv_os_sock_t *fds,
+                         size_t nlisten, struct proxy_error *e)
+{
+  char what[PROXY_ERROR_TEXT];
+  size_t i;
+  int err;
+
+  for (i = 0; i < s->nworkers; i++) {
+    snprintf(what, sizeof(what), "worker %zu", i);
+    err = proxy__worker_open(&s->workers[i], s, i, fds + i * nlisten, nlisten);
+    if (err < 0)
+      return fail_with(e, err, what, uv_strerror(err));
+  }
+  for (i = 0; i < s->nworkers; i++) {
+    snprintf(what, sizeof(what), "worker %zu", i);
+    err = proxy__worker_start(&s->workers[i]);
+    if (err < 0)
+      return fail_with(e, err, what, uv_strerror(err));
+  }
+  return 0;
+}
+
+static int bind_all(const struct proxy_config *cfg, struct proxy_server *s,
+                    uv_os_sock_t *fds, char text[][PROXY_ADDR_TEXT],
+                    size_t *nlisten, struct proxy_error *e)
+{
+  const char *why = NULL;
+  struct proxy_config def;
+  const struct sockaddr_storage *addrs = cfg->listen;
+  size_t a;
+  int err;
+
+  *nlisten = cfg->nlisten;
+  if (cfg->nlisten == 0) {
+    memset(&def, 0, sizeof(def));
+    if (proxy_config_add_listen(&def, PROXY_DEFAULT_LISTEN, &why) < 0)
+      return fail_with(e, UV_EINVAL, PROXY_DEFAULT_LISTEN, why);
+    addrs = def.listen;
+    *nlisten = 1;
+  }
+  for (a = 0; a < *nlisten; a++) {
+    err = bind_address(&addrs[a], a, s->nworkers, *nlisten, fds, text[a], e);
+    if (err < 0)
+      return err;
+  }
+  return 0;
+}
+
+/* Runs until the workers have ended; 0 or a startup error. */
+static int serve(struct proxy_server *s, uv_os_sock_t *fds,
+                 struct proxy_error *e)
+{
+  char text[PROXY_MAX_LISTEN][PROXY_ADDR_TEXT];
+  const char *names[PROXY_MAX_LISTEN];
+  size_t nlisten = 0, i;
+  int err;
+
+  err = bind_all(s->cfg, s, fds, text, &nlisten, e);
+  if (err == 0)
+    err = main_loop_open(s, e);
+  if (err < 0)
+    return err;
+  err = start_workers(s, fds, nlisten, e);
+  if (err < 0) {
+    for (i = 0; i < s->nworkers; i++)
+      if (s->workers[i].thread_started)
+        proxy__worker_command(&s->workers[i], PROXY_CMD_FORCE);
+    return err;
+  }
+  for (i = 0; i < nlisten; i++)
+    names[i] = text[i];
+  proxy__announce(stderr, names, nlisten, &s->cfg->store);
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  return 0;
+}
+
+int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
+{
+  size_t nfds = cfg->workers * PROXY_MAX_LISTEN, i;
+  struct proxy_server *s = calloc(1, sizeof(*s));
+  uv_os_sock_t *fds = malloc(nfds * sizeof(*fds));
+  int err = UV_ENOMEM;
+
+  memset(e, 0, sizeof(*e));
+  if (s == NULL || fds == NULL || cfg->workers == 0)
+    goto fail_alloc;
+  s->workers = calloc(cfg->workers, sizeof(*s->workers));
+  if (s->workers == NULL)
+    goto fail_alloc;
+  for (i = 0; i < nfds; i++)
+    fds[i] = -1;
+  signal(SIGPIPE, SIG_IGN);
+  uv_mutex_init(&s->lock);
+  s->cfg = cfg;
+  s->nworkers = cfg->workers;
+  s->start_ns = uv_hrtime();
+  err = serve(s, fds, e);
+  for (i = 0; i < s->nworkers; i++)
+    proxy__worker_close(&s->workers[i]);
+  if (s->loop_open)
+    main_loop_close(s);
+  for (i = 0; i < nfds; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+  uv_mutex_destroy(&s->lock);
+fail_alloc:
+  if (err == UV_ENOMEM && e->what[0] == '\0')
+    fail_with(e, err, "run", uv_strerror(err));
+  if (s != NULL)
+    free(s->workers);
+  free(s);
+  free(fds);
+  return err;
+}

@@ -1,0 +1,115 @@
+/*
+ * proxy_tunnel.c - splicing bytes between the client and the origin.
+ *
+ * Used after "200 Connection established" to a CONNECT (RFC 9110 section
+ * 9.3.6) and after a 101 to a WebSocket upgrade (RFC 6455). Each read is
+ * a chunk that becomes the write to the other side, so nothing is
+ * copied; backpressure stops reading one side while more than
+ * PROXY_WRITE_HIGH_WATER bytes wait to be written to the other.
+ *
+ * Half-close: when one side ends its stream, the other side's write half
+ * is shut down (after the queued bytes) and the reverse direction keeps
+ * flowing; the tunnel closes when both directions have ended, on any
+ * error, or after --timeout-tunnel of silence.
+ */
+#include "proxy_int.h"
+
+void proxy__tunnel_start(struct proxy_conn *conn)
+{
+  struct proxy_upstream *up = conn->up;
+  size_t early = conn->in_len - conn->head_len;
+
+  conn->phase = PROXY_PHASE_TUNNEL;
+  atomic_fetch_add_explicit(&conn->worker->server->stats.tunnels, 1,
+                            memory_order_relaxed);
+  proxy__conn_activity(conn);
+  proxy__conn_timer(conn,
+                    proxy__ms(conn->worker->server->cfg->timeout_tunnel_s));
+  if (early > 0) /* the client did not wait for our answer */
+    proxy__upstream_write_copy(up, conn->in + conn->head_len, early);
+  conn->in_len = conn->head_len;
+  if (up->in_len > up->resp.head_len) /* the origin spoke first */
+    proxy__conn_write_copy(conn, up->in + up->resp.head_len,
+                           up->in_len - up->resp.head_len);
+  up->in_len = 0;
+  if (conn->closing)
+    return;
+  proxy__conn_sync_read(conn);
+  proxy__upstream_sync_read(up);
+}
+
+static void finish_if_done(struct proxy_conn *conn)
+{
+  if (conn->client_eof && conn->tunnel_up_eof && conn->tunnel_shutdowns == 2)
+    proxy__conn_close(conn, "tunnel finished");
+}
+
+void proxy__tunnel_shutdown_done(struct proxy_conn *conn)
+{
+  conn->tunnel_shutdowns++;
+  finish_if_done(conn);
+}
+
+void proxy__tunnel_client_read(struct proxy_conn *conn, ssize_t nread,
+                               char *base)
+{
+  struct proxy_wreq *w = base != NULL ? proxy__wreq_of(base) : NULL;
+
+  if (nread > 0) {
+    w->len = (size_t)nread;
+    proxy__conn_activity(conn);
+    proxy__upstream_write(conn->up, w);
+    return;
+  }
+  proxy__wreq_free(w);
+  if (nread == 0)
+    return;
+  if (nread != UV_EOF) {
+    proxy__conn_close(conn, uv_strerror((int)nread));
+    return;
+  }
+  conn->client_eof = 1;
+  proxy__conn_sync_read(conn);
+  proxy__upstream_shutdown(conn->up);
+}
+
+static void on_shutdown_client(uv_shutdown_t *req, int status);
+
+void proxy__tunnel_upstream_read(struct proxy_conn *conn, ssize_t nread,
+                                 char *base)
+{
+  struct proxy_wreq *w = base != NULL ? proxy__wreq_of(base) : NULL;
+  int err;
+
+  if (nread > 0) {
+    w->len = (size_t)nread;
+    proxy__conn_activity(conn);
+    proxy__conn_write(conn, w);
+    return;
+  }
+  proxy__wreq_free(w);
+  if (nread == 0)
+    return;
+  if (nread != UV_EOF) {
+    proxy__conn_close(conn, uv_strerror((int)nread));
+    return;
+  }
+  conn->tunnel_up_eof = 1;
+  proxy__upstream_sync_read(conn->up);
+  err = uv_shutdown(&conn->shutdown_req, (uv_stream_t *)&conn->client,
+                    on_shutdown_client);
+  if (err < 0)
+    proxy__conn_close(conn, uv_strerror(err));
+}
+
+static void on_shutdown_client(uv_shutdown_t *req, int status)
+{
+  struct proxy_conn *conn = req->handle->data;
+
+  if (conn->closing)
+    return;
+  if (status < 0)
+    proxy__conn_close(conn, uv_strerror(status));
+  else
+    proxy__tunnel_shutdown_done(conn);
+}
