@@ -23,6 +23,7 @@ static const struct command commands[] = {
   { "preload", cmd_preload, "import, update or show the preload list" },
   { "policy", cmd_policy, "query, add, delete, list, export, import policies" },
   { "check-header", cmd_check_header, "check a Strict-Transport-Security value" },
+  { "log", cmd_log, "show the log of upgrades and redirect hops" },
   { NULL, NULL, NULL }
 };
 

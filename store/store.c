@@ -53,6 +53,8 @@ const char *store_strerror(int err)
     return "invalid argument";
   case STORE_ENOMEM:
     return "out of memory";
+  case STORE_EFULL:
+    return "the hop-log queue is full";
   default:
     return "unknown store error";
   }

@@ -8,7 +8,7 @@
  * written into. A file newer than STORE_SCHEMA_VERSION is refused: its
  * meaning is unknown to this program. To change the schema, append a
  * migration and bump STORE_SCHEMA_VERSION; never edit a released one.
- * Planned: the hop log, per-host counters and probe results (v2+).
+ * v2 adds the hop log and per-host counters (store_log.h).
  */
 #include <stdio.h>
 
@@ -61,8 +61,112 @@ static const char migration_v1[] =
     "CREATE INDEX policy_expires ON policy(expires)"
     "  WHERE expires IS NOT NULL;";
 
+/*
+ * Version 2: the hop log (store_log.h), per-host traffic counters and the
+ * log writer's counters. Times are Unix milliseconds unless named
+ * otherwise; `expires` is Unix seconds as in policy.
+ */
+static const char migration_v2[] =
+    /* One row per hop, in the order the writer committed them. */
+    "CREATE TABLE hop ("
+    "  id INTEGER PRIMARY KEY,"
+    "  time_ms INTEGER NOT NULL,"     /* request head complete */
+    "  duration_us INTEGER NOT NULL," /* to the response head */
+    "  request_id TEXT NOT NULL,"     /* 16 lowercase hex digits */
+    "  chain_id TEXT NOT NULL,"       /* the chain's first request_id */
+    "  hop INTEGER NOT NULL CHECK (hop >= 0)," /* 0: first of its chain */
+    "  client TEXT,"                           /* IP address as text */
+    "  user_agent TEXT,"
+    "  method TEXT,"
+    "  url TEXT,"
+    "  host TEXT," /* url's host normalized (IPv6 unbracketed), or NULL */
+    "  http_version TEXT,"
+    "  status INTEGER," /* NULL: no response */
+    "  reason TEXT,"
+    "  location TEXT," /* resolved against url; as sent if unresolvable */
+    "  kind TEXT NOT NULL"
+    "    CHECK (kind IN ('hsts-upgrade', 'upstream-redirect')),"
+    "  policy_source TEXT CHECK (policy_source IN"
+    "    ('none', 'builtin', 'preload', 'learned', 'manual')),"
+    "  policy_host TEXT,"
+    "  include_subdomains INTEGER CHECK (include_subdomains IN (0,1)),"
+    "  expires INTEGER," /* Unix seconds; NULL: none */
+    "  upstream_ip TEXT,"
+    "  sts_header TEXT," /* raw, when the response carried one */
+    "  scheme_change TEXT CHECK (scheme_change IN ('up', 'down', 'none')),"
+    "  same_host INTEGER CHECK (same_host IN (0,1)),"
+    "  bootstrap INTEGER NOT NULL CHECK (bootstrap IN (0,1)),"
+    "  error TEXT"
+    ");"
+    "CREATE INDEX hop_time ON hop(time_ms);"
+    "CREATE INDEX hop_host ON hop(host);"
+    "CREATE INDEX hop_client ON hop(client);"
+    "CREATE INDEX hop_kind ON hop(kind);"
+    "CREATE INDEX hop_chain ON hop(chain_id);"
+    /* Per-host counters of what went through the proxy. */
+    "CREATE TABLE host_traffic ("
+    "  host TEXT PRIMARY KEY NOT NULL," /* normalized, or an IP literal */
+    "  first_seen INTEGER NOT NULL,"    /* Unix ms */
+    "  last_seen INTEGER NOT NULL,"     /* Unix ms */
+    "  http_requests INTEGER NOT NULL DEFAULT 0," /* plain HTTP */
+    "  upgrades INTEGER NOT NULL DEFAULT 0,"      /* hsts-upgrade hops */
+    "  upstream_redirects INTEGER NOT NULL DEFAULT 0,"
+    "  redirects_to_https INTEGER NOT NULL DEFAULT 0," /* scheme up */
+    "  connects INTEGER NOT NULL DEFAULT 0"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE host_connect_port ("
+    "  host TEXT NOT NULL,"
+    "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+    "  count INTEGER NOT NULL,"
+    "  PRIMARY KEY (host, port)"
+    ") WITHOUT ROWID;"
+    /* One row per writer (proxy run): what it could not record. */
+    "CREATE TABLE writer_stats ("
+    "  id INTEGER PRIMARY KEY,"
+    "  pid INTEGER NOT NULL,"
+    "  started INTEGER NOT NULL," /* Unix ms */
+    "  updated INTEGER NOT NULL," /* Unix ms of the last batch */
+    "  submitted INTEGER NOT NULL DEFAULT 0,"
+    "  written INTEGER NOT NULL DEFAULT 0,"
+    "  dropped INTEGER NOT NULL DEFAULT 0," /* the queue was full */
+    "  failed INTEGER NOT NULL DEFAULT 0"   /* given up: store failing */
+    ");"
+    /* Each hop as the JSON object of `log --json` and `run --log-json`:
+     * every field present, null where it does not apply. */
+    "CREATE VIEW hop_json (id, json) AS SELECT id, json_object("
+    "  'time', strftime('%Y-%m-%dT%H:%M:%S', time_ms / 1000, 'unixepoch')"
+    "          || printf('.%03dZ', time_ms % 1000),"
+    "  'duration_ms', round(duration_us / 1000.0, 3),"
+    "  'request_id', request_id,"
+    "  'chain_id', chain_id,"
+    "  'hop', hop,"
+    "  'client', client,"
+    "  'user_agent', user_agent,"
+    "  'method', method,"
+    "  'url', url,"
+    "  'http_version', http_version,"
+    "  'status', status,"
+    "  'reason', reason,"
+    "  'location', location,"
+    "  'kind', kind,"
+    "  'policy_source', policy_source,"
+    "  'policy_host', policy_host,"
+    "  'include_subdomains',"
+    "    json(CASE include_subdomains WHEN 1 THEN 'true'"
+    "         WHEN 0 THEN 'false' END),"
+    "  'expires', strftime('%Y-%m-%dT%H:%M:%SZ', expires, 'unixepoch'),"
+    "  'upstream_ip', upstream_ip,"
+    "  'sts_header', sts_header,"
+    "  'scheme_change', scheme_change,"
+    "  'same_host',"
+    "    json(CASE same_host WHEN 1 THEN 'true' WHEN 0 THEN 'false' END),"
+    "  'bootstrap',"
+    "    json(CASE bootstrap WHEN 1 THEN 'true' ELSE 'false' END),"
+    "  'error', error"
+    ") FROM hop;";
+
 static const char *const migrations[] = {
-  migration_v1, NULL /* sentinel */
+  migration_v1, migration_v2, NULL /* sentinel */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

@@ -1,0 +1,477 @@
+/*
+ * cmd_log.c - `hstsproxy log`: the hop log, filtered, as text, chains,
+ * JSON lines or HAR, optionally followed as the proxy writes it.
+ *
+ * The store is opened read-only (it must exist: the proxy creates it).
+ * Rows come from store_log_read.h oldest first; --limit N keeps the
+ * newest N. --follow then polls by id every CMD_LOG_POLL_MS (WAL: each
+ * query sees the latest commit) until SIGINT or SIGTERM, which end it
+ * with status 0. Printing is in cmd_log_text.c and cmd_log_har.c.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "cli_store.h"
+#include "cmd_log.h"
+#include "hsts_host.h"
+
+#define CMD_LOG_POLL_MS  200
+#define LIMIT_MAX        1000000000ull
+#define AGO_MAX_SECONDS  (100ull * 366 * 24 * 3600) /* a century */
+#define FRACTION_DIGITS  9
+#define MS_DIGITS        3
+#define SECONDS_PER_MIN  60
+#define SECONDS_PER_HOUR 3600
+#define SECONDS_PER_DAY  86400
+#define MS_PER_S         1000
+#define CLIENT_MAX       64
+#define WHAT             "log"
+
+static const char usage_text[] =
+    "usage: hstsproxy log [--since WHEN] [--until WHEN] [--host HOST]\n"
+    "                     [--kind hsts-upgrade|upstream-redirect]\n"
+    "                     [--client ADDR] [--limit N]\n"
+    "                     [--json | --har | --chains] [--follow]\n"
+    "\n"
+    "The log of internal upgrades (hsts-upgrade) and upstream redirect\n"
+    "hops, oldest first.\n"
+    "\n"
+    "  --since WHEN   hops at or after WHEN: 30s, 10m, 2h, 7d ago, or an\n"
+    "                 RFC 3339 time (2025-11-25T19:00:00Z) or date\n"
+    "  --until WHEN   hops before WHEN (same forms)\n"
+    "  --host HOST    hops to HOST and its subdomains\n"
+    "  --kind KIND    hsts-upgrade or upstream-redirect\n"
+    "  --client ADDR  hops of this client address\n"
+    "  --limit N      only the newest N hops (still printed oldest first)\n"
+    "  --json         one JSON object per hop and line\n"
+    "  --har          one HAR 1.2 document (browser developer tools)\n"
+    "  --chains       hops grouped by redirect chain\n"
+    "  --follow       keep printing new hops until interrupted\n"
+    "\n"
+    "Exit status: 0 success, 2 usage error, 3 failure (no store, ...).\n";
+
+struct log_opts {
+  struct store_log_filter f;
+  enum cmd_log_mode mode;
+  int follow;
+  char host[HSTS_HOST_MAX + 1];
+  char client[CLIENT_MAX];
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  stop_requested = 1;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+  char why[CMD_LOG_WHY_MAX];
+
+  snprintf(why, sizeof(why), fmt, arg);
+  cli_error(WHAT, "%s (see hstsproxy log --help)", why);
+  return CLI_EXIT_USAGE;
+}
+
+/* "30s", "10m", "2h", "7d": seconds into *out. Returns 0 or -1. */
+static int parse_ago(const char *s, uint64_t *out)
+{
+  static const struct {
+    char unit;
+    uint64_t seconds;
+  } units[] = { { 's', 1 },
+                { 'm', SECONDS_PER_MIN },
+                { 'h', SECONDS_PER_HOUR },
+                { 'd', SECONDS_PER_DAY },
+                { '\0', 0 } };
+  char digits[24];
+  size_t n = strlen(s);
+  uint64_t v;
+  int i;
+
+  if (n < 2 || n - 1 >= sizeof(digits))
+    return -1;
+  memcpy(digits, s, n - 1);
+  digits[n - 1] = '\0';
+  for (i = 0; units[i].unit != '\0'; i++) {
+    if (units[i].unit != s[n - 1])
+      continue;
+    if (cli_parse_u64(digits, AGO_MAX_SECONDS / units[i].seconds, &v) != 0)
+      return -1;
+    *out = v * units[i].seconds;
+    return 0;
+  }
+  return -1;
+}
+
+/* n decimal digits at s into *out; returns 0 or -1. */
+static int digits(const char *s, int n, int *out)
+{
+  int i, v = 0;
+
+  for (i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return 0;
+}
+
+/* The fraction ".123456" at *s (may be absent) as ms; advances *s. */
+static int parse_fraction(const char **s, int *ms)
+{
+  int i, d;
+
+  *ms = 0;
+  if (**s != '.')
+    return 0;
+  (*s)++;
+  for (i = 0; (*s)[i] >= '0' && (*s)[i] <= '9'; i++) {
+    if (i >= FRACTION_DIGITS)
+      return -1;
+    d = (*s)[i] - '0';
+    if (i < MS_DIGITS)
+      *ms = *ms * 10 + d;
+  }
+  if (i == 0)
+    return -1;
+  for (; i < MS_DIGITS; i++)
+    *ms *= 10;
+  *s += strspn(*s, "0123456789");
+  return 0;
+}
+
+/* "Z", "+HH:MM" or "-HH:MM" at s (all of it) as seconds east of UTC. */
+static int parse_offset(const char *s, long *east)
+{
+  int hh, mm;
+
+  if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
+    *east = 0;
+    return 0;
+  }
+  if ((s[0] != '+' && s[0] != '-') || strlen(s) != 6 || s[3] != ':' ||
+      digits(s + 1, 2, &hh) != 0 || digits(s + 4, 2, &mm) != 0 || hh > 23 ||
+      mm > 59)
+    return -1;
+  *east = (long)(hh * SECONDS_PER_HOUR + mm * SECONDS_PER_MIN);
+  if (s[0] == '-')
+    *east = -*east;
+  return 0;
+}
+
+/* Checks the fields of tm against what timegm() made of them. */
+static int tm_exact(const struct tm *want, time_t t)
+{
+  struct tm got;
+
+  return gmtime_r(&t, &got) != NULL && got.tm_year == want->tm_year &&
+         got.tm_mon == want->tm_mon && got.tm_mday == want->tm_mday &&
+         got.tm_hour == want->tm_hour && got.tm_min == want->tm_min;
+}
+
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM)", or "YYYY-MM-DD". */
+static int parse_rfc3339(const char *s, int64_t *ms_out)
+{
+  struct tm tm, want;
+  int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
+  long east = 0;
+  time_t t;
+
+  memset(&tm, 0, sizeof(tm));
+  if (strlen(s) < 10 || digits(s, 4, &y) != 0 || s[4] != '-' ||
+      digits(s + 5, 2, &mo) != 0 || s[7] != '-' || digits(s + 8, 2, &d) != 0)
+    return -1;
+  s += 10;
+  if (*s != '\0') {
+    if ((*s != 'T' && *s != 't') || digits(s + 1, 2, &h) != 0 || s[3] != ':' ||
+        digits(s + 4, 2, &mi) != 0 || s[6] != ':' ||
+        digits(s + 7, 2, &sec) != 0 || h > 23 || mi > 59 || sec > 59)
+      return -1;
+    s += 9;
+    if (parse_fraction(&s, &ms) != 0 || parse_offset(s, &east) != 0)
+      return -1;
+  }
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  if (mo < 1 || mo > 12 || d < 1)
+    return -1;
+  want = tm;
+  t = timegm(&tm); /* normalizes tm: compare with what was asked */
+  if (!tm_exact(&want, t))
+    return -1; /* 2025-02-30 */
+  *ms_out = ((int64_t)t - east) * MS_PER_S + ms;
+  return 0;
+}
+
+static int64_t now_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * MS_PER_S + ts.tv_nsec / 1000000;
+}
+
+static int parse_when(const char *opt, const char *s, int64_t *out)
+{
+  uint64_t ago;
+
+  if (parse_ago(s, &ago) == 0) {
+    *out = now_ms() - (int64_t)ago * MS_PER_S;
+    return 0;
+  }
+  if (parse_rfc3339(s, out) == 0)
+    return 0;
+  return usage_error(opt[2] == 's'
+                         ? "--since %s: expected 10m, 2h, 7d or RFC 3339"
+                         : "--until %s: expected 10m, 2h, 7d or RFC 3339",
+                     s);
+}
+
+static int parse_host(struct log_opts *o, const char *s)
+{
+  enum hsts_host_kind kind;
+
+  if (hsts_host_normalize(s, strlen(s), o->host, &kind) != HSTS_OK)
+    return usage_error("--host %s: not a valid host name or IP address", s);
+  o->f.host = o->host;
+  return 0;
+}
+
+/* The client address in the text form the proxy logs (inet_ntop). */
+static int parse_client(struct log_opts *o, const char *s)
+{
+  unsigned char addr[sizeof(struct in6_addr)];
+  int family = strchr(s, ':') != NULL ? AF_INET6 : AF_INET;
+
+  if (inet_pton(family, s, addr) != 1 ||
+      inet_ntop(family, addr, o->client, sizeof(o->client)) == NULL)
+    return usage_error("--client %s: not an IP address", s);
+  o->f.client = o->client;
+  return 0;
+}
+
+static int set_mode(struct log_opts *o, enum cmd_log_mode m)
+{
+  static const char *const names[] = { "", "--chains", "--json", "--har" };
+
+  if (o->mode != CMD_LOG_TEXT && o->mode != m)
+    return usage_error("%s cannot be combined with the output chosen before",
+                       names[m]);
+  o->mode = m;
+  return 0;
+}
+
+static int parse_value(struct log_opts *o, int c, const char *arg)
+{
+  uint64_t n;
+
+  switch (c) {
+  case 's':
+    o->f.has_since = 1;
+    return parse_when("--since", arg, &o->f.since_ms);
+  case 'u':
+    o->f.has_until = 1;
+    return parse_when("--until", arg, &o->f.until_ms);
+  case 'H':
+    return parse_host(o, arg);
+  case 'k':
+    if (strcmp(arg, "hsts-upgrade") != 0 &&
+        strcmp(arg, "upstream-redirect") != 0)
+      return usage_error("--kind %s: expected hsts-upgrade or "
+                         "upstream-redirect",
+                         arg);
+    o->f.kind = arg;
+    return 0;
+  case 'c':
+    return parse_client(o, arg);
+  case 'n':
+    if (cli_parse_u64(arg, LIMIT_MAX, &n) != 0 || n == 0)
+      return usage_error("--limit %s: expected a number from 1", arg);
+    o->f.limit = n;
+    return 0;
+  default:
+    return usage_error("%s: unknown option", arg);
+  }
+}
+
+/* Returns -1 to go on, else an exit status. */
+static int parse_args(int argc, char **argv, struct log_opts *o)
+{
+  static const struct option longopts[] = {
+    { "since", required_argument, NULL, 's' },
+    { "until", required_argument, NULL, 'u' },
+    { "host", required_argument, NULL, 'H' },
+    { "kind", required_argument, NULL, 'k' },
+    { "client", required_argument, NULL, 'c' },
+    { "limit", required_argument, NULL, 'n' },
+    { "json", no_argument, NULL, 'j' },
+    { "har", no_argument, NULL, 'a' },
+    { "chains", no_argument, NULL, 'C' },
+    { "follow", no_argument, NULL, 'f' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+  };
+  int c, rc;
+
+  memset(o, 0, sizeof(*o));
+  optind = 0;
+  opterr = 0;
+  for (;;) {
+    c = getopt_long(argc, argv, "+", longopts, NULL);
+    if (c == -1)
+      break;
+    if (c == 'h') {
+      fputs(usage_text, stdout);
+      return CLI_EXIT_OK;
+    }
+    if (c == '?' || c == ':')
+      return usage_error("%s: unknown option or missing value",
+                         argv[optind - 1]);
+    rc = 0;
+    if (c == 'j' || c == 'a' || c == 'C')
+      rc = set_mode(o, c == 'j'   ? CMD_LOG_JSON
+                       : c == 'a' ? CMD_LOG_HAR
+                                  : CMD_LOG_CHAINS);
+    else if (c == 'f')
+      o->follow = 1;
+    else
+      rc = parse_value(o, c, optarg);
+    if (rc != 0)
+      return rc;
+  }
+  if (optind < argc)
+    return usage_error("%s: unexpected operand", argv[optind]);
+  if (o->follow && o->mode == CMD_LOG_HAR)
+    return usage_error("%s: a HAR document cannot be followed", "--har");
+  return -1;
+}
+
+/* Opens the store read-only; it must exist. */
+static int open_store(const struct cli_globals *g, struct store **s)
+{
+  char path[CLI_PATH_MAX];
+  struct stat st;
+  int err;
+
+  *s = NULL;
+  if (cli_db_path(g, path, sizeof(path)) != 0)
+    return CLI_EXIT_FAIL;
+  if (stat(path, &st) != 0) {
+    cli_error(WHAT, "%s: %s", path,
+              errno == ENOENT ? "no store yet (hstsproxy run creates it)"
+                              : strerror(errno));
+    return CLI_EXIT_FAIL;
+  }
+  err = store_open(path, STORE_OPEN_READONLY, s);
+  if (err != STORE_OK) {
+    cli_error(WHAT, "%s", store_errmsg(*s));
+    store_close(s);
+    return CLI_EXIT_FAIL;
+  }
+  return CLI_EXIT_OK;
+}
+
+static unsigned query_flags(enum cmd_log_mode m, int chains_grouped)
+{
+  unsigned flags = 0;
+
+  if (m == CMD_LOG_JSON)
+    flags |= STORE_LOG_JSON;
+  if (m == CMD_LOG_CHAINS && chains_grouped)
+    flags |= STORE_LOG_CHAINS;
+  return flags;
+}
+
+static void sleep_poll(void)
+{
+  struct timespec ts = { 0, CMD_LOG_POLL_MS * 1000000L };
+
+  nanosleep(&ts, NULL); /* a signal cuts it short: fine */
+}
+
+/* Prints new hops until SIGINT/SIGTERM. */
+static int follow(struct store *s, struct log_opts *lo,
+                  struct cmd_log__out *out, int64_t seen)
+{
+  struct sigaction sa;
+  int64_t top;
+  int err;
+
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  lo->f.limit = 0;
+  while (!stop_requested) {
+    if (fflush(stdout) != 0)
+      return cli_out_finish(WHAT);
+    sleep_poll();
+    if (stop_requested)
+      break;
+    err = store_log_max_id(s, &top);
+    lo->f.after_id = out->last_id > seen ? out->last_id : seen;
+    if (err == STORE_OK)
+      err = store_log_foreach(s, &lo->f, query_flags(lo->mode, 0),
+                              cmd_log__print, out);
+    if (err != STORE_OK)
+      return cli_store_error(WHAT, s, err);
+    seen = top > seen ? top : seen;
+  }
+  return cli_out_finish(WHAT);
+}
+
+int cmd_log(int argc, char **argv, const struct cli_globals *g)
+{
+  struct log_opts lo;
+  struct cmd_log__out out;
+  struct store *s = NULL;
+  int64_t seen = 0;
+  int rc, err;
+
+  rc = parse_args(argc, argv, &lo);
+  if (rc >= 0)
+    return rc;
+  rc = open_store(g, &s);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  memset(&out, 0, sizeof(out));
+  cli_out_init(&out.o, stdout);
+  out.mode = lo.mode;
+  err = lo.follow ? store_log_max_id(s, &seen) : STORE_OK;
+  if (lo.mode == CMD_LOG_HAR)
+    cmd_log__har_begin(stdout);
+  if (err == STORE_OK)
+    err = store_log_foreach(s, &lo.f, query_flags(lo.mode, 1), cmd_log__print,
+                            &out);
+  if (err != STORE_OK) {
+    rc = cli_store_error(WHAT, s, err);
+  } else if (lo.follow) {
+    rc = follow(s, &lo, &out, seen);
+  } else {
+    if (lo.mode == CMD_LOG_HAR)
+      cmd_log__har_end(stdout);
+    else if (out.rows == 0 && lo.mode != CMD_LOG_JSON)
+      printf("no hops%s\n", lo.f.has_since || lo.f.has_until || lo.f.host ||
+                                    lo.f.kind || lo.f.client
+                                ? " match the filters"
+                                : " logged yet");
+    rc = cli_out_finish(WHAT);
+  }
+  store_close(&s);
+  return rc;
+}

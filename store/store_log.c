@@ -1,0 +1,666 @@
+/*
+ * store_log.c - one batch of the hop log, written in one transaction.
+ *
+ * Used by the writer thread only (store_writer.c). For each hop it cleans
+ * the strings (valid UTF-8, so that the hop_json view always yields valid
+ * JSON), resolves the Location against the URL (hsts_url_resolve; a
+ * Location that cannot be resolved is stored as sent), assigns the chain
+ * once (store_log_chain.c), derives scheme_change, same_host and
+ * bootstrap, and inserts the row. Per-host counters of the whole batch
+ * (from hops and traffic records) are summed in memory, sorted by host,
+ * and upserted once per host; then the writer's counters are updated in
+ * the same transaction. After the commit the batch's hops are read back
+ * from hop_json and appended to the JSON destination: the same text that
+ * `hstsproxy log --json` prints.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hsts_host.h"
+#include "hsts_url.h"
+#include "store_internal.h"
+#include "store_log_int.h"
+
+#define HEX_ID_MAX    17 /* 16 hex digits and the NUL */
+#define UTF8_GROWTH   3  /* an invalid byte becomes 3 bytes (U+FFFD) */
+#define RESOLVED_MAX  (2 * STORE_HOP_URL_MAX + 1)
+#define HOST_TEXT_MAX (STORE_HOP_SHORT_MAX + 1)
+#define PORT_MAX      65535u
+#define STATUS_NONE   0
+
+enum { CHANGE_NULL = -1, CHANGE_NONE, CHANGE_UP, CHANGE_DOWN };
+
+static const char *const change_names[] = { "none", "up", "down" };
+
+static const char sql_insert_hop[] =
+    "INSERT INTO hop (time_ms, duration_us, request_id, chain_id, hop,"
+    " client, user_agent, method, url, host, http_version, status, reason,"
+    " location, kind, policy_source, policy_host, include_subdomains,"
+    " expires, upstream_ip, sts_header, scheme_change, same_host, bootstrap,"
+    " error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+    " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+
+static const char sql_upsert_host[] =
+    "INSERT INTO host_traffic (host, first_seen, last_seen, http_requests,"
+    " upgrades, upstream_redirects, redirects_to_https, connects)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (host) DO UPDATE SET"
+    " first_seen = min(first_seen, excluded.first_seen),"
+    " last_seen = max(last_seen, excluded.last_seen),"
+    " http_requests = http_requests + excluded.http_requests,"
+    " upgrades = upgrades + excluded.upgrades,"
+    " upstream_redirects = upstream_redirects + excluded.upstream_redirects,"
+    " redirects_to_https = redirects_to_https + excluded.redirects_to_https,"
+    " connects = connects + excluded.connects";
+
+static const char sql_upsert_port[] =
+    "INSERT INTO host_connect_port (host, port, count) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (host, port) DO UPDATE SET count = count + excluded.count";
+
+static const char sql_insert_run[] =
+    "INSERT INTO writer_stats (pid, started, updated, submitted, written,"
+    " dropped, failed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+static const char sql_update_run[] =
+    "UPDATE writer_stats SET updated = ?3, submitted = ?4, written = ?5,"
+    " dropped = ?6, failed = ?7 WHERE id = ?1"; /* ?2: started, unused */
+
+static const char sql_select_json[] =
+    "SELECT json FROM hop_json WHERE id BETWEEN ?1 AND ?2 ORDER BY id";
+
+/* One host's share of a batch's counters. */
+struct delta {
+  char host[HOST_TEXT_MAX];
+  int64_t time_ms;
+  unsigned port; /* CONNECT: the port; else 0 */
+  uint32_t http, upgrades, redirects, to_https, connects;
+};
+
+/* A hop decoded from its record, with what the writer derives. */
+struct hop_view {
+  struct store__rec_hop h;
+  const char *s[STORE__HS_COUNT]; /* cleaned, in the arena; or NULL */
+  const char *location;           /* resolved, or as sent, or NULL */
+  char host[HOST_TEXT_MAX];       /* url's host; "" when none */
+  int scheme_change;              /* CHANGE_* */
+  int same_host;                  /* -1: unknown */
+  int bootstrap;
+};
+
+struct store__log {
+  struct store *s;              /* owned: the writer's own connection */
+  FILE *json;                   /* not owned; NULL: none */
+  int json_failed;              /* the last JSON write failed */
+  int json_errno;               /* to report, then 0 */
+  struct store__chains *chains; /* owned */
+  sqlite3_stmt *st[6];          /* owned; see enum stmt */
+  int64_t run_id;               /* writer_stats row; 0 until committed */
+  int64_t started;              /* Unix ms */
+  char *arena;                  /* owned: cleaned strings of one hop */
+  size_t arena_cap;
+  char resolved[RESOLVED_MAX];
+  struct delta *deltas; /* owned; one per record of the batch */
+  size_t deltas_cap;
+  char errmsg[STORE_ERRMSG_MAX];
+};
+
+enum stmt { ST_HOP, ST_HOST, ST_PORT, ST_RUN_NEW, ST_RUN, ST_JSON, ST_COUNT };
+
+static const char *const stmt_sql[ST_COUNT] = {
+  sql_insert_hop, sql_upsert_host, sql_upsert_port,
+  sql_insert_run, sql_update_run,  sql_select_json
+};
+
+static int64_t wall_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int store__log_open(const char *db_path, unsigned busy_ms, FILE *json,
+                    struct store__log **out, char *err, size_t errsz)
+{
+  struct store__log *lg = calloc(1, sizeof(*lg));
+  int rc, i;
+
+  *out = NULL;
+  if (lg == NULL)
+    goto nomem;
+  lg->json = json;
+  lg->started = wall_ms();
+  lg->arena_cap = UTF8_GROWTH * store__rec_max() + STORE__HS_COUNT;
+  lg->arena = malloc(lg->arena_cap);
+  lg->chains = store__chains_new(STORE_CHAIN_MAP_MAX);
+  if (lg->arena == NULL || lg->chains == NULL)
+    goto nomem;
+  rc = store_open(db_path, 0, &lg->s);
+  if (rc != STORE_OK) {
+    snprintf(err, errsz, "%s", store_errmsg(lg->s));
+    store__log_close(&lg);
+    return rc;
+  }
+  sqlite3_busy_timeout(lg->s->db,
+                       busy_ms != 0 ? (int)busy_ms : STORE_BUSY_TIMEOUT_MS);
+  for (i = 0; i < ST_COUNT; i++) {
+    rc = store__prepare(lg->s, stmt_sql[i], &lg->st[i]);
+    if (rc != STORE_OK) {
+      snprintf(err, errsz, "%s", store_errmsg(lg->s));
+      store__log_close(&lg);
+      return rc;
+    }
+  }
+  *out = lg;
+  return STORE_OK;
+nomem:
+  snprintf(err, errsz, "%s: log writer: out of memory", db_path);
+  store__log_close(&lg);
+  return STORE_ENOMEM;
+}
+
+void store__log_close(struct store__log **lgp)
+{
+  struct store__log *lg;
+  int i;
+
+  if (lgp == NULL || *lgp == NULL)
+    return;
+  lg = *lgp;
+  for (i = 0; i < ST_COUNT; i++)
+    sqlite3_finalize(lg->st[i]);
+  store_close(&lg->s);
+  store__chains_free(&lg->chains);
+  free(lg->arena);
+  free(lg->deltas);
+  free(lg);
+  *lgp = NULL;
+}
+
+const char *store__log_errmsg(const struct store__log *lg)
+{
+  return lg->errmsg;
+}
+
+int store__log_json_error(struct store__log *lg)
+{
+  int e = lg->json_errno;
+
+  lg->json_errno = 0;
+  return e;
+}
+
+/* --- decoding and deriving --- */
+
+static int scheme_is(const struct hsts_url *u, const char *name)
+{
+  return u->scheme_len == strlen(name) &&
+         strncasecmp(u->scheme, name, u->scheme_len) == 0;
+}
+
+/* The normalized host of u into out (HOST_TEXT_MAX); 0 when none. */
+static int url_host(const struct hsts_url *u, char *out)
+{
+  enum hsts_host_kind kind;
+  size_t i;
+
+  if (hsts_host_normalize(u->host, u->host_len, out, &kind) == HSTS_OK)
+    return 1;
+  if (u->host_len == 0 || u->host_len >= HOST_TEXT_MAX)
+    return 0;
+  for (i = 0; i < u->host_len; i++) {
+    char c = u->host[i];
+
+    out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+  }
+  out[u->host_len] = '\0';
+  return 1;
+}
+
+/* scheme_change, same_host, bootstrap from url and resolved location. */
+static void derive(struct hop_view *v, int resolved)
+{
+  struct hsts_url a, b;
+  char bhost[HOST_TEXT_MAX];
+  const char *url = v->s[STORE__HS_URL];
+
+  v->scheme_change = CHANGE_NULL;
+  v->same_host = -1;
+  v->bootstrap = 0;
+  if (url == NULL || hsts_url_parse(url, strlen(url), &a) != HSTS_OK)
+    return;
+  if (!url_host(&a, v->host))
+    v->host[0] = '\0';
+  if (!resolved ||
+      hsts_url_parse(v->location, strcspn(v->location, "#"), &b) != HSTS_OK)
+    return;
+  if (scheme_is(&a, "http") && scheme_is(&b, "https"))
+    v->scheme_change = CHANGE_UP;
+  else if (scheme_is(&a, "https") && scheme_is(&b, "http"))
+    v->scheme_change = CHANGE_DOWN;
+  else
+    v->scheme_change = CHANGE_NONE;
+  v->same_host =
+      url_host(&b, bhost) && v->host[0] != '\0' && strcmp(bhost, v->host) == 0;
+  v->bootstrap = v->h.kind == STORE_HOP_REDIRECT &&
+                 v->scheme_change == CHANGE_UP && v->same_host == 1;
+}
+
+/* Decodes the hop at rec into v (strings cleaned into the arena). */
+static void decode_hop(struct store__log *lg, unsigned char *rec,
+                       struct hop_view *v)
+{
+  const char *p = (const char *)rec + sizeof(v->h);
+  const char *loc, *url;
+  size_t used = 0;
+  int i, resolved = 0;
+
+  memcpy(&v->h, rec, sizeof(v->h));
+  for (i = 0; i < STORE__HS_COUNT; i++) {
+    v->s[i] = NULL;
+    if (v->h.len[i] == STORE__STR_NULL)
+      continue;
+    v->s[i] = lg->arena + used;
+    used += store__utf8_clean(p, v->h.len[i], lg->arena + used) + 1;
+    p += v->h.len[i];
+  }
+  loc = v->s[STORE__HS_LOCATION];
+  url = v->s[STORE__HS_URL];
+  v->location = loc;
+  v->host[0] = '\0';
+  if (loc != NULL && url != NULL &&
+      hsts_url_resolve(url, strlen(url), loc, strlen(loc), lg->resolved,
+                       sizeof(lg->resolved)) == HSTS_OK) {
+    v->location = lg->resolved;
+    resolved = 1;
+  }
+  derive(v, resolved);
+  if (v->h.hop_index == STORE__HOP_UNASSIGNED) {
+    store__chains_assign(lg->chains, &v->h, v->s[STORE__HS_CLIENT], url,
+                         resolved ? v->location : NULL);
+    memcpy(rec, &v->h, sizeof(v->h)); /* kept for a retry */
+  }
+}
+
+/* --- binding --- */
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+  if (s == NULL)
+    sqlite3_bind_null(st, i);
+  else
+    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static void bind_bool(sqlite3_stmt *st, int i, int v)
+{
+  if (v < 0)
+    sqlite3_bind_null(st, i);
+  else
+    sqlite3_bind_int(st, i, v != 0);
+}
+
+static void bind_upgrade(sqlite3_stmt *st, const struct hop_view *v)
+{
+  if (v->h.kind != STORE_HOP_UPGRADE)
+    return; /* ?16 to ?19 stay NULL */
+  bind_text(st, 16, hsts_source_name((enum hsts_source)v->h.policy_source));
+  bind_text(st, 17, v->s[STORE__HS_POLICY_HOST]);
+  sqlite3_bind_int(st, 18, v->h.include_subdomains != 0);
+  if (v->h.expires != 0)
+    sqlite3_bind_int64(st, 19, v->h.expires);
+}
+
+static void bind_hop(sqlite3_stmt *st, const struct hop_view *v, char *rid,
+                     char *cid)
+{
+  const char *const *s = v->s;
+  int redirect = v->h.kind == STORE_HOP_REDIRECT;
+
+  snprintf(rid, HEX_ID_MAX, "%016" PRIx64, v->h.request_id);
+  snprintf(cid, HEX_ID_MAX, "%016" PRIx64, v->h.chain_id);
+  sqlite3_clear_bindings(st);
+  sqlite3_bind_int64(st, 1, v->h.time_ms);
+  sqlite3_bind_int64(st, 2, v->h.duration_us);
+  bind_text(st, 3, rid);
+  bind_text(st, 4, cid);
+  sqlite3_bind_int(st, 5, v->h.hop_index);
+  bind_text(st, 6, s[STORE__HS_CLIENT]);
+  bind_text(st, 7, s[STORE__HS_USER_AGENT]);
+  bind_text(st, 8, s[STORE__HS_METHOD]);
+  bind_text(st, 9, s[STORE__HS_URL]);
+  bind_text(st, 10, v->host[0] != '\0' ? v->host : NULL);
+  bind_text(st, 11, s[STORE__HS_HTTP_VERSION]);
+  if (v->h.status != STATUS_NONE)
+    sqlite3_bind_int(st, 12, v->h.status);
+  bind_text(st, 13, s[STORE__HS_REASON]);
+  bind_text(st, 14, v->location);
+  bind_text(st, 15, store_hop_kind_name((enum store_hop_kind)v->h.kind));
+  bind_upgrade(st, v);
+  bind_text(st, 20, redirect ? s[STORE__HS_UPSTREAM_IP] : NULL);
+  bind_text(st, 21, redirect ? s[STORE__HS_STS_HEADER] : NULL);
+  bind_text(st, 22,
+            v->scheme_change == CHANGE_NULL ? NULL
+                                            : change_names[v->scheme_change]);
+  bind_bool(st, 23, v->same_host);
+  sqlite3_bind_int(st, 24, v->bootstrap);
+  bind_text(st, 25, s[STORE__HS_ERROR]);
+}
+
+/* --- failures --- */
+
+/* Records the failure of `what` and classifies it. */
+static enum store__write fail(struct store__log *lg)
+{
+  int rc = sqlite3_errcode(lg->s->db) & 0xff;
+
+  snprintf(lg->errmsg, sizeof(lg->errmsg), "%s: cannot write hop log: %s",
+           lg->s->path, sqlite3_errmsg(lg->s->db));
+  switch (rc) {
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+  case SQLITE_FULL:
+  case SQLITE_READONLY:
+  case SQLITE_IOERR:
+  case SQLITE_CANTOPEN:
+  case SQLITE_NOMEM:
+  case SQLITE_PROTOCOL:
+  case SQLITE_PERM:
+    return STORE__WRITE_RETRY;
+  default:
+    return STORE__WRITE_GIVEUP;
+  }
+}
+
+/* Steps a write statement; on failure fills errmsg (before the reset). */
+static int step_done(struct store__log *lg, sqlite3_stmt *st,
+                     enum store__write *out)
+{
+  int rc = sqlite3_step(st);
+
+  if (rc != SQLITE_DONE)
+    *out = fail(lg);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* --- per-host counters --- */
+
+static int reserve_deltas(struct store__log *lg, size_t n)
+{
+  struct delta *d;
+
+  if (n <= lg->deltas_cap)
+    return 0;
+  d = realloc(lg->deltas, n * sizeof(*d));
+  if (d == NULL)
+    return -1;
+  lg->deltas = d;
+  lg->deltas_cap = n;
+  return 0;
+}
+
+static struct delta *new_delta(struct store__log *lg, size_t *nd,
+                               const char *host, int64_t time_ms)
+{
+  struct delta *d = &lg->deltas[(*nd)++];
+
+  memset(d, 0, sizeof(*d));
+  snprintf(d->host, sizeof(d->host), "%s", host);
+  d->time_ms = time_ms;
+  return d;
+}
+
+static void hop_delta(struct store__log *lg, size_t *nd,
+                      const struct hop_view *v)
+{
+  struct delta *d;
+
+  if (v->host[0] == '\0')
+    return;
+  d = new_delta(lg, nd, v->host, v->h.time_ms);
+  if (v->h.kind == STORE_HOP_UPGRADE) {
+    d->upgrades = 1;
+  } else {
+    d->redirects = 1;
+    d->to_https = v->scheme_change == CHANGE_UP;
+  }
+}
+
+/* A traffic host: normalized when it is a name or IP, else lowercased
+ * visible ASCII ('?' for other bytes). */
+static void traffic_delta(struct store__log *lg, size_t *nd,
+                          const unsigned char *rec)
+{
+  struct store__rec_traffic t;
+  char host[HOST_TEXT_MAX];
+  enum hsts_host_kind kind;
+  const char *p = (const char *)rec + sizeof(t);
+  struct delta *d;
+  size_t i;
+
+  memcpy(&t, rec, sizeof(t));
+  if (t.host_len == 0 || t.host_len >= HOST_TEXT_MAX)
+    return;
+  if (hsts_host_normalize(p, t.host_len, host, &kind) != HSTS_OK) {
+    for (i = 0; i < t.host_len; i++) {
+      char c = p[i];
+
+      host[i] = c >= 'A' && c <= 'Z'  ? (char)(c - 'A' + 'a')
+                : c > ' ' && c < 0x7f ? c
+                                      : '?';
+    }
+    host[t.host_len] = '\0';
+  }
+  d = new_delta(lg, nd, host, t.time_ms);
+  if (t.kind == STORE_TRAFFIC_HTTP) {
+    d->http = 1;
+  } else {
+    d->connects = 1;
+    d->port = t.port >= 1 && t.port <= PORT_MAX ? t.port : 0;
+  }
+}
+
+static int delta_cmp(const void *a, const void *b)
+{
+  const struct delta *x = a, *y = b;
+  int c = strcmp(x->host, y->host);
+
+  if (c != 0)
+    return c;
+  return (x->port > y->port) - (x->port < y->port);
+}
+
+static int upsert_port(struct store__log *lg, const char *host, unsigned port,
+                       int64_t count, enum store__write *out)
+{
+  sqlite3_stmt *st = lg->st[ST_PORT];
+
+  sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, (int)port);
+  sqlite3_bind_int64(st, 3, count);
+  return step_done(lg, st, out);
+}
+
+static int upsert_host(struct store__log *lg, const struct delta *sum,
+                       int64_t last, enum store__write *out)
+{
+  sqlite3_stmt *st = lg->st[ST_HOST];
+
+  sqlite3_bind_text(st, 1, sum->host, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, sum->time_ms);
+  sqlite3_bind_int64(st, 3, last);
+  sqlite3_bind_int64(st, 4, sum->http);
+  sqlite3_bind_int64(st, 5, sum->upgrades);
+  sqlite3_bind_int64(st, 6, sum->redirects);
+  sqlite3_bind_int64(st, 7, sum->to_https);
+  sqlite3_bind_int64(st, 8, sum->connects);
+  return step_done(lg, st, out);
+}
+
+/* Sums the sorted deltas per host (and per CONNECT port) and upserts. */
+static int write_counters(struct store__log *lg, size_t nd,
+                          enum store__write *out)
+{
+  size_t i = 0, j;
+
+  qsort(lg->deltas, nd, sizeof(*lg->deltas), delta_cmp);
+  while (i < nd) {
+    struct delta sum = lg->deltas[i];
+    int64_t last = sum.time_ms;
+
+    for (j = i + 1; j < nd && strcmp(lg->deltas[j].host, sum.host) == 0; j++) {
+      const struct delta *d = &lg->deltas[j];
+
+      sum.time_ms = d->time_ms < sum.time_ms ? d->time_ms : sum.time_ms;
+      last = d->time_ms > last ? d->time_ms : last;
+      sum.http += d->http;
+      sum.upgrades += d->upgrades;
+      sum.redirects += d->redirects;
+      sum.to_https += d->to_https;
+      sum.connects += d->connects;
+    }
+    for (; i < j; i++) {
+      size_t k = i;
+
+      if (lg->deltas[i].port == 0)
+        continue;
+      while (i + 1 < j && lg->deltas[i + 1].port == lg->deltas[k].port)
+        i++;
+      if (upsert_port(lg, sum.host, lg->deltas[k].port, (int64_t)(i - k + 1),
+                      out) != 0)
+        return -1;
+    }
+    if (upsert_host(lg, &sum, last, out) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* --- the batch --- */
+
+static int write_stats(struct store__log *lg,
+                       const struct store_writer_stats *st,
+                       enum store__write *out)
+{
+  sqlite3_stmt *q = lg->st[lg->run_id == 0 ? ST_RUN_NEW : ST_RUN];
+
+  if (lg->run_id == 0) {
+    sqlite3_bind_int64(q, 1, (int64_t)getpid());
+    sqlite3_bind_int64(q, 2, lg->started);
+  } else {
+    sqlite3_bind_int64(q, 1, lg->run_id);
+  }
+  sqlite3_bind_int64(q, 3, wall_ms());
+  sqlite3_bind_int64(q, 4, (int64_t)st->submitted);
+  sqlite3_bind_int64(q, 5, (int64_t)st->written);
+  sqlite3_bind_int64(q, 6, (int64_t)st->dropped);
+  sqlite3_bind_int64(q, 7, (int64_t)st->failed);
+  return step_done(lg, q, out);
+}
+
+/* The total size of the n records at recs. */
+static size_t records_size(const unsigned char *recs, size_t n)
+{
+  struct store__rec_head head;
+  size_t off = 0;
+
+  for (; n > 0; n--) {
+    memcpy(&head, recs + off, sizeof(head));
+    off += head.size;
+  }
+  return off;
+}
+
+/* Inserts the records' rows; sets the range of hop ids. */
+static int write_records(struct store__log *lg, unsigned char *recs, size_t n,
+                         int64_t ids[2], size_t *nd, enum store__write *out)
+{
+  char rid[HEX_ID_MAX], cid[HEX_ID_MAX];
+  struct hop_view v;
+  size_t i, off = 0;
+
+  for (i = 0; i < n; i++) {
+    struct store__rec_head head;
+
+    memcpy(&head, recs + off, sizeof(head));
+    if (head.type == STORE__REC_HOP) {
+      decode_hop(lg, recs + off, &v);
+      bind_hop(lg->st[ST_HOP], &v, rid, cid);
+      if (step_done(lg, lg->st[ST_HOP], out) != 0)
+        return -1;
+      ids[1] = sqlite3_last_insert_rowid(lg->s->db);
+      if (ids[0] == 0)
+        ids[0] = ids[1];
+      hop_delta(lg, nd, &v);
+    } else {
+      traffic_delta(lg, nd, recs + off);
+    }
+    off += head.size;
+  }
+  return 0;
+}
+
+/* Appends the JSON lines of hops first..last and flushes. */
+static void write_json(struct store__log *lg, const int64_t ids[2])
+{
+  sqlite3_stmt *st = lg->st[ST_JSON];
+  int bad = 0;
+
+  if (lg->json == NULL || ids[0] == 0)
+    return;
+  sqlite3_bind_int64(st, 1, ids[0]);
+  sqlite3_bind_int64(st, 2, ids[1]);
+  errno = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *line = (const char *)sqlite3_column_text(st, 0);
+
+    if (line != NULL &&
+        (fputs(line, lg->json) == EOF || fputc('\n', lg->json) == EOF))
+      bad = 1;
+  }
+  sqlite3_reset(st);
+  if (fflush(lg->json) != 0)
+    bad = 1;
+  if (bad && !lg->json_failed)
+    lg->json_errno = errno != 0 ? errno : EIO;
+  lg->json_failed = bad;
+  clearerr(lg->json);
+}
+
+enum store__write store__log_write(struct store__log *lg, unsigned char *recs,
+                                   size_t n, size_t *bytes,
+                                   const struct store_writer_stats *st)
+{
+  enum store__write out = STORE__WRITE_OK;
+  int64_t ids[2] = { 0, 0 }, run_id = lg->run_id;
+  size_t nd = 0;
+
+  *bytes = records_size(recs, n);
+  if (reserve_deltas(lg, n) != 0) {
+    snprintf(lg->errmsg, sizeof(lg->errmsg),
+             "%s: cannot write hop log: out of memory", lg->s->path);
+    return STORE__WRITE_RETRY;
+  }
+  if (sqlite3_exec(lg->s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return fail(lg);
+  if (write_records(lg, recs, n, ids, &nd, &out) != 0 ||
+      write_counters(lg, nd, &out) != 0 || write_stats(lg, st, &out) != 0)
+    goto fail;
+  if (lg->run_id == 0)
+    lg->run_id = sqlite3_last_insert_rowid(lg->s->db);
+  if (sqlite3_exec(lg->s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    out = fail(lg);
+    goto fail;
+  }
+  write_json(lg, ids);
+  return STORE__WRITE_OK;
+fail:
+  store__rollback(lg->s);
+  lg->run_id = run_id;
+  return out;
+}

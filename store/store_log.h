@@ -1,0 +1,155 @@
+/*
+ * store_log.h - the hop log writer: redirect hops and traffic counters.
+ *
+ * The proxy's event loops describe each internal 307 upgrade and each
+ * upstream redirect (a "hop") and each plain-HTTP request or CONNECT
+ * ("traffic") with a value struct, and hand it to the writer. Submitting
+ * never touches the disk: the record is copied into a preallocated,
+ * bounded byte ring under a mutex held only for that copy (no allocation
+ * per record); when the ring is full the record is dropped and counted.
+ * One writer thread, with its own SQLite connection, commits the records
+ * in batches (every batch_ms or batch_max records, one transaction each),
+ * assigns chains (a hop whose client and URL match a recent hop's
+ * resolved Location continues that chain), derives scheme_change,
+ * same_host and bootstrap, adds per-host counters, and then appends the
+ * batch's hops as JSON lines (the `hop_json` view, the very shape of
+ * `hstsproxy log --json`) to the --log-json destination.
+ *
+ * A failed write (disk full, read-only, locked beyond the busy timeout) is
+ * reported once on the error stream with its cause; the writer keeps what
+ * it could not write (at most queue_bytes more) and retries every
+ * retry_ms, catching up when the store is writable again. Records it has
+ * to give up (the store still failing at close) are counted as failed.
+ * Counters are also kept in the store (table writer_stats) for `audit`.
+ */
+#ifndef STORE_LOG_H
+#define STORE_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hsts.h"
+#include "store.h"
+
+#define STORE_WRITER_QUEUE_DEFAULT (4u << 20) /* bytes of the ring */
+#define STORE_WRITER_QUEUE_MIN     (64u << 10)
+#define STORE_WRITER_BATCH_MAX     512u  /* records per transaction */
+#define STORE_WRITER_BATCH_MS      100u  /* longest wait before a commit */
+#define STORE_WRITER_RETRY_MS      1000u /* after a failed write */
+#define STORE_CHAIN_WINDOW_MS      (10 * 60 * 1000) /* chains continue */
+#define STORE_CHAIN_MAP_MAX        4096u            /* Locations remembered */
+
+/* Longest string kept per field (bytes; longer values are truncated). */
+#define STORE_HOP_URL_MAX   8192u /* url, location */
+#define STORE_HOP_TEXT_MAX  1024u /* user_agent, sts_header, error */
+#define STORE_HOP_SHORT_MAX 256u  /* the other strings */
+
+enum store_hop_kind {
+  STORE_HOP_UPGRADE = 1, /* "hsts-upgrade": our internal 307 */
+  STORE_HOP_REDIRECT     /* "upstream-redirect": a 3xx from the origin */
+};
+
+/* "hsts-upgrade", "upstream-redirect"; NULL for anything else. */
+const char *store_hop_kind_name(enum store_hop_kind kind);
+
+/*
+ * One hop, filled by the caller. Strings may be NULL (stored as null) and
+ * are copied by store_writer_hop(): the caller keeps ownership. Bytes that
+ * are not UTF-8 are stored as U+FFFD.
+ */
+struct store_hop {
+  int64_t time_ms;     /* Unix ms: when the request head was complete */
+  int64_t duration_us; /* request head to response head (about 0 ours) */
+  uint64_t request_id; /* unique in the store's life, across restarts */
+  const char *client;  /* client IP as text, e.g. "127.0.0.1", "::1" */
+  const char *user_agent;
+  const char *method;
+  const char *url;          /* absolute request URL */
+  const char *http_version; /* "HTTP/1.1" */
+  int status;               /* 307 for ours; 0 when no response */
+  const char *reason;       /* "Internal Redirect" for ours */
+  const char *location;     /* as sent: resolved against url by the writer */
+  enum store_hop_kind kind;
+  /* STORE_HOP_UPGRADE only (ignored otherwise): the matched entry. */
+  enum hsts_source policy_source;
+  const char *policy_host;
+  int include_subdomains;
+  int64_t expires; /* Unix s; 0: none (preload, builtin) */
+  /* STORE_HOP_REDIRECT only (ignored otherwise). */
+  const char *upstream_ip;
+  const char *sts_header; /* the raw Strict-Transport-Security, or NULL */
+  const char *error;      /* what failed, or NULL */
+};
+
+enum store_traffic_kind {
+  STORE_TRAFFIC_HTTP = 1, /* a plain-HTTP request, forwarded or upgraded */
+  STORE_TRAFFIC_CONNECT   /* a CONNECT (tunnel) request, with its port */
+};
+
+/*
+ * One request for the per-host counters. Hops need no traffic record of
+ * their own for upgrades and redirects: the writer counts those from the
+ * hops (upgrades, upstream_redirects, redirects_to_https); submit one
+ * STORE_TRAFFIC_HTTP per plain-HTTP request, upgraded or not.
+ */
+struct store_traffic {
+  int64_t time_ms;
+  const char *host; /* normalized name or IP literal (no brackets); copied */
+  enum store_traffic_kind kind;
+  unsigned port; /* CONNECT: the port asked for; else ignored */
+};
+
+struct store_writer_config {
+  const char *db_path;   /* the store (opened, created and migrated) */
+  const char *json_path; /* NULL: none; "-": stdout; else appended to */
+  size_t queue_bytes;    /* 0: STORE_WRITER_QUEUE_DEFAULT; >= _MIN */
+  unsigned batch_max;    /* 0: STORE_WRITER_BATCH_MAX */
+  unsigned batch_ms;     /* 0: STORE_WRITER_BATCH_MS */
+  unsigned busy_ms;      /* 0: STORE_BUSY_TIMEOUT_MS */
+  unsigned retry_ms;     /* 0: STORE_WRITER_RETRY_MS */
+  FILE *errors;          /* NULL: stderr; where write failures are reported */
+};
+
+struct store_writer_stats {
+  uint64_t submitted; /* calls to store_writer_hop()/_traffic() */
+  uint64_t written;   /* records committed */
+  uint64_t dropped;   /* refused with STORE_EFULL */
+  uint64_t failed;    /* accepted, then given up (store failing) */
+  uint64_t queued;    /* accepted, not yet committed */
+  int failing;        /* 1 while writes fail (retrying) */
+};
+
+struct store_writer;
+
+/*
+ * CONSTRUCTOR. Opens its own connection to cfg->db_path (creating and
+ * migrating it), opens cfg->json_path for appending, allocates the ring
+ * and starts the writer thread. Returns STORE_OK with *out set, or an
+ * error (*out NULL) with a one-line message naming the file and the
+ * cause in err (errsz bytes). Call from any thread, not a loop thread.
+ */
+int store_writer_open(const struct store_writer_config *cfg,
+                      struct store_writer **out, char *err, size_t errsz);
+
+/*
+ * DESTRUCTOR. Commits everything queued (retrying a failing store a few
+ * times, then counting the rest as failed), writes its JSON lines, joins
+ * the thread, closes and frees; sets *w to NULL. NULL and *w NULL are
+ * accepted. No submit may run concurrently or afterwards.
+ */
+void store_writer_close(struct store_writer **w);
+
+/*
+ * Queues a copy of *h (or *t). Safe from any thread; never blocks on I/O
+ * (only on the ring's mutex, held for a memcpy). Returns STORE_OK, or
+ * STORE_EFULL when the ring is full (the record is dropped and counted),
+ * or STORE_EINVAL for an unknown kind.
+ */
+int store_writer_hop(struct store_writer *w, const struct store_hop *h);
+int store_writer_traffic(struct store_writer *w, const struct store_traffic *t);
+
+/* A consistent snapshot of the counters. Safe from any thread. */
+void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
+
+#endif /* STORE_LOG_H */
