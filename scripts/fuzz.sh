@@ -8,9 +8,10 @@
 # fuzz-corpus/<target>/ (gitignored) from the unit tests' vectors (the
 # test_http1_* programs write every input they feed when
 # HSTSPROXY_DUMP_VECTORS names a directory) and from tests/fuzz/seeds/
-# <target>/ when present, then runs every target. Exits non-zero if any
-# target fails to build or finds a crash, leak or timeout; the input is
-# kept as fuzz-corpus/artifacts/<target>/crash-*.
+# <target>/ when present, then runs every target (some with extra flags:
+# see target_flags below). Exits non-zero if any target fails to build or
+# finds a crash, leak or timeout; the input is kept as
+# fuzz-corpus/artifacts/<target>/crash-*.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +19,7 @@ build=${BUILD_DIR:-"$top/build-fuzz"}
 corpus="$top/fuzz-corpus"
 seconds=${1:-20}
 all_targets="fuzz_http1_request fuzz_http1_response fuzz_http1_chunked
-fuzz_sts_header fuzz_host"
+fuzz_sts_header fuzz_host fuzz_preload_import"
 targets=${FUZZ_TARGETS:-$all_targets}
 jobs=${JOBS:-2}
 
@@ -45,6 +46,15 @@ seeder() {
   esac
 }
 
+# Extra libFuzzer flags per target. The preload importer goes through
+# SQLite on every input, which is slow: keep its inputs short.
+target_flags() {
+  case "$1" in
+    fuzz_preload_import) echo "-max_len=4096" ;;
+    *) echo "" ;;
+  esac
+}
+
 status=0
 for t in $targets; do
   s=$(seeder "$t")
@@ -65,8 +75,9 @@ for t in $targets; do
   fi
   echo "fuzz.sh: $t for ${seconds}s ($(ls "$corpus/$t" | wc -l) corpus files)"
   log="$corpus/artifacts/$t/last-run.log"
+  # shellcheck disable=SC2046
   if "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 \
-      -rss_limit_mb=2048 -print_final_stats=1 \
+      -rss_limit_mb=2048 -print_final_stats=1 $(target_flags "$t") \
       -artifact_prefix="$corpus/artifacts/$t/" "$corpus/$t" >"$log" 2>&1; then
     grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' "$log" |
       sed "s/^/  /"
