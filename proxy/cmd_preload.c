@@ -1,32 +1,46 @@
 /*
- * cmd_preload.c - `hstsproxy preload import|stats`.
+ * cmd_preload.c - `hstsproxy preload import|update|stats`.
  *
  * import replaces the store's active preload list with a file (Chromium
  * JSON, Mozilla .inc or text; sniffed unless --format says) in one
  * transaction, and reminds that a running proxy picks the list up on
- * SIGHUP. stats describes the active list (or the builtin one). The
+ * SIGHUP. update downloads the list over HTTPS with the proxy's own TLS
+ * client (proxy_fetch.h: certificate and name verified), decodes it when
+ * it comes base64-encoded (gitiles' ?format=TEXT), and imports it the
+ * same way. stats describes the active list (or the builtin one). The
  * parsing and the transaction are the store's (store_preload.h); this file
- * only handles arguments and output. `preload update` (download) belongs
- * with the TLS client and is not here.
+ * only handles arguments, the download's progress and output.
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_json.h"
 #include "cli_out.h"
 #include "cli_store.h"
 #include "cli_time.h"
+#include "proxy_fetch.h"
 #include "store_preload.h"
 
 #define WHAT_IMPORT "preload import"
+#define WHAT_UPDATE "preload update"
 #define WHAT_STATS  "preload stats"
+/* Chromium's list as gitiles serves it: base64 text (docs/CLI.md). */
+#define DEFAULT_URL                                                 \
+  "https://chromium.googlesource.com/chromium/src/+/main/net/http/" \
+  "transport_security_state_static.json?format=TEXT"
+#define PROGRESS_INTERVAL_NS 100000000u /* redraw at most 10 times a second */
+#define KIB                  1024.0
 
 static const char usage_text[] =
     "usage: hstsproxy preload import FILE [--format chromium|mozilla|text] "
     "[--json]\n"
+    "       hstsproxy preload update [--url URL] [--ca-file PEM] [--json]\n"
     "       hstsproxy preload stats [--json]\n"
     "\n"
     "import  replace the active preload list with FILE, atomically: a\n"
@@ -35,12 +49,19 @@ static const char usage_text[] =
     "        Mozilla's nsSTSPreloadList.inc, or text (one host per line,\n"
     "        optionally followed by includeSubDomains; # comments).\n"
     "        Detected from the content unless --format is given.\n"
+    "update  download the list over HTTPS (certificate and name verified\n"
+    "        against the system's trust store, or --ca-file) and import it.\n"
+    "        Default URL: Chromium's transport_security_state_static.json\n"
+    "        from chromium.googlesource.com with ?format=TEXT (base64, which\n"
+    "        is decoded; a mirror may serve the raw JSON). Only status 200\n"
+    "        is accepted: redirects are not followed. Any network, TLS or\n"
+    "        HTTP error leaves the store unchanged (exit 3).\n"
     "stats   the active list: name, source, when imported, counts. With no\n"
     "        list imported, the builtin list of preloaded top-level domains\n"
     "        is active.\n"
     "\n"
     "Exit status: 0 success, 2 usage error, 3 failure (unreadable or\n"
-    "malformed file, database error).\n";
+    "malformed file, network, TLS or HTTP error, database error).\n";
 
 static int usage_error(const char *what, const char *why)
 {
@@ -48,21 +69,30 @@ static int usage_error(const char *what, const char *why)
   return CLI_EXIT_USAGE;
 }
 
-/* Common options: --json, --help, and for import --format. */
+/* Common options: --json, --help; for import --format; for update --url
+ * and --ca-file. */
 struct opts {
   int json;
   int help;
   const char *format;
+  const char *url;
+  const char *ca_file;
 };
 
-static int parse(int argc, char **argv, const char *what, int with_format,
+#define WITH_FORMAT 0x1u /* --format */
+#define WITH_URL    0x2u /* --url, --ca-file */
+
+static int parse(int argc, char **argv, const char *what, unsigned with,
                  struct opts *o)
 {
-  static const struct option longopts[] = { { "format", required_argument, NULL,
-                                              'f' },
-                                            { "json", no_argument, NULL, 'j' },
-                                            { "help", no_argument, NULL, 'h' },
-                                            { NULL, 0, NULL, 0 } };
+  static const struct option longopts[] = {
+    { "format", required_argument, NULL, 'f' },
+    { "url", required_argument, NULL, 'u' },
+    { "ca-file", required_argument, NULL, 'c' },
+    { "json", no_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+  };
   char why[CLI_PATH_MAX];
   int c;
 
@@ -77,8 +107,12 @@ static int parse(int argc, char **argv, const char *what, int with_format,
       o->json = 1;
     } else if (c == 'h') {
       o->help = 1;
-    } else if (c == 'f' && with_format) {
+    } else if (c == 'f' && (with & WITH_FORMAT) != 0) {
       o->format = optarg;
+    } else if (c == 'u' && (with & WITH_URL) != 0) {
+      o->url = optarg;
+    } else if (c == 'c' && (with & WITH_URL) != 0) {
+      o->ca_file = optarg;
     } else {
       snprintf(why, sizeof(why), "unknown or incomplete option %s",
                argv[optind - 1]);
@@ -113,14 +147,35 @@ static void json_info(struct cli_json *j, const struct store_list_info *in)
   cli_json_kuint(j, "imports", in->imports);
 }
 
+/* What import and update print: the list, or the JSON of stats. */
+static void print_imported(const struct store_list_info *in, const char *source,
+                           int json)
+{
+  struct cli_json j;
+
+  if (json) {
+    cli_json_init(&j, stdout);
+    cli_json_object_begin(&j);
+    json_info(&j, in);
+    cli_json_object_end(&j);
+    return;
+  }
+  printf("imported %zu hosts (%zu with subdomains) from %s\n", in->entries,
+         in->with_subdomains, source);
+  if (in->duplicates > 0)
+    printf("merged %zu repeated %s (the same host after normalization)\n",
+           in->duplicates, in->duplicates == 1 ? "entry" : "entries");
+  printf("a running proxy switches to the new list on SIGHUP "
+         "(kill -HUP <pid>)\n");
+}
+
 static int do_import(int argc, char **argv, const struct cli_globals *g)
 {
   struct opts o;
   enum store_format format = STORE_FORMAT_AUTO;
   struct store_list_info in;
   struct store *s;
-  struct cli_json j;
-  int rc = parse(argc, argv, WHAT_IMPORT, 1, &o), err;
+  int rc = parse(argc, argv, WHAT_IMPORT, WITH_FORMAT, &o), err;
 
   if (rc != CLI_EXIT_OK || o.help) {
     if (o.help)
@@ -144,21 +199,146 @@ static int do_import(int argc, char **argv, const struct cli_globals *g)
     return rc == CLI_EXIT_USAGE ? CLI_EXIT_FAIL : rc;
   }
   store_close(&s);
-  if (o.json) {
-    cli_json_init(&j, stdout);
-    cli_json_object_begin(&j);
-    json_info(&j, &in);
-    cli_json_object_end(&j);
-  } else {
-    printf("imported %zu hosts (%zu with subdomains) from %s\n", in.entries,
-           in.with_subdomains, argv[optind]);
-    if (in.duplicates > 0)
-      printf("merged %zu repeated %s (the same host after normalization)\n",
-             in.duplicates, in.duplicates == 1 ? "entry" : "entries");
-    printf("a running proxy switches to the new list on SIGHUP "
-           "(kill -HUP <pid>)\n");
-  }
+  print_imported(&in, argv[optind], o.json);
   return cli_out_finish(WHAT_IMPORT);
+}
+
+/* ---- update ---- */
+
+/* Progress on stderr, on a terminal only, at most every 100 ms. */
+struct progress {
+  int tty;
+  int shown;
+  uint64_t last_ns;
+};
+
+static uint64_t now_ns(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void on_progress(uint64_t received, uint64_t total, void *arg)
+{
+  struct progress *p = arg;
+  uint64_t t;
+
+  if (!p->tty)
+    return;
+  t = now_ns();
+  if (p->shown && t - p->last_ns < PROGRESS_INTERVAL_NS && received != total)
+    return;
+  p->last_ns = t;
+  p->shown = 1;
+  if (total > 0)
+    fprintf(stderr, "\rdownloading: %.0f / %.0f KiB (%3.0f%%)",
+            (double)received / KIB, (double)total / KIB,
+            100.0 * (double)received / (double)total);
+  else
+    fprintf(stderr, "\rdownloading: %.0f KiB", (double)received / KIB);
+  fflush(stderr);
+}
+
+/* Downloads o->url. Returns CLI_EXIT_OK with r->body set, or an error. */
+static int download(const struct opts *o, struct proxy_fetch_result *r)
+{
+  struct proxy_fetch_options fo;
+  struct proxy_tls_ctx *tls = NULL;
+  struct progress prog;
+  char err[PROXY_TLS_ERROR_MAX];
+  int rc;
+
+  if (proxy_tls_ctx_new(o->ca_file, &tls, err, sizeof(err)) < 0) {
+    cli_error(WHAT_UPDATE, "%s", err);
+    return CLI_EXIT_FAIL;
+  }
+  memset(&prog, 0, sizeof(prog));
+  prog.tty = isatty(STDERR_FILENO);
+  memset(&fo, 0, sizeof(fo));
+  fo.url = o->url;
+  fo.tls = tls;
+  fo.body_max = PROXY_FETCH_BODY_MAX;
+  fo.timeout_ms = PROXY_FETCH_TIMEOUT_MS;
+  fo.on_progress = on_progress;
+  fo.arg = &prog;
+  rc = proxy_fetch_get(&fo, r);
+  if (prog.shown)
+    fputc('\n', stderr);
+  proxy_tls_ctx_free(&tls);
+  if (rc < 0) {
+    cli_error(WHAT_UPDATE, "%s", r->error);
+    return CLI_EXIT_FAIL;
+  }
+  return CLI_EXIT_OK;
+}
+
+/* A base64 body (gitiles' ?format=TEXT) is decoded in place of r->body. */
+static int decode_body(const struct opts *o, struct proxy_fetch_result *r)
+{
+  char *plain;
+  size_t len;
+
+  if (!proxy_fetch_is_base64(r->body, r->len))
+    return CLI_EXIT_OK;
+  if (proxy_fetch_base64_decode(r->body, r->len, &plain, &len) < 0) {
+    cli_error(WHAT_UPDATE,
+              "%s: the body looks like base64 but does not "
+              "decode",
+              o->url);
+    return CLI_EXIT_FAIL;
+  }
+  free(r->body);
+  r->body = plain;
+  r->len = len;
+  return CLI_EXIT_OK;
+}
+
+static int do_update(int argc, char **argv, const struct cli_globals *g)
+{
+  struct opts o;
+  struct proxy_fetch_result r;
+  struct store_list_info in;
+  struct store *s = NULL;
+  const char *why = NULL;
+  int rc = parse(argc, argv, WHAT_UPDATE, WITH_URL, &o), err;
+
+  if (rc != CLI_EXIT_OK || o.help) {
+    if (o.help)
+      fputs(usage_text, stdout);
+    return rc;
+  }
+  if (optind != argc)
+    return usage_error(WHAT_UPDATE, "unexpected argument (the URL goes "
+                                    "after --url)");
+  if (o.url == NULL)
+    o.url = DEFAULT_URL;
+  if (proxy_fetch_url_check(o.url, &why) < 0) {
+    cli_error(WHAT_UPDATE, "--url %s: %s", o.url, why);
+    return CLI_EXIT_USAGE;
+  }
+  rc = cli_store_open(g, WHAT_UPDATE, 0, &s);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  memset(&r, 0, sizeof(r));
+  rc = download(&o, &r);
+  if (rc == CLI_EXIT_OK)
+    rc = decode_body(&o, &r);
+  if (rc == CLI_EXIT_OK) {
+    err = store_preload_import_mem(s, r.body, r.len, o.url, STORE_FORMAT_AUTO,
+                                   time(NULL), &in);
+    if (err != STORE_OK) {
+      cli_store_error(WHAT_UPDATE, s, err);
+      rc = CLI_EXIT_FAIL; /* a malformed list is a failure, not usage */
+    }
+  }
+  proxy_fetch_result_cleanup(&r);
+  store_close(&s);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  print_imported(&in, o.url, o.json);
+  return cli_out_finish(WHAT_UPDATE);
 }
 
 static void text_stats(const struct store_list_info *in)
@@ -228,7 +408,8 @@ static int do_stats(int argc, char **argv, const struct cli_globals *g)
 int cmd_preload(int argc, char **argv, const struct cli_globals *g)
 {
   if (argc < 2)
-    return usage_error("preload", "a subcommand is missing: import or stats");
+    return usage_error("preload",
+                       "a subcommand is missing: import, update or stats");
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     fputs(usage_text, stdout);
@@ -236,7 +417,10 @@ int cmd_preload(int argc, char **argv, const struct cli_globals *g)
   }
   if (strcmp(argv[1], "import") == 0)
     return do_import(argc - 1, argv + 1, g);
+  if (strcmp(argv[1], "update") == 0)
+    return do_update(argc - 1, argv + 1, g);
   if (strcmp(argv[1], "stats") == 0)
     return do_stats(argc - 1, argv + 1, g);
-  return usage_error("preload", "unknown subcommand (import or stats)");
+  return usage_error("preload", "unknown subcommand (import, update or "
+                                "stats)");
 }

@@ -8,7 +8,8 @@
  * written into. A file newer than STORE_SCHEMA_VERSION is refused: its
  * meaning is unknown to this program. To change the schema, append a
  * migration and bump STORE_SCHEMA_VERSION; never edit a released one.
- * v2 adds the hop log and per-host counters (store_log.h).
+ * v2 adds the hop log and per-host counters (store_log.h); v3 the TLS
+ * probe results (store_probe.h).
  */
 #include <stdio.h>
 
@@ -165,8 +166,40 @@ static const char migration_v2[] =
     "  'error', error"
     ") FROM hop;";
 
+/*
+ * Version 3: TLS probe results (store_probe.h), every probe kept (the
+ * audit reads the history); probe_latest is the newest row per host.
+ */
+static const char migration_v3[] =
+    "CREATE TABLE probe ("
+    "  id INTEGER PRIMARY KEY,"
+    "  host TEXT NOT NULL," /* normalized */
+    "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+    "  time INTEGER NOT NULL," /* Unix seconds: the probe ended */
+    "  ok INTEGER NOT NULL CHECK (ok IN (0,1))," /* verified TLS, a head */
+    "  error TEXT,"                              /* why not ok */
+    "  address TEXT,"                            /* ip:port last tried */
+    "  tls_version TEXT,"                        /* "TLSv1.3" */
+    "  method TEXT CHECK (method IN ('HEAD', 'GET')),"
+    "  status INTEGER," /* NULL: no response */
+    "  sts_header TEXT," /* the first STS value (1024 bytes kept) */
+    "  sts_count INTEGER NOT NULL DEFAULT 0 CHECK (sts_count >= 0),"
+    "  valid INTEGER CHECK (valid IN (0,1))," /* NULL: no header */
+    "  max_age INTEGER,"                      /* effective, capped */
+    "  include_subdomains INTEGER CHECK (include_subdomains IN (0,1)),"
+    "  preload INTEGER CHECK (preload IN (0,1)),"
+    "  problems TEXT," /* JSON array of problem codes; NULL: no header */
+    "  outcome TEXT NOT NULL"
+    "    CHECK (outcome IN ('learned', 'deleted', 'ignored')),"
+    "  reason TEXT," /* a stable code when ignored, else NULL */
+    "  reason_text TEXT NOT NULL"
+    ");"
+    "CREATE INDEX probe_host ON probe(host, id);"
+    "CREATE VIEW probe_latest AS SELECT * FROM probe"
+    "  WHERE id IN (SELECT max(id) FROM probe GROUP BY host);";
+
 static const char *const migrations[] = {
-  migration_v1, migration_v2, NULL /* sentinel */
+  migration_v1, migration_v2, migration_v3, NULL /* sentinel */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
