@@ -47,5 +47,7 @@ int cmd_preload(int argc, char **argv, const struct cli_globals *g);
 int cmd_policy(int argc, char **argv, const struct cli_globals *g);
 int cmd_check_header(int argc, char **argv, const struct cli_globals *g);
 int cmd_log(int argc, char **argv, const struct cli_globals *g);
+int cmd_audit(int argc, char **argv, const struct cli_globals *g);
+int cmd_probe(int argc, char **argv, const struct cli_globals *g);
 
 #endif /* CLI_H */

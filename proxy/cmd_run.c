@@ -3,8 +3,10 @@
  *
  * Parses the options into a struct proxy_config (proxy.h), every value
  * checked in full: a bad one is a usage error (exit 2) naming the option,
- * the value and why. Then runs the proxy: a startup failure such as an
- * address in use is a runtime failure (exit 3); a signal ends it with 0.
+ * the value and why. Then runs the proxy on the store named by --db (or
+ * its default path): a startup failure such as a store that cannot be
+ * opened, a --log-json file that cannot be written or an address in use
+ * is a runtime failure (exit 3); a signal ends it with 0.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@ enum {
   OPT_T_CONNECT,
   OPT_T_RESPONSE,
   OPT_T_TUNNEL,
+  OPT_LOG_JSON,
   OPT_VERBOSE,
   OPT_HELP
 };
@@ -35,7 +38,11 @@ static void usage(FILE *f)
       f,
       "usage: hstsproxy run [OPTIONS]\n\n"
       "Runs the proxy until SIGINT or SIGTERM (in-flight requests finish,\n"
-      "for at most 10 s; a second signal stops at once).\n\n"
+      "for at most 10 s; a second signal stops at once; the hop log is\n"
+      "committed before exit). SIGHUP reloads the preload list and the\n"
+      "learned and manual policies from the store without dropping\n"
+      "connections. Plain-HTTP requests to HSTS hosts are answered with\n"
+      "an internal 307 to https, logged as hops (see hstsproxy log).\n\n"
       "Options:\n"
       "  --listen ADDR:PORT     address to listen on, repeatable; IPv6 as\n"
       "                         [::1]:3128; port 0 picks a free port\n"
@@ -56,6 +63,10 @@ static void usage(FILE *f)
       "  --timeout-response S   silence while forwarding (default %u)\n"
       "  --timeout-tunnel S     silence in a CONNECT or WebSocket tunnel\n"
       "                         (default %u)\n"
+      "  --log-json FILE        also append every hop (internal upgrades,\n"
+      "                         origin redirects) to FILE as one JSON\n"
+      "                         object per line, the shape of `hstsproxy\n"
+      "                         log --json`; - for stdout\n"
       "  --verbose              one line per closed connection on stderr\n"
       "  --help                 this text\n\n"
       "Timeouts are in seconds, 1-%u.\n",
@@ -135,16 +146,17 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     { "timeout-connect", required_argument, NULL, OPT_T_CONNECT },
     { "timeout-response", required_argument, NULL, OPT_T_RESPONSE },
     { "timeout-tunnel", required_argument, NULL, OPT_T_TUNNEL },
+    { "log-json", required_argument, NULL, OPT_LOG_JSON },
     { "verbose", no_argument, NULL, OPT_VERBOSE },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 }
   };
   static struct proxy_config cfg; /* large; one run per process */
+  static char db_path[CLI_PATH_MAX];
   struct proxy_error err;
   char name[OPTION_NAME_MAX];
   int c, idx;
 
-  (void)g; /* the store is not opened yet */
   proxy_config_init(&cfg);
   opterr = 0;
   for (;;) {
@@ -160,6 +172,14 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
       cfg.verbose = 1;
       continue;
     }
+    if (c == OPT_LOG_JSON) {
+      if (optarg[0] == '\0') {
+        cli_error("--log-json", "empty file name (use - for stdout)");
+        return CLI_EXIT_USAGE;
+      }
+      cfg.log_json = optarg;
+      continue;
+    }
     if (c == '?' || c == ':' || idx < 0) {
       cli_error(argv[optind - 1], "unknown option or missing value (see "
                                   "hstsproxy help run)");
@@ -173,6 +193,9 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     cli_error(argv[optind], "unexpected argument (see hstsproxy help run)");
     return CLI_EXIT_USAGE;
   }
+  if (cli_db_path(g, db_path, sizeof(db_path)) != 0)
+    return CLI_EXIT_FAIL;
+  cfg.db_path = db_path;
   if (proxy_run(&cfg, &err) < 0) {
     cli_error(err.what, "%s", err.why);
     return CLI_EXIT_FAIL;

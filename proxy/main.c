@@ -24,6 +24,8 @@ static const struct command commands[] = {
   { "policy", cmd_policy, "query, add, delete, list, export, import policies" },
   { "check-header", cmd_check_header, "check a Strict-Transport-Security value" },
   { "log", cmd_log, "show the log of upgrades and redirect hops" },
+  { "audit", cmd_audit, "report the HSTS coverage of the hosts seen" },
+  { "probe", cmd_probe, "probe a host over TLS and learn its HSTS policy" },
   { NULL, NULL, NULL }
 };
 

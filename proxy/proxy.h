@@ -8,10 +8,17 @@
  * threads each run their own libuv loop with their own listening socket
  * per address (SO_REUSEPORT); the calling thread handles signals.
  *
+ * Plain-HTTP requests to HSTS hosts (the store's preload list and learned
+ * or manual policies, RFC 6797 section 8.3) are not forwarded: the proxy
+ * answers them itself with an internal 307 to https (proxy_upgrade.c).
+ * Each such upgrade, each redirect an origin sends, and a traffic count
+ * per request go to the store's hop log writer (store_log.h).
+ *
  * The caller fills a struct proxy_config (proxy_config_init() sets the
  * defaults; the proxy_config_* parsers take option values as typed on the
  * command line) and calls proxy_run(), which returns when a SIGINT or
- * SIGTERM has been handled and in-flight exchanges have finished.
+ * SIGTERM has been handled, in-flight exchanges have finished and the hop
+ * log is committed.
  */
 #ifndef PROXY_H
 #define PROXY_H
@@ -50,8 +57,9 @@ struct proxy_config {
   unsigned timeout_connect_s;
   unsigned timeout_response_s;
   unsigned timeout_tunnel_s;
-  int verbose; /* one stderr line per closed connection */
-  struct proxy_store_counts store;
+  int verbose;          /* one stderr line per closed connection */
+  const char *db_path;  /* the store; required (not owned) */
+  const char *log_json; /* --log-json: NULL none, "-" stdout, else a file */
 };
 
 /* A startup failure: printed as "hstsproxy: <what>: <why>". */
@@ -92,12 +100,15 @@ int proxy_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out,
 char *proxy_addr_format(const struct sockaddr *sa, char *buf, size_t size);
 
 /*
- * Runs the proxy until SIGINT or SIGTERM. Binds every listener (all
- * workers, all addresses) before printing the announce line to stderr;
- * then serves, drains for at most PROXY_DRAIN_MS after the signal, and
- * returns 0. On a startup failure (address in use, thread creation)
- * returns a negative libuv error with *err filled, and nothing is left
- * open. cfg is only read and must outlive the call.
+ * Runs the proxy until SIGINT or SIGTERM. Opens the store at cfg->db_path
+ * (created if missing), loads the preload list and the dynamic policies,
+ * opens the hop log writer (and cfg->log_json), binds every listener (all
+ * workers, all addresses), then prints the announce line to stderr with
+ * the store's counts; serves (SIGHUP reloads the policies), drains for at
+ * most PROXY_DRAIN_MS after the signal, commits the hop log and returns 0.
+ * On a startup failure (the store, the log file, an address in use,
+ * thread creation) returns a negative libuv error with *err filled, and
+ * nothing is left open. cfg is only read and must outlive the call.
  */
 int proxy_run(const struct proxy_config *cfg, struct proxy_error *err);
 

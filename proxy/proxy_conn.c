@@ -4,6 +4,7 @@
  * A connection moves through the phases of enum proxy_phase:
  *
  *   HEAD --parsed--> route: local answer ------------------> RESPOND
+ *                           internal 307: [DISCARD body] --> RESPOND
  *                           forward: CONNECT -> FORWARD ----> RESPOND
  *                           CONNECT method: CONNECT -------> TUNNEL
  *   RESPOND --client took every byte--> HEAD (keep-alive) or LINGER
@@ -47,6 +48,7 @@ static void on_closed(uv_handle_t *h)
   atomic_fetch_sub_explicit(&w->server->stats.conns_active, 1,
                             memory_order_relaxed);
   free(conn->in);
+  free(conn->upg_buf);
   free(conn);
   proxy__worker_conn_gone(w);
 }
@@ -144,6 +146,9 @@ static void on_timer(uv_timer_t *t)
                                   ? "tunnel idle timeout"
                                   : "client did not read the answer");
     return;
+  case PROXY_PHASE_DISCARD:
+    proxy__upgrade_timeout(conn);
+    return;
   case PROXY_PHASE_LINGER:
     proxy__conn_close(conn, "answered");
     return;
@@ -152,13 +157,9 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- writing to the client ---- */
 
-static void on_client_write(uv_write_t *req, int status)
+void proxy__conn_wrote(struct proxy_conn *conn, size_t len, int status)
 {
-  struct proxy_wreq *w = (struct proxy_wreq *)req;
-  struct proxy_conn *conn = req->handle->data;
-
-  conn->client_wpending -= w->len;
-  proxy__wreq_free(w);
+  conn->client_wpending -= len;
   if (status < 0) {
     proxy__conn_close(conn, uv_strerror(status));
     return;
@@ -170,6 +171,16 @@ static void on_client_write(uv_write_t *req, int status)
     proxy__upstream_sync_read(conn->up);
   if (conn->phase == PROXY_PHASE_RESPOND && conn->client_wpending == 0)
     proxy__conn_answered(conn);
+}
+
+static void on_client_write(uv_write_t *req, int status)
+{
+  struct proxy_wreq *w = (struct proxy_wreq *)req;
+  struct proxy_conn *conn = req->handle->data;
+  size_t len = w->len;
+
+  proxy__wreq_free(w);
+  proxy__conn_wrote(conn, len, status);
 }
 
 void proxy__conn_write(struct proxy_conn *conn, struct proxy_wreq *w)
@@ -266,6 +277,8 @@ static void parse_head(struct proxy_conn *conn)
     return;
   }
   conn->head_len = conn->req.head_len;
+  conn->req_ms = proxy__wall_ms();
+  conn->req_ns = uv_hrtime();
   conn->requests++;
   atomic_fetch_add_explicit(&conn->worker->server->stats.requests, 1,
                             memory_order_relaxed);
@@ -311,6 +324,9 @@ static void on_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
   case PROXY_PHASE_TUNNEL:
     proxy__tunnel_client_read(conn, nread, buf->base);
     return;
+  case PROXY_PHASE_DISCARD:
+    proxy__upgrade_client_read(conn, nread);
+    return;
   default:
     linger_read(conn, nread);
     return;
@@ -336,6 +352,8 @@ static int client_wants_read(const struct proxy_conn *conn)
   case PROXY_PHASE_TUNNEL:
     return !conn->client_eof && conn->up != NULL &&
            flow_ok(reading, conn->up->wpending);
+  case PROXY_PHASE_DISCARD:
+    return !conn->req_done && !conn->client_eof;
   case PROXY_PHASE_LINGER:
     return conn->lingering;
   default:
@@ -484,10 +502,16 @@ static void name_endpoints(struct proxy_conn *conn)
   int len = sizeof(peer);
 
   memset(&peer, 0, sizeof(peer));
-  if (uv_tcp_getpeername(&conn->client, &peer.sa, &len) == 0)
+  if (uv_tcp_getpeername(&conn->client, &peer.sa, &len) == 0) {
     proxy_addr_format(&peer.sa, conn->peer, sizeof(conn->peer));
-  else
+    if (peer.sa.sa_family == AF_INET6)
+      uv_ip6_name(&peer.in6, conn->peer_ip, sizeof(conn->peer_ip));
+    else
+      uv_ip4_name(&peer.in, conn->peer_ip, sizeof(conn->peer_ip));
+  } else {
     snprintf(conn->peer, sizeof(conn->peer), "?");
+    snprintf(conn->peer_ip, sizeof(conn->peer_ip), "?");
+  }
   len = sizeof(conn->local);
   uv_tcp_getsockname(&conn->client, &conn->local.sa, &len);
 }

@@ -18,6 +18,9 @@
  * retried once on a fresh connection. Anything else that fails before
  * the response head becomes a 502 or 504; after it, the client
  * connection is closed.
+ *
+ * A final 3xx response with a Location is an "upstream-redirect" hop of
+ * the hop log (proxy_log.c), recorded when its head arrives.
  */
 #include <stdint.h>
 #include <string.h>
@@ -265,6 +268,7 @@ static void final_response(struct proxy_conn *conn)
                       conn->target.key);
     return;
   }
+  proxy__log_redirect(conn, resp); /* a 3xx with a Location is a hop */
   conn->keep_alive = keep;
   conn->resp_started = 1;
   if (!resp->keep_alive || resp->body.kind == HTTP1_BODY_CLOSE)

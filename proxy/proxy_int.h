@@ -6,7 +6,9 @@
  * its signal loop; each struct proxy_worker owns one libuv loop, running
  * on its own thread, with its listeners, client connections, idle origin
  * connections and DNS cache. Nothing is shared between workers except the
- * read-only configuration and the atomic counters in struct proxy_stats.
+ * read-only configuration, the atomic counters in struct proxy_stats, the
+ * immutable policy snapshots (proxy_hsts.c explains how they are
+ * published and freed) and the hop log writer (thread-safe).
  *
  * Lifetimes (libuv's rule: memory is released only in close callbacks):
  * - struct proxy_conn (a client connection) embeds its uv handles; only
@@ -31,10 +33,14 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "hsts_index.h"
+#include "hsts_url.h"
 #include "http1.h"
 #include "proxy.h"
 
 struct proxy_conn;
+struct proxy_hsts;
+struct store_writer;
 struct proxy_upstream;
 struct proxy_worker;
 
@@ -45,6 +51,7 @@ struct proxy_stats {
   atomic_uint_fast64_t requests;     /* request heads parsed */
   atomic_uint_fast64_t errors;       /* error answers and failed exchanges */
   atomic_uint_fast64_t tunnels;      /* CONNECT and WebSocket tunnels */
+  atomic_uint_fast64_t upgrades;     /* internal 307 answers */
 };
 
 /* An address of any family, small enough to keep arrays of. */
@@ -141,12 +148,50 @@ struct proxy_worker {
   uint64_t next_id;
   struct proxy_dns dns;
   char discard[PROXY_DISCARD_BUF]; /* reads thrown away */
+  /* proxy_hsts.c: the snapshot this loop reads, without a lock; its
+   * generation, published for the main thread (the acknowledgement); and
+   * "a newer one is out", set by the main thread before the async. */
+  const struct proxy_hsts *hsts; /* not owned: the server's */
+  atomic_uint_fast64_t hsts_gen;
+  atomic_int hsts_pending;
+  uint64_t hops;                   /* request ids handed out (proxy_log.c) */
+  char scratch[PROXY_HOP_SCRATCH]; /* a hop's strings, NUL-terminated */
+};
+
+/* ---- proxy_hsts.c: policy snapshots ---- */
+
+/* An immutable snapshot of the store's policies: built off the loops,
+ * then only read (hsts_index.h: concurrent readers are fine). */
+struct proxy_hsts {
+  struct hsts_index *static_ix;        /* owned: preload or builtin */
+  struct hsts_index *dynamic;          /* owned: learned and manual */
+  char list_name[PROXY_LIST_NAME_MAX]; /* "builtin", "chromium", ... */
+  size_t list_hosts;                   /* distinct hosts on the list */
+  size_t learned;                      /* live dynamic entries */
+  uint64_t gen;                        /* 1, 2, ... as published */
+  struct proxy_hsts *next;             /* the server's retired list */
+};
+
+/* A SIGHUP reload in flight on the thread pool (one at a time). */
+struct proxy_hsts_reload {
+  uv_work_t req;
+  struct proxy_hsts *snap; /* built by the work, then published or freed */
+  char err[PROXY_ERROR_TEXT * 2]; /* why the build failed */
+  int busy;                       /* queued and not done yet */
+  int again;                      /* another SIGHUP came meanwhile */
 };
 
 struct proxy_server {
   const struct proxy_config *cfg; /* not owned */
   struct proxy_stats stats;
-  uint64_t start_ns;            /* uv_hrtime() at start */
+  uint64_t start_ns;                 /* uv_hrtime() at start */
+  _Atomic(struct proxy_hsts *) hsts; /* current snapshot (owned) */
+  struct proxy_hsts *retired;        /* owned: replaced, perhaps still read */
+  uint64_t hsts_gen;                 /* generation of the newest snapshot */
+  uv_async_t hsts_ack;               /* a worker moved to a newer snapshot */
+  struct proxy_hsts_reload reload;
+  struct store_writer *writer;  /* owned: the hop log */
+  uint64_t request_salt;        /* proxy_log.c: request ids of this run */
   struct proxy_worker *workers; /* owned: nworkers entries */
   size_t nworkers;
   uv_loop_t loop; /* the main thread's: signals */
@@ -161,6 +206,10 @@ int proxy__worker_open(struct proxy_worker *w, struct proxy_server *s,
                        size_t index, uv_os_sock_t *fds, size_t nfds);
 int proxy__worker_start(struct proxy_worker *w);
 void proxy__worker_command(struct proxy_worker *w, int cmd);
+/* Wakes the worker to adopt the newest policy snapshot. */
+void proxy__worker_poke(struct proxy_worker *w);
+/* Whether the worker's loop may still read a snapshot (main thread). */
+int proxy__worker_alive(struct proxy_worker *w);
 /* Joins the thread (if started), closes every handle and the loop. */
 void proxy__worker_close(struct proxy_worker *w);
 /* A conn was freed: the worker may now finish draining. */
@@ -170,6 +219,32 @@ void proxy__log(struct proxy_worker *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+
+/* ---- proxy_hsts.c ---- */
+
+/*
+ * CONSTRUCTOR. Opens the store at db_path with store_flags, builds the
+ * static and dynamic indexes at the current time, closes the store.
+ * Blocking: never on a loop thread. Returns 0 with *out set, or -1 with a
+ * one-line cause (naming the file) in err.
+ */
+int proxy__hsts_load(const char *db_path, unsigned store_flags,
+                     struct proxy_hsts **out, char *err, size_t errsz);
+/* DESTRUCTOR. NULL accepted; sets *snap to NULL. */
+void proxy__hsts_free(struct proxy_hsts **snap);
+/* Loads the first snapshot (creating the store); fills *e on failure. */
+int proxy__hsts_open(struct proxy_server *s, struct proxy_error *e);
+/* Frees every snapshot: the workers have been joined. */
+void proxy__hsts_close(struct proxy_server *s);
+/* Main thread, SIGHUP: rebuilds on the thread pool, then publishes. */
+void proxy__hsts_reload(struct proxy_server *s);
+/* Main thread: frees the retired snapshots no worker reads any more. */
+void proxy__hsts_sweep(struct proxy_server *s);
+/* Worker thread: moves w->hsts to the newest snapshot and says so. */
+void proxy__hsts_adopt(struct proxy_worker *w);
+/* The announce and status line counts of a snapshot. */
+void proxy__hsts_counts(const struct proxy_hsts *snap,
+                        struct proxy_store_counts *out);
 
 /* ---- proxy_server.c ---- */
 
@@ -184,6 +259,7 @@ enum proxy_phase {
   PROXY_PHASE_CONNECT,  /* resolving and connecting to the origin */
   PROXY_PHASE_FORWARD,  /* request body up, response down */
   PROXY_PHASE_RESPOND,  /* the answer is written; waiting for it to drain */
+  PROXY_PHASE_DISCARD,  /* a 307 is written; the request body is dropped */
   PROXY_PHASE_TUNNEL,   /* bytes spliced both ways */
   PROXY_PHASE_LINGER    /* write side shut; discarding input, then close */
 };
@@ -192,6 +268,7 @@ enum proxy_phase {
 struct proxy_target {
   char host[PROXY_HOST_MAX + 1]; /* normalized, IPv6 without brackets */
   int is_ipv6;
+  int is_ip; /* an IPv4 or IPv6 literal: never an HSTS host */
   unsigned port;
   const char *path; /* view into conn->in: path and query, may be empty */
   size_t path_len;
@@ -215,8 +292,18 @@ struct proxy_conn {
   struct http1_request req; /* views into in */
   struct proxy_target target;
   unsigned requests;
+  int64_t req_ms;             /* wall clock (Unix ms): head complete */
+  uint64_t req_ns;            /* uv_hrtime() then: hop durations */
   union proxy_sockaddr local; /* where the client connected to */
   char peer[PROXY_ADDR_TEXT];
+  char peer_ip[PROXY_ADDR_TEXT]; /* the client's address alone */
+  /* The internal 307 (proxy_upgrade.c): one write at a time, from memory
+   * the connection keeps for its life, so steady state allocates nothing. */
+  uv_write_t upg_req;
+  size_t upg_len; /* bytes of the 307 in flight */
+  char *upg_buf;  /* owned: Location and the tail of the head */
+  size_t upg_cap;
+  uint64_t discarded;           /* request body bytes dropped after a 307 */
   size_t client_wpending;       /* bytes queued to the client */
   uint64_t active_ms;           /* uv_now() of the last bytes moved */
   struct proxy_upstream *up;    /* owned while attached, see above */
@@ -253,6 +340,9 @@ void proxy__conn_timer(struct proxy_conn *conn, uint64_t ms);
 /* Bytes moved: the activity timeout of FORWARD, RESPOND and TUNNEL
  * restarts from now. */
 void proxy__conn_activity(struct proxy_conn *conn);
+/* A write to the client ended (status < 0: failed): len bytes less are
+ * queued; the answer may be complete. For writes that are not wreqs. */
+void proxy__conn_wrote(struct proxy_conn *conn, size_t len, int status);
 /* Queues w to the client; takes ownership of w. */
 void proxy__conn_write(struct proxy_conn *conn, struct proxy_wreq *w);
 void proxy__conn_write_copy(struct proxy_conn *conn, const char *p, size_t len);
@@ -281,6 +371,67 @@ uint64_t proxy__ms(unsigned seconds);
 /* A request head was parsed: answer it locally, or start forwarding or a
  * tunnel. */
 void proxy__route(struct proxy_conn *conn);
+
+/*
+ * Whether the Host field value v[0..len) names the same host and port as
+ * conn->target (hosts normalized, ports defaulting to 80): RFC 9112
+ * section 3.2.2 wants a client to send the target's authority there, and
+ * a mismatch is refused (STYLE.md point 8). Returns 1 or 0.
+ */
+int proxy__host_matches(const char *v, size_t len,
+                        const struct proxy_target *t);
+
+/* ---- proxy_upgrade.c: the internal 307 ---- */
+
+/* How the 307 ends its head. */
+enum proxy_conn_mode {
+  PROXY_CONN_PERSIST = 0, /* HTTP/1.1 default: nothing to say */
+  PROXY_CONN_KEEP_ALIVE,  /* HTTP/1.0 keep-alive: say so */
+  PROXY_CONN_CLOSE        /* the connection ends after the answer */
+};
+
+/* Bytes proxy__upgrade_build() needs for u and an Origin of origin_len. */
+size_t proxy__upgrade_need(const struct hsts_url *u, size_t origin_len);
+
+/*
+ * Builds the 307 head for the upgraded u into buf (cap bytes, at least
+ * proxy__upgrade_need()) and points out[0..PROXY_UPGRADE_BUFS) at it and
+ * at static text; origin (may be NULL) is echoed in
+ * Access-Control-Allow-Origin. Sets *total to the head's length and
+ * *loc, *loc_len to the Location (NUL-terminated, in buf). Returns 0, or
+ * -1 when buf is too small. Pure.
+ */
+int proxy__upgrade_build(const struct hsts_url *u, const char *origin,
+                         size_t origin_len, enum proxy_conn_mode mode,
+                         char *buf, size_t cap,
+                         uv_buf_t out[PROXY_UPGRADE_BUFS], size_t *total,
+                         const char **loc, size_t *loc_len);
+
+/*
+ * The route_upgrade() seam: when conn->target is an HSTS host per the
+ * worker's snapshot, answers the internal 307 (no DNS, no origin), logs
+ * the hop, discards the request body, and returns 1. Returns 0: forward.
+ */
+int proxy__upgrade(struct proxy_conn *conn, const struct hsts_url *u);
+void proxy__upgrade_client_read(struct proxy_conn *conn, ssize_t nread);
+void proxy__upgrade_timeout(struct proxy_conn *conn);
+
+/* ---- proxy_log.c: hop and traffic records ---- */
+
+/* A random salt for this run's request ids (proxy_server.c, at start). */
+uint64_t proxy__request_salt(void);
+/* Wall clock, Unix milliseconds. */
+int64_t proxy__wall_ms(void);
+/* A request id unique across workers and, with the run's salt, runs. */
+uint64_t proxy__request_id(struct proxy_worker *w);
+/* Submits the hop of an internal upgrade to location (per r's winner). */
+void proxy__log_upgrade(struct proxy_conn *conn, const struct hsts_result *r,
+                        const char *location);
+/* Submits the hop of an origin's 3xx with a Location, if resp is one. */
+void proxy__log_redirect(struct proxy_conn *conn,
+                         const struct http1_response *resp);
+/* Submits a traffic count: a plain-HTTP request, or a CONNECT. */
+void proxy__log_traffic(struct proxy_conn *conn, int connect);
 
 /* ---- proxy_local.c ---- */
 

@@ -39,6 +39,7 @@
 #define PROXY_ERROR_BODY_MAX 512  /* text of a proxy error answer */
 #define PROXY_LOCAL_BODY_MAX 4096 /* status page and PAC file */
 #define PROXY_ERROR_TEXT     256  /* one startup error message */
+#define PROXY_LIST_NAME_MAX  32   /* a preload list's name */
 
 /* Listening. */
 #define PROXY_BACKLOG 511
@@ -74,5 +75,17 @@
 #define PROXY_OVERLOAD_SLACK 64u    /* 503 answers past --max-conns */
 
 #define PROXY_MS_PER_S 1000u
+
+/* The internal upgrade (proxy_upgrade.c). The 307 head goes out as this
+ * many iovecs: libuv copies more than 4 into a malloc'd array. */
+#define PROXY_UPGRADE_BUFS 4
+/* Request body bytes read and discarded after a 307 so that keep-alive
+ * continues; a longer body closes the connection instead. */
+#define PROXY_DISCARD_BODY_MAX (64u * 1024u * 1024u)
+
+/* The hop log (proxy_log.c): per-worker scratch for the NUL-terminated
+ * copies of a hop's strings (each truncated to store_log.h's field caps,
+ * which add up to less). */
+#define PROXY_HOP_SCRATCH 32768
 
 #endif /* PROXY_LIMITS_H */

@@ -8,14 +8,17 @@
  * keep-alive and no request body is left unread; otherwise the answer
  * says "Connection: close" and the connection closes gracefully
  * (proxy__conn_answered). Origin-form requests are for the proxy itself:
- * GET / is a small status page, GET /proxy.pac a PAC file naming the
- * address the request came in on.
+ * GET / is a small status page (with the policies this worker uses and
+ * the hop log's counters: written, dropped because the queue was full,
+ * given up because the store failed), GET /proxy.pac a PAC file naming
+ * the address the request came in on.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "proxy_int.h"
+#include "store_log.h"
 
 #define PAC_TYPE  "application/x-ns-proxy-autoconfig"
 #define HTML_TYPE "text/html; charset=utf-8"
@@ -147,30 +150,46 @@ void proxy__conn_error(struct proxy_conn *conn, int status, int force_close,
 
 static void status_page(struct proxy_conn *conn)
 {
-  const struct proxy_server *s = conn->worker->server;
+  struct proxy_server *s = conn->worker->server;
   const struct proxy_stats *st = &s->stats;
   char body[PROXY_LOCAL_BODY_MAX];
   unsigned long long uptime = (uv_hrtime() - s->start_ns) / NS_PER_S;
+  struct store_writer_stats ws;
+  struct proxy_store_counts pc;
   int n;
 
-  n = snprintf(
-      body, sizeof(body),
-      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-      "<title>hstsproxy</title></head>\n<body><h1>hstsproxy</h1>\n"
-      "<table>\n<tr><th>version</th><td>%s</td></tr>\n"
-      "<tr><th>uptime</th><td>%llu s</td></tr>\n"
-      "<tr><th>workers</th><td>%zu</td></tr>\n"
-      "<tr><th>connections open</th><td>%llu</td></tr>\n"
-      "<tr><th>connections total</th><td>%llu</td></tr>\n"
-      "<tr><th>requests</th><td>%llu</td></tr>\n"
-      "<tr><th>tunnels</th><td>%llu</td></tr>\n"
-      "<tr><th>errors</th><td>%llu</td></tr>\n</table>\n</body></html>\n",
-      HSTSPROXY_VERSION, uptime, s->nworkers,
-      (unsigned long long)atomic_load(&st->conns_active),
-      (unsigned long long)atomic_load(&st->conns_total),
-      (unsigned long long)atomic_load(&st->requests),
-      (unsigned long long)atomic_load(&st->tunnels),
-      (unsigned long long)atomic_load(&st->errors));
+  memset(&ws, 0, sizeof(ws));
+  if (s->writer != NULL)
+    store_writer_stats(s->writer, &ws);
+  proxy__hsts_counts(conn->worker->hsts, &pc);
+  n = snprintf(body, sizeof(body),
+               "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+               "<title>hstsproxy</title></head>\n<body><h1>hstsproxy</h1>\n"
+               "<table>\n<tr><th>version</th><td>%s</td></tr>\n"
+               "<tr><th>uptime</th><td>%llu s</td></tr>\n"
+               "<tr><th>workers</th><td>%zu</td></tr>\n"
+               "<tr><th>connections open</th><td>%llu</td></tr>\n"
+               "<tr><th>connections total</th><td>%llu</td></tr>\n"
+               "<tr><th>requests</th><td>%llu</td></tr>\n"
+               "<tr><th>tunnels</th><td>%llu</td></tr>\n"
+               "<tr><th>errors</th><td>%llu</td></tr>\n"
+               "<tr><th>internal upgrades</th><td>%llu</td></tr>\n"
+               "<tr><th>preload list</th><td>%s (%zu hosts)</td></tr>\n"
+               "<tr><th>learned policies</th><td>%zu</td></tr>\n"
+               "<tr><th>log records written</th><td>%llu</td></tr>\n"
+               "<tr><th>log records dropped</th><td>%llu</td></tr>\n"
+               "<tr><th>log records failed</th><td>%llu</td></tr>\n"
+               "</table>\n</body></html>\n",
+               HSTSPROXY_VERSION, uptime, s->nworkers,
+               (unsigned long long)atomic_load(&st->conns_active),
+               (unsigned long long)atomic_load(&st->conns_total),
+               (unsigned long long)atomic_load(&st->requests),
+               (unsigned long long)atomic_load(&st->tunnels),
+               (unsigned long long)atomic_load(&st->errors),
+               (unsigned long long)atomic_load(&st->upgrades),
+               pc.preload_name != NULL ? pc.preload_name : "none",
+               pc.preload_hosts, pc.learned, (unsigned long long)ws.written,
+               (unsigned long long)ws.dropped, (unsigned long long)ws.failed);
   if (n < 0 || (size_t)n >= sizeof(body)) {
     proxy__conn_close(conn, "status page too long");
     return;

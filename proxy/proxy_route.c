@@ -10,9 +10,16 @@
  *   authority-form "h:443"       CONNECT tunnel, to --connect-ports only
  *   asterisk-form "*"            400
  * A request whose Via already names hstsproxy, in any form, is a loop: 508.
+ * An absolute-form request whose Host names another host or port than
+ * its target is refused with 400 (RFC 9112 section 3.2.2 makes the client
+ * send the same authority twice; a proxy that picked one of the two would
+ * let a request reach a host that filters on the other, as relayd
+ * argues).
  *
- * route_upgrade() is the seam where the HSTS policy lookup goes: it sees
- * every plain-HTTP request about to be forwarded.
+ * route_upgrade() is where the HSTS policy applies: it sees every
+ * plain-HTTP request about to be forwarded, and answers those to HSTS
+ * hosts with the internal 307 (proxy_upgrade.c). Each plain-HTTP request
+ * and each CONNECT is counted in the hop log's traffic (proxy_log.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +29,7 @@
 #include "proxy_int.h"
 
 #define HTTP_DEFAULT_PORT 80u
+#define DECIMAL_BASE      10u
 
 /* Fills conn->target from a host (brackets already removed) and port. */
 static int set_target(struct proxy_conn *conn, const char *host, size_t len,
@@ -38,6 +46,7 @@ static int set_target(struct proxy_conn *conn, const char *host, size_t len,
     return -1;
   }
   t->is_ipv6 = kind == HSTS_HOST_IPV6;
+  t->is_ip = kind != HSTS_HOST_NAME;
   t->port = port;
   l = t->is_ipv6 ? "[" : "";
   r = t->is_ipv6 ? "]" : "";
@@ -88,14 +97,67 @@ static int is_loop(struct proxy_conn *conn)
 }
 
 /*
- * The HSTS seam. A later change looks conn->target.host up in the policy
- * index here; for an HSTS host it answers the internal 307 itself (no
- * DNS, no origin connection) and returns 1. Returns 0: forward as is.
+ * The HSTS seam: for an HSTS host (per the worker's policy snapshot) the
+ * proxy answers the internal 307 itself (no DNS, no origin connection)
+ * and this returns 1. Returns 0: forward as is.
  */
-static int route_upgrade(struct proxy_conn *conn)
+static int route_upgrade(struct proxy_conn *conn, const struct hsts_url *u)
 {
-  (void)conn;
-  return 0;
+  return proxy__upgrade(conn, u);
+}
+
+/* Parses the port of a Host value: empty means the default. */
+static int host_port(const char *p, size_t len, unsigned *port)
+{
+  unsigned v = 0;
+  size_t i;
+
+  if (len == 0) {
+    *port = HTTP_DEFAULT_PORT;
+    return 0;
+  }
+  for (i = 0; i < len; i++) {
+    if (p[i] < '0' || p[i] > '9')
+      return -1;
+    v = v * DECIMAL_BASE + (unsigned)(p[i] - '0');
+    if (v > PROXY_PORT_MAX)
+      return -1;
+  }
+  *port = v;
+  return v > 0 ? 0 : -1;
+}
+
+int proxy__host_matches(const char *v, size_t len, const struct proxy_target *t)
+{
+  char host[HSTS_HOST_MAX + 1];
+  enum hsts_host_kind kind;
+  const char *end, *colon = NULL;
+  size_t hlen, i;
+  unsigned port;
+
+  if (len == 0)
+    return 0;
+  if (v[0] == '[') {
+    end = memchr(v, ']', len);
+    if (end == NULL)
+      return 0;
+    hlen = (size_t)(end - v) + 1;
+    if (hlen < len && v[hlen] != ':')
+      return 0;
+    colon = hlen < len ? v + hlen : NULL;
+  } else {
+    for (i = 0; i < len; i++)
+      if (v[i] == ':')
+        colon = v + i;
+    hlen = colon != NULL ? (size_t)(colon - v) : len;
+  }
+  if (hsts_host_normalize(v, hlen, host, &kind) != HSTS_OK ||
+      (v[0] == '[') != (kind == HSTS_HOST_IPV6))
+    return 0;
+  if (host_port(colon != NULL ? colon + 1 : v + len,
+                colon != NULL ? len - (size_t)(colon + 1 - v) : 0, &port) < 0)
+    return 0;
+  return port == t->port && strcmp(host, t->host) == 0;
 }
 
 static void route_connect(struct proxy_conn *conn)
@@ -111,6 +173,7 @@ static void route_connect(struct proxy_conn *conn)
   }
   if (set_target(conn, u.host, u.host_len, u.port, 1) < 0)
     return;
+  proxy__log_traffic(conn, 1); /* refused ports too: the audit shows them */
   if (!port_allowed(conn->worker->server->cfg, u.port)) {
     proxy__conn_error(conn, 403, 0,
                       "CONNECT to %s refused: port %u is not in "
@@ -163,6 +226,18 @@ static void route_absolute(struct proxy_conn *conn)
   if (set_target(conn, u.host, u.host_len,
                  u.port != 0 ? u.port : HTTP_DEFAULT_PORT, 0) < 0)
     return;
+  if (req->host != NULL &&
+      !proxy__host_matches(req->host->value, req->host->value_len,
+                           &conn->target)) {
+    proxy__conn_error(conn, 400, 0,
+                      "the Host header (%.*s) does not name the request "
+                      "target's host and port (%s)",
+                      (int)(req->host->value_len < PROXY_HOST_MAX
+                                ? req->host->value_len
+                                : PROXY_HOST_MAX),
+                      req->host->value, conn->target.key);
+    return;
+  }
   conn->target.path = u.path;
   conn->target.path_len = u.path_len;
   if (is_self(conn)) {
@@ -170,7 +245,8 @@ static void route_absolute(struct proxy_conn *conn)
     return;
   }
   conn->ws_upgrade = proxy__is_ws_upgrade(req);
-  if (route_upgrade(conn))
+  proxy__log_traffic(conn, 0);
+  if (route_upgrade(conn, &u))
     return;
   proxy__forward_start(conn);
 }

@@ -11,10 +11,17 @@
  * closed and every worker then binds its own SO_REUSEPORT socket to that
  * port. IPv6 sockets are IPV6_V6ONLY, so [::]:P and 0.0.0.0:P coexist.
  *
+ * Before that, on the calling thread (blocking I/O is fine there), the
+ * store is opened (created if missing) and the first policy snapshot is
+ * loaded (proxy_hsts.c), and the hop log writer is opened (store_log.h);
+ * the writer is closed last, after every worker has drained, so that all
+ * that was queued is committed.
+ *
  * The calling thread then runs a small loop of its own for SIGINT and
- * SIGTERM (the first drains, a second one stops at once), SIGHUP (reload,
- * never a reason to exit) and the workers' "my loop has ended" notices;
- * SIGPIPE is ignored.
+ * SIGTERM (the first drains, a second one stops at once), SIGHUP (reload
+ * the policies off the loops, never a reason to exit), the workers' "my
+ * loop has ended" notices and their snapshot acknowledgements; SIGPIPE is
+ * ignored.
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +31,7 @@
 #include <unistd.h>
 
 #include "proxy_int.h"
+#include "store_log.h"
 
 #define ANNOUNCE_MAX (PROXY_MAX_LISTEN * PROXY_ADDR_TEXT + PROXY_ERROR_TEXT)
 
@@ -138,20 +146,21 @@ static void on_signal(uv_signal_t *h, int signum)
     proxy__worker_command(&s->workers[i], cmd);
 }
 
-/*
- * SIGHUP: the reload seam. The store is not opened yet; a later change
- * re-reads the preload list and learned policies here and hands them to
- * the workers. Connections are never touched.
- */
+/* SIGHUP: re-reads the preload list and the dynamic policies off the
+ * loops and hands them to the workers (proxy_hsts.c). Connections are
+ * never touched. */
 static void on_reload(uv_signal_t *h, int signum)
 {
   struct proxy_server *s = h->data;
 
   if (s->cfg->verbose)
-    fprintf(stderr,
-            "hstsproxy: signal %d: reload (nothing to reload "
-            "yet)\n",
-            signum);
+    fprintf(stderr, "hstsproxy: signal %d: reloading the policies\n", signum);
+  proxy__hsts_reload(s);
+}
+
+static void on_hsts_ack(uv_async_t *a)
+{
+  proxy__hsts_sweep(a->data);
 }
 
 static void on_worker_done(uv_async_t *a)
@@ -162,10 +171,13 @@ static void on_worker_done(uv_async_t *a)
   uv_mutex_lock(&s->lock);
   for (i = 0; i < s->nworkers; i++)
     ended += atomic_load(&s->workers[i].ended) != 0;
-  if (ended == s->nworkers)
+  if (ended == s->nworkers) {
     uv_close((uv_handle_t *)&s->done, NULL);
+    uv_close((uv_handle_t *)&s->hsts_ack, NULL);
+  }
   uv_mutex_unlock(&s->lock);
   if (ended == s->nworkers) {
+    proxy__hsts_sweep(s);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
@@ -186,6 +198,10 @@ static int main_loop_open(struct proxy_server *s, struct proxy_error *e)
   err = uv_async_init(&s->loop, &s->done, on_worker_done);
   if (err == 0) {
     s->done.data = s;
+    err = uv_async_init(&s->loop, &s->hsts_ack, on_hsts_ack);
+  }
+  if (err == 0) {
+    s->hsts_ack.data = s;
     err = uv_signal_start(&s->sigint, on_signal, SIGINT);
   }
   if (err == 0)
@@ -265,6 +281,7 @@ static int serve(struct proxy_server *s, uv_os_sock_t *fds,
 {
   char text[PROXY_MAX_LISTEN][PROXY_ADDR_TEXT];
   const char *names[PROXY_MAX_LISTEN];
+  struct proxy_store_counts counts;
   size_t nlisten = 0, i;
   int err;
 
@@ -282,9 +299,43 @@ static int serve(struct proxy_server *s, uv_os_sock_t *fds,
   }
   for (i = 0; i < nlisten; i++)
     names[i] = text[i];
-  proxy__announce(stderr, names, nlisten, &s->cfg->store);
+  proxy__hsts_counts(atomic_load(&s->hsts), &counts);
+  proxy__announce(stderr, names, nlisten, &counts);
   uv_run(&s->loop, UV_RUN_DEFAULT);
   return 0;
+}
+
+/* The hop log writer: every hop and traffic count goes through it. */
+static int writer_open(struct proxy_server *s, struct proxy_error *e)
+{
+  struct store_writer_config wc;
+  int rc;
+
+  memset(&wc, 0, sizeof(wc));
+  wc.db_path = s->cfg->db_path;
+  wc.json_path = s->cfg->log_json;
+  wc.batch_ms = STORE_WRITER_BATCH_MS;
+  rc = store_writer_open(&wc, &s->writer, e->why, sizeof(e->why));
+  if (rc != STORE_OK) {
+    snprintf(e->what, sizeof(e->what), "hop log");
+    return UV_EIO;
+  }
+  return 0;
+}
+
+/* Loads the policies and opens the hop log: before any loop runs. */
+static int store_side_open(struct proxy_server *s, struct proxy_error *e)
+{
+  int err;
+
+  if (s->cfg->db_path == NULL)
+    return fail_with(e, UV_EINVAL, "store", "no database path given");
+  err = proxy__hsts_open(s, e);
+  if (err == 0)
+    err = writer_open(s, e);
+  if (err == 0)
+    s->request_salt = proxy__request_salt();
+  return err;
 }
 
 int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
@@ -307,11 +358,15 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
   s->cfg = cfg;
   s->nworkers = cfg->workers;
   s->start_ns = uv_hrtime();
-  err = serve(s, fds, e);
+  err = store_side_open(s, e);
+  if (err == 0)
+    err = serve(s, fds, e);
   for (i = 0; i < s->nworkers; i++)
     proxy__worker_close(&s->workers[i]);
   if (s->loop_open)
     main_loop_close(s);
+  store_writer_close(&s->writer); /* commits what the workers queued */
+  proxy__hsts_close(s);
   for (i = 0; i < nfds; i++)
     if (fds[i] >= 0)
       close(fds[i]);

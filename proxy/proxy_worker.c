@@ -11,7 +11,8 @@
  * connections at once and lets in-flight exchanges finish (keep-alive is
  * refused from then on) for at most PROXY_DRAIN_MS; FORCE, or the end of
  * that wait, closes everything. The loop then runs out of handles and
- * the thread ends.
+ * the thread ends. The same async handle tells the worker that a newer
+ * policy snapshot is published (proxy_hsts.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +101,8 @@ static void on_async(uv_async_t *a)
   struct proxy_worker *w = a->data;
   int cmd = atomic_load(&w->command);
 
+  if (atomic_exchange(&w->hsts_pending, 0) != 0)
+    proxy__hsts_adopt(w);
   if (cmd >= PROXY_CMD_DRAIN && !w->draining)
     drain_start(w);
   if (cmd == PROXY_CMD_FORCE && !w->finished)
@@ -131,6 +134,8 @@ int proxy__worker_open(struct proxy_worker *w, struct proxy_server *s,
 
   w->server = s;
   w->index = index;
+  w->hsts = atomic_load_explicit(&s->hsts, memory_order_acquire);
+  atomic_store(&w->hsts_gen, w->hsts != NULL ? w->hsts->gen : 0);
   err = uv_loop_init(&w->loop);
   if (err < 0)
     return err;
@@ -178,6 +183,25 @@ void proxy__worker_command(struct proxy_worker *w, int cmd)
   if (w->async_open)
     uv_async_send(&w->async);
   uv_mutex_unlock(&w->server->lock);
+}
+
+void proxy__worker_poke(struct proxy_worker *w)
+{
+  atomic_store(&w->hsts_pending, 1);
+  uv_mutex_lock(&w->server->lock);
+  if (w->async_open)
+    uv_async_send(&w->async);
+  uv_mutex_unlock(&w->server->lock);
+}
+
+int proxy__worker_alive(struct proxy_worker *w)
+{
+  int alive;
+
+  uv_mutex_lock(&w->server->lock);
+  alive = w->async_open;
+  uv_mutex_unlock(&w->server->lock);
+  return alive;
 }
 
 static void close_walk(uv_handle_t *h, void *arg)

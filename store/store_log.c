@@ -508,6 +508,8 @@ static int write_counters(struct store__log *lg, size_t nd,
 {
   size_t i = 0, j;
 
+  if (nd == 0) /* deltas may still be NULL: qsort(NULL, 0) is undefined */
+    return STORE_OK;
   qsort(lg->deltas, nd, sizeof(*lg->deltas), delta_cmp);
   while (i < nd) {
     struct delta sum = lg->deltas[i];

@@ -1,0 +1,404 @@
+/*
+ * store_audit.c - the audit's queries (see store_audit.h).
+ *
+ * Each query is a fixed SQL text with two named parameters, :since and
+ * :until (the window; the whole range of int64 when open), run to the end
+ * with one row struct filled per step and handed to the caller's
+ * callback. Per-host aggregates are computed by SQLite (GROUP BY, window
+ * functions) so that a store with millions of hops costs the caller one
+ * row per host. The probe table (schema v3) is looked up in
+ * sqlite_schema first: without it the host query leaves probes out and
+ * the probe query returns nothing.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_audit.h"
+#include "store_internal.h"
+
+#define SQL_MAX 4096
+
+/* The host union: traffic rows meeting the window, hops and probes in it. */
+static const char sql_hosts_head[] =
+    "WITH ht AS (SELECT host, first_seen, last_seen, http_requests,"
+    "  upgrades, redirects_to_https, connects FROM host_traffic"
+    "  WHERE last_seen >= :since AND first_seen < :until),"
+    " hp AS (SELECT host,"
+    "  sum(kind = 'hsts-upgrade') AS up,"
+    "  sum(kind = 'upstream-redirect') AS rd,"
+    "  sum(kind = 'upstream-redirect' AND scheme_change = 'up') AS rd_up,"
+    "  sum(kind = 'upstream-redirect' AND bootstrap = 1) AS boot,"
+    "  sum(kind = 'upstream-redirect' AND sts_header IS NOT NULL"
+    "      AND lower(substr(url, 1, 7)) = 'http://') AS sts_http,"
+    "  sum(scheme_change = 'down' AND hop = 0) AS down_first,"
+    "  sum(scheme_change = 'down' AND hop > 0) AS down_later,"
+    "  min(time_ms) AS t0, max(time_ms) AS t1"
+    "  FROM hop WHERE host IS NOT NULL"
+    "  AND time_ms >= :since AND time_ms < :until GROUP BY host),";
+
+static const char sql_hosts_probes[] =
+    " pr AS (SELECT host, count(*) AS n, sum(ok = 0) AS failed FROM probe"
+    "  WHERE time * 1000 >= :since AND time * 1000 < :until GROUP BY host),";
+
+static const char sql_hosts_no_probes[] =
+    " pr AS (SELECT '' AS host, 0 AS n, 0 AS failed WHERE 0),";
+
+static const char sql_hosts_tail[] =
+    " hosts AS (SELECT host FROM ht UNION SELECT host FROM hp"
+    "  UNION SELECT host FROM pr)"
+    " SELECT hosts.host, ht.host IS NOT NULL, ht.first_seen, ht.last_seen,"
+    "  ht.http_requests, ht.upgrades, ht.redirects_to_https, ht.connects,"
+    "  hp.up, hp.rd, hp.rd_up, hp.boot, hp.sts_http, hp.down_first,"
+    "  hp.down_later, hp.t0, hp.t1, pr.n, pr.failed"
+    " FROM hosts LEFT JOIN ht ON ht.host = hosts.host"
+    " LEFT JOIN hp ON hp.host = hosts.host"
+    " LEFT JOIN pr ON pr.host = hosts.host ORDER BY hosts.host";
+
+static const char sql_redirects[] =
+    "SELECT host, time_ms, status, url, location, scheme_change, same_host"
+    " FROM (SELECT host, time_ms, status, url, location, scheme_change,"
+    "  same_host, row_number() OVER (PARTITION BY host ORDER BY"
+    "   lower(url) IN ('http://' || host || '/', 'http://' || host) DESC,"
+    "   id DESC) AS rn"
+    "  FROM hop WHERE kind = 'upstream-redirect' AND host IS NOT NULL"
+    "  AND lower(substr(url, 1, 7)) = 'http://'"
+    "  AND time_ms >= :since AND time_ms < :until)"
+    " WHERE rn = 1 ORDER BY host";
+
+static const char sql_upgrades[] =
+    "SELECT host, time_ms, policy_source, policy_host, include_subdomains,"
+    " expires FROM (SELECT host, time_ms, policy_source, policy_host,"
+    "  include_subdomains, expires, row_number() OVER (PARTITION BY host"
+    "  ORDER BY id DESC) AS rn FROM hop"
+    "  WHERE kind = 'hsts-upgrade' AND host IS NOT NULL"
+    "  AND time_ms >= :since AND time_ms < :until)"
+    " WHERE rn = 1 ORDER BY host";
+
+static const char sql_probes[] =
+    "SELECT id, host, port, time, ok, error, reason, tls_version, status,"
+    " sts_header, sts_count, valid, max_age, include_subdomains, preload,"
+    " outcome FROM probe WHERE time * 1000 < :until ORDER BY host, id";
+
+static const char sql_days[] =
+    "SELECT day, sum(up), sum(rd), sum(rd_up), sum(clear) FROM ("
+    " SELECT time_ms / 86400000 AS day, kind = 'hsts-upgrade' AS up,"
+    "  kind = 'upstream-redirect' AS rd,"
+    "  kind = 'upstream-redirect' AND scheme_change = 'up' AS rd_up,"
+    "  0 AS clear FROM hop WHERE time_ms >= :since AND time_ms < :until"
+    " UNION ALL"
+    " SELECT first_seen / 86400000, 0, 0, 0,"
+    "  max(http_requests - upgrades, 0) FROM host_traffic"
+    "  WHERE first_seen / 86400000 = last_seen / 86400000"
+    "  AND first_seen >= :since AND last_seen < :until"
+    ") GROUP BY day ORDER BY day";
+
+_Static_assert(STORE_AUDIT_MS_PER_DAY == 86400000, "the SQL above says so");
+
+static const char sql_has_probe[] =
+    "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+    " AND name = 'probe'";
+
+static const char sql_writer[] =
+    "SELECT count(*), coalesce(sum(submitted), 0), coalesce(sum(written), 0),"
+    " coalesce(sum(dropped), 0), coalesce(sum(failed), 0) FROM writer_stats"
+    " WHERE updated >= :since AND started < :until";
+
+static const char sql_hop_span[] =
+    "SELECT coalesce(min(time_ms), 0), coalesce(max(time_ms), 0) FROM hop";
+
+static void bind_window(sqlite3_stmt *st, const struct store_audit_window *w)
+{
+  int i = sqlite3_bind_parameter_index(st, ":since");
+
+  if (i > 0)
+    sqlite3_bind_int64(st, i, w->has_since ? w->since_ms : INT64_MIN);
+  i = sqlite3_bind_parameter_index(st, ":until");
+  if (i > 0)
+    sqlite3_bind_int64(st, i, w->has_until ? w->until_ms : INT64_MAX);
+}
+
+static const char *text(sqlite3_stmt *st, int col)
+{
+  return (const char *)sqlite3_column_text(st, col);
+}
+
+/* A count column: NULL (no rows aggregated) and negatives read as 0. */
+static uint64_t count(sqlite3_stmt *st, int col)
+{
+  int64_t v = sqlite3_column_int64(st, col);
+
+  return v > 0 ? (uint64_t)v : 0;
+}
+
+static int int_or(sqlite3_stmt *st, int col, int null_value)
+{
+  if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    return null_value;
+  return sqlite3_column_int(st, col);
+}
+
+/*
+ * Prepares sql, binds the window, and calls row(st, ctx) for each row
+ * (it reads the row and hands it to the caller's callback) until it
+ * returns non-zero, which is then returned.
+ */
+static int run(struct store *s, const char *sql,
+               const struct store_audit_window *w,
+               int (*row)(sqlite3_stmt *st, void *ctx), void *ctx,
+               const char *what)
+{
+  static const struct store_audit_window all = { 0, 0, 0, 0 };
+  sqlite3_stmt *st;
+  int err, rc, stop = 0;
+
+  err = store__prepare(s, sql, &st);
+  if (err != STORE_OK)
+    return err;
+  bind_window(st, w != NULL ? w : &all);
+  for (;;) {
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+      break;
+    stop = row(st, ctx);
+    if (stop != 0)
+      break;
+  }
+  if (stop == 0 && rc != SQLITE_DONE)
+    err = store__dbfail(s, what);
+  sqlite3_finalize(st);
+  return err != STORE_OK ? err : stop;
+}
+
+static int has_probe_table(struct store *s, int *out)
+{
+  sqlite3_stmt *st;
+  int err = store__prepare(s, sql_has_probe, &st);
+
+  if (err != STORE_OK)
+    return err;
+  if (sqlite3_step(st) != SQLITE_ROW)
+    err = store__dbfail(s, "cannot look for the probe table");
+  else
+    *out = sqlite3_column_int(st, 0) > 0;
+  sqlite3_finalize(st);
+  return err;
+}
+
+struct host_ctx {
+  int (*fn)(const struct store_audit_host *row, void *arg);
+  void *arg;
+};
+
+static int host_row(sqlite3_stmt *st, void *ctx)
+{
+  struct host_ctx *c = ctx;
+  struct store_audit_host h;
+
+  memset(&h, 0, sizeof(h));
+  h.host = text(st, 0);
+  h.has_traffic = sqlite3_column_int(st, 1);
+  h.first_seen_ms = sqlite3_column_int64(st, 2);
+  h.last_seen_ms = sqlite3_column_int64(st, 3);
+  h.http_requests = count(st, 4);
+  h.traffic_upgrades = count(st, 5);
+  h.redirects_to_https = count(st, 6);
+  h.connects = count(st, 7);
+  h.upgrades = count(st, 8);
+  h.upstream_redirects = count(st, 9);
+  h.redirects_up = count(st, 10);
+  h.bootstraps = count(st, 11);
+  h.sts_over_http = count(st, 12);
+  h.downgrades_first = count(st, 13);
+  h.downgrades_later = count(st, 14);
+  h.hop_first_ms = sqlite3_column_int64(st, 15);
+  h.hop_last_ms = sqlite3_column_int64(st, 16);
+  h.probes = count(st, 17);
+  h.probes_failed = count(st, 18);
+  if (h.host == NULL)
+    return 0; /* cannot happen: the union has no NULL host */
+  return c->fn(&h, c->arg);
+}
+
+int store_audit_hosts(struct store *s, const struct store_audit_window *w,
+                      int (*fn)(const struct store_audit_host *h, void *arg),
+                      void *arg)
+{
+  struct host_ctx c = { fn, arg };
+  char sql[SQL_MAX];
+  int probes = 0;
+  int err = has_probe_table(s, &probes);
+
+  if (err != STORE_OK)
+    return err;
+  snprintf(sql, sizeof(sql), "%s%s%s", sql_hosts_head,
+           probes ? sql_hosts_probes : sql_hosts_no_probes, sql_hosts_tail);
+  return run(s, sql, w, host_row, &c, "cannot read the hosts seen");
+}
+
+struct redirect_ctx {
+  int (*fn)(const struct store_audit_redirect *row, void *arg);
+  void *arg;
+};
+
+static int redirect_row(sqlite3_stmt *st, void *ctx)
+{
+  struct redirect_ctx *c = ctx;
+  struct store_audit_redirect r;
+
+  r.host = text(st, 0);
+  r.time_ms = sqlite3_column_int64(st, 1);
+  r.status = int_or(st, 2, 0);
+  r.url = text(st, 3);
+  r.location = text(st, 4);
+  r.scheme_change = text(st, 5);
+  r.same_host = int_or(st, 6, -1);
+  return c->fn(&r, c->arg);
+}
+
+int store_audit_redirects(struct store *s, const struct store_audit_window *w,
+                          int (*fn)(const struct store_audit_redirect *r,
+                                    void *arg),
+                          void *arg)
+{
+  struct redirect_ctx c = { fn, arg };
+
+  return run(s, sql_redirects, w, redirect_row, &c,
+             "cannot read the redirects");
+}
+
+struct upgrade_ctx {
+  int (*fn)(const struct store_audit_upgrade *row, void *arg);
+  void *arg;
+};
+
+static int upgrade_row(sqlite3_stmt *st, void *ctx)
+{
+  struct upgrade_ctx *c = ctx;
+  struct store_audit_upgrade u;
+
+  u.host = text(st, 0);
+  u.time_ms = sqlite3_column_int64(st, 1);
+  u.policy_source = text(st, 2);
+  u.policy_host = text(st, 3);
+  u.include_subdomains = int_or(st, 4, -1);
+  u.expires = sqlite3_column_int64(st, 5);
+  return c->fn(&u, c->arg);
+}
+
+int store_audit_upgrades(struct store *s, const struct store_audit_window *w,
+                         int (*fn)(const struct store_audit_upgrade *u,
+                                   void *arg),
+                         void *arg)
+{
+  struct upgrade_ctx c = { fn, arg };
+
+  return run(s, sql_upgrades, w, upgrade_row, &c, "cannot read the upgrades");
+}
+
+struct probe_ctx {
+  int (*fn)(const struct store_audit_probe *row, void *arg);
+  void *arg;
+};
+
+static int probe_row(sqlite3_stmt *st, void *ctx)
+{
+  struct probe_ctx *c = ctx;
+  struct store_audit_probe p;
+
+  p.id = sqlite3_column_int64(st, 0);
+  p.host = text(st, 1);
+  p.port = sqlite3_column_int(st, 2);
+  p.time = sqlite3_column_int64(st, 3);
+  p.ok = sqlite3_column_int(st, 4);
+  p.error = text(st, 5);
+  p.reason = text(st, 6);
+  p.tls_version = text(st, 7);
+  p.status = int_or(st, 8, -1);
+  p.sts_header = text(st, 9);
+  p.sts_count = sqlite3_column_int(st, 10);
+  p.valid = int_or(st, 11, -1);
+  p.max_age = sqlite3_column_type(st, 12) == SQLITE_NULL
+                  ? -1
+                  : sqlite3_column_int64(st, 12);
+  p.include_subdomains = int_or(st, 13, -1);
+  p.preload = int_or(st, 14, -1);
+  p.outcome = text(st, 15);
+  return c->fn(&p, c->arg);
+}
+
+int store_audit_probes(struct store *s, const struct store_audit_window *w,
+                       int (*fn)(const struct store_audit_probe *p, void *arg),
+                       void *arg)
+{
+  struct probe_ctx c = { fn, arg };
+  int probes = 0;
+  int err = has_probe_table(s, &probes);
+
+  if (err != STORE_OK || !probes)
+    return err;
+  return run(s, sql_probes, w, probe_row, &c, "cannot read the probes");
+}
+
+struct day_ctx {
+  int (*fn)(const struct store_audit_day *row, void *arg);
+  void *arg;
+};
+
+static int day_row(sqlite3_stmt *st, void *ctx)
+{
+  struct day_ctx *c = ctx;
+  struct store_audit_day d;
+
+  d.day = sqlite3_column_int64(st, 0);
+  d.upgrades = count(st, 1);
+  d.upstream_redirects = count(st, 2);
+  d.redirects_up = count(st, 3);
+  d.clear_text = count(st, 4);
+  return c->fn(&d, c->arg);
+}
+
+int store_audit_days(struct store *s, const struct store_audit_window *w,
+                     int (*fn)(const struct store_audit_day *d, void *arg),
+                     void *arg)
+{
+  struct day_ctx c = { fn, arg };
+
+  return run(s, sql_days, w, day_row, &c, "cannot read the per-day trend");
+}
+
+static int writer_row(sqlite3_stmt *st, void *ctx)
+{
+  struct store_audit_meta *m = ctx;
+
+  m->writer_runs = count(st, 0);
+  m->submitted = count(st, 1);
+  m->written = count(st, 2);
+  m->dropped = count(st, 3);
+  m->failed = count(st, 4);
+  return 0;
+}
+
+static int span_row(sqlite3_stmt *st, void *ctx)
+{
+  struct store_audit_meta *m = ctx;
+
+  m->first_hop_ms = sqlite3_column_int64(st, 0);
+  m->last_hop_ms = sqlite3_column_int64(st, 1);
+  return 0;
+}
+
+int store_audit_meta(struct store *s, const struct store_audit_window *w,
+                     struct store_audit_meta *out)
+{
+  int err;
+
+  memset(out, 0, sizeof(*out));
+  err = has_probe_table(s, &out->has_probe_table);
+  if (err == STORE_OK)
+    err = run(s, sql_writer, w, writer_row, out,
+              "cannot read the log writer's counters");
+  if (err == STORE_OK)
+    err = run(s, sql_hop_span, NULL, span_row, out,
+              "cannot read the hop log's span");
+  return err;
+}
