@@ -10,6 +10,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "proxy.h"
@@ -27,7 +28,11 @@ enum {
   OPT_T_CONNECT,
   OPT_T_RESPONSE,
   OPT_T_TUNNEL,
+  OPT_CA_FILE,
+  OPT_PROBE,
   OPT_LOG_JSON,
+  OPT_ALLOW,
+  OPT_AUTH_FILE,
   OPT_VERBOSE,
   OPT_HELP
 };
@@ -55,7 +60,15 @@ static void usage(FILE *f)
       "  --connect-ports LIST   ports CONNECT may reach, comma-separated\n"
       "                         (default 443)\n"
       "  --max-conns N          client connections at once (default %u);\n"
-      "                         past it a new connection gets 503\n"
+      "                         past it new connections wait, unanswered,\n"
+      "                         until one closes\n"
+      "  --allow CIDR           clients that may use the proxy, repeatable:\n"
+      "                         10.0.0.0/8, 2001:db8::/32, or an address;\n"
+      "                         others get 403 (default: loopback only;\n"
+      "                         required for a non-loopback --listen)\n"
+      "  --auth-file FILE       Basic proxy authentication from an\n"
+      "                         htpasswd file (user:hash, hashes $5$, $6$,\n"
+      "                         $apr1$, {SHA}); re-read on SIGHUP\n"
       "  --timeout-header S     to receive a request head (default %u)\n"
       "  --timeout-idle S       idle keep-alive, client and origin (default "
       "%u)\n"
@@ -67,6 +80,13 @@ static void usage(FILE *f)
       "                         origin redirects) to FILE as one JSON\n"
       "                         object per line, the shape of `hstsproxy\n"
       "                         log --json`; - for stdout\n"
+      "  --probe on|off         learn policies by probing hosts over TLS\n"
+      "                         (HEAD /, certificate and name verified):\n"
+      "                         after a CONNECT to HOST:443 and an origin's\n"
+      "                         http://HOST -> https://HOST redirect; never\n"
+      "                         delays a request (default on)\n"
+      "  --ca-file PEM          trust store for the probes' TLS (default:\n"
+      "                         the system's)\n"
       "  --verbose              one line per closed connection on stderr\n"
       "  --help                 this text\n\n"
       "Timeouts are in seconds, 1-%u.\n",
@@ -102,6 +122,26 @@ static unsigned *number_slot(struct proxy_config *cfg, int opt, unsigned *max)
   }
 }
 
+/* --probe on|off and --ca-file PEM. Returns 0, or -1 after the error. */
+static int apply_probe(struct proxy_config *cfg, int opt, const char *name,
+                       const char *arg)
+{
+  if (opt == OPT_CA_FILE) {
+    if (arg[0] == '\0') {
+      cli_error(name, "empty file name");
+      return -1;
+    }
+    cfg->ca_file = arg; /* read when the proxy starts */
+    return 0;
+  }
+  if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
+    cli_error(name, "%s: expected on or off", arg);
+    return -1;
+  }
+  cfg->no_probe = strcmp(arg, "off") == 0;
+  return 0;
+}
+
 /* Applies one option; returns -1 after printing the usage error. */
 static int apply(struct proxy_config *cfg, int opt, const char *name,
                  const char *arg)
@@ -119,6 +159,12 @@ static int apply(struct proxy_config *cfg, int opt, const char *name,
     break;
   case OPT_CONNECT_PORTS:
     rc = proxy_config_set_connect_ports(cfg, arg, &why);
+    break;
+  case OPT_CA_FILE:
+  case OPT_PROBE:
+    return apply_probe(cfg, opt, name, arg);
+  case OPT_ALLOW:
+    rc = proxy_config_add_allow(cfg, arg, &why);
     break;
   default:
     slot = number_slot(cfg, opt, &max);
@@ -146,7 +192,11 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     { "timeout-connect", required_argument, NULL, OPT_T_CONNECT },
     { "timeout-response", required_argument, NULL, OPT_T_RESPONSE },
     { "timeout-tunnel", required_argument, NULL, OPT_T_TUNNEL },
+    { "ca-file", required_argument, NULL, OPT_CA_FILE },
+    { "probe", required_argument, NULL, OPT_PROBE },
     { "log-json", required_argument, NULL, OPT_LOG_JSON },
+    { "allow", required_argument, NULL, OPT_ALLOW },
+    { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
     { "verbose", no_argument, NULL, OPT_VERBOSE },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 }
@@ -155,7 +205,7 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
   static char db_path[CLI_PATH_MAX];
   struct proxy_error err;
   char name[OPTION_NAME_MAX];
-  int c, idx;
+  int c, idx, rc;
 
   proxy_config_init(&cfg);
   opterr = 0;
@@ -180,6 +230,10 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
       cfg.log_json = optarg;
       continue;
     }
+    if (c == OPT_AUTH_FILE) {
+      cfg.auth_file = optarg;
+      continue;
+    }
     if (c == '?' || c == ':' || idx < 0) {
       cli_error(argv[optind - 1], "unknown option or missing value (see "
                                   "hstsproxy help run)");
@@ -193,10 +247,20 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     cli_error(argv[optind], "unexpected argument (see hstsproxy help run)");
     return CLI_EXIT_USAGE;
   }
-  if (cli_db_path(g, db_path, sizeof(db_path)) != 0)
+  if (proxy_config_check_open(&cfg, &err) < 0 ||
+      (cfg.auth_file != NULL &&
+       proxy_auth_open(&cfg.auth, cfg.auth_file, &err) < 0)) {
+    cli_error(err.what, "%s", err.why);
+    return CLI_EXIT_USAGE;
+  }
+  if (cli_db_path(g, db_path, sizeof(db_path)) != 0) {
+    proxy_auth_close(&cfg.auth);
     return CLI_EXIT_FAIL;
+  }
   cfg.db_path = db_path;
-  if (proxy_run(&cfg, &err) < 0) {
+  rc = proxy_run(&cfg, &err);
+  proxy_auth_close(&cfg.auth);
+  if (rc < 0) {
     cli_error(err.what, "%s", err.why);
     return CLI_EXIT_FAIL;
   }

@@ -36,12 +36,21 @@ struct proxy_map {
   unsigned to_port;              /* 0: the request's port */
 };
 
+/* One --allow CIDR: the first `prefix` bits of addr (IPv4 in 4 bytes). */
+struct proxy_cidr {
+  unsigned char addr[16]; /* network byte order, host bits zero */
+  unsigned prefix;        /* 0-32 (IPv4) or 0-128 (IPv6) */
+  int v6;
+};
+
 /* The numbers the announce line shows about the store. */
 struct proxy_store_counts {
   const char *preload_name; /* active list name, or NULL: "none" */
   size_t preload_hosts;
   size_t learned;
 };
+
+struct proxy_auth; /* proxy_auth.c: the users of --auth-file */
 
 struct proxy_config {
   struct sockaddr_storage listen[PROXY_MAX_LISTEN]; /* port 0: ephemeral */
@@ -60,6 +69,12 @@ struct proxy_config {
   int verbose;          /* one stderr line per closed connection */
   const char *db_path;  /* the store; required (not owned) */
   const char *log_json; /* --log-json: NULL none, "-" stdout, else a file */
+  const char *ca_file;  /* --ca-file: NULL the system's store (not owned) */
+  int no_probe;         /* --probe off: never probe hosts (proxy_learn.c) */
+  struct proxy_cidr allow[PROXY_MAX_ALLOW]; /* none: loopback only */
+  size_t nallow;
+  const char *auth_file; /* --auth-file: NULL none (not owned) */
+  struct proxy_auth *auth; /* its users (proxy_auth_open), or NULL */
 };
 
 /* A startup failure: printed as "hstsproxy: <what>: <why>". */
@@ -89,6 +104,31 @@ int proxy_config_add_map(struct proxy_config *cfg, const char *arg,
                          const char **why);
 int proxy_config_set_connect_ports(struct proxy_config *cfg, const char *arg,
                                    const char **why);
+
+/*
+ * proxy_access.c. proxy_config_add_allow: "A.B.C.D[/N]" or "V6[/N]" (no
+ * brackets), host bits must be zero; a bare address is /32 or /128.
+ * proxy_config_check_open: returns -1 with what/why filled (what names
+ * the --listen address) when a listen address is not loopback and no
+ * --allow was given (an open proxy); 0 otherwise. Call after parsing.
+ */
+int proxy_config_add_allow(struct proxy_config *cfg, const char *arg,
+                           const char **why);
+int proxy_config_check_open(const struct proxy_config *cfg,
+                            struct proxy_error *err);
+
+/*
+ * proxy_auth.c. CONSTRUCTOR: reads the htpasswd file at path (user:hash
+ * lines; hashes $5$, $6$, $apr1$, {SHA}; '#' comments) into *out. path
+ * is not copied: it must outlive the object (SIGHUP re-reads it). On a
+ * missing, unreadable or malformed file returns -1 with err naming the
+ * file and the cause (the line number for a bad line), *out NULL.
+ * DESTRUCTOR proxy_auth_close: NULL accepted; sets *auth to NULL; only
+ * after proxy_run() has returned.
+ */
+int proxy_auth_open(struct proxy_auth **out, const char *path,
+                    struct proxy_error *err);
+void proxy_auth_close(struct proxy_auth **auth);
 
 /* Parses decimal digits only (no sign, no space) into *out within
  * [min, max]. Returns 0, or -1 with *why set. */

@@ -20,16 +20,32 @@
  *
  * proxy__conn_close() is the only function that closes the connection's
  * handles, and the last close callback is the only place it is freed.
+ *
+ * Admission: a connection is accepted only with one of the --max-conns
+ * slots (counted across workers); without one, the listener is left
+ * paused (libuv stops watching it while a connection it accepted is not
+ * taken, and the kernel's backlog holds the rest) and retried when a slot
+ * frees in this worker, or every PROXY_ACCEPT_RETRY_MS for a slot freed
+ * in another. A client outside --allow (proxy_access.c) gets 403 before
+ * its request is read; with --auth-file every proxy request head passes
+ * proxy__auth_check() (proxy_auth.c) before it is routed.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "proxy_int.h"
 
+static const struct proxy_config *cfg_of_worker(const struct proxy_worker *w)
+{
+  return w->server->cfg;
+}
+
 static const struct proxy_config *cfg_of(const struct proxy_conn *conn)
 {
-  return conn->worker->server->cfg;
+  return cfg_of_worker(conn->worker);
 }
+
+static void slot_freed(struct proxy_worker *w);
 
 static void on_closed(uv_handle_t *h)
 {
@@ -50,6 +66,7 @@ static void on_closed(uv_handle_t *h)
   free(conn->in);
   free(conn->upg_buf);
   free(conn);
+  slot_freed(w);
   proxy__worker_conn_gone(w);
 }
 
@@ -282,7 +299,8 @@ static void parse_head(struct proxy_conn *conn)
   conn->requests++;
   atomic_fetch_add_explicit(&conn->worker->server->stats.requests, 1,
                             memory_order_relaxed);
-  proxy__route(conn);
+  if (proxy__auth_check(conn))
+    proxy__route(conn);
 }
 
 static void head_read(struct proxy_conn *conn, ssize_t nread)
@@ -482,32 +500,114 @@ void proxy__conn_origin_ready(struct proxy_conn *conn, int status)
     proxy__tunnel_start(conn);
 }
 
-/* ---- accepting ---- */
+/* ---- accepting, and --max-conns ---- */
 
 /*
- * The access-control seam: --allow CIDR (another change) decides here,
- * from conn->peer's address, whether this client may use the proxy, and
- * answers 403 then closes when it may not. Until then: loopback listeners
- * by default, and every client that reaches a listener is served.
+ * Takes one of the --max-conns slots, counted across all workers by
+ * stats.conns_active (on_closed gives it back). Returns 0 when all are
+ * taken: the caller then leaves the connection in the listener.
  */
-static int client_allowed(const struct proxy_conn *conn)
+static int slot_take(struct proxy_server *s)
 {
-  (void)conn;
+  atomic_uint_fast64_t *active = &s->stats.conns_active;
+  uint_fast64_t cur = atomic_load_explicit(active, memory_order_relaxed);
+
+  do {
+    if (cur >= s->cfg->max_conns)
+      return 0;
+  } while (!atomic_compare_exchange_weak_explicit(
+      active, &cur, cur + 1, memory_order_relaxed, memory_order_relaxed));
   return 1;
 }
 
-static void name_endpoints(struct proxy_conn *conn)
+static int any_paused(const struct proxy_worker *w)
 {
-  union proxy_sockaddr peer;
-  int len = sizeof(peer);
+  size_t i;
 
-  memset(&peer, 0, sizeof(peer));
-  if (uv_tcp_getpeername(&conn->client, &peer.sa, &len) == 0) {
-    proxy_addr_format(&peer.sa, conn->peer, sizeof(conn->peer));
-    if (peer.sa.sa_family == AF_INET6)
-      uv_ip6_name(&peer.in6, conn->peer_ip, sizeof(conn->peer_ip));
+  for (i = 0; i < w->nlisteners; i++)
+    if (w->listeners[i].open && w->listeners[i].paused)
+      return 1;
+  return 0;
+}
+
+/*
+ * Paused listeners try again: each holds one connection libuv accepted
+ * but we did not take (libuv stops watching the socket until uv_accept,
+ * so the kernel's backlog holds the rest, unanswered).
+ */
+static void resume_paused(struct proxy_worker *w)
+{
+  size_t i;
+
+  if (w->draining)
+    return;
+  for (i = 0; i < w->nlisteners; i++) {
+    struct proxy_listener *l = &w->listeners[i];
+
+    if (l->open && l->paused) {
+      l->paused = 0;
+      proxy__conn_accept(l); /* pauses it again when no slot is free */
+    }
+  }
+}
+
+static void retry_arm(struct proxy_worker *w);
+
+static void on_retry_closed(uv_handle_t *h)
+{
+  struct proxy_worker *w = h->data;
+
+  w->accept_retry_open = 0;
+  if (any_paused(w))
+    retry_arm(w);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+  struct proxy_worker *w = t->data;
+
+  resume_paused(w);
+  if (w->draining || !any_paused(w))
+    uv_close((uv_handle_t *)t, on_retry_closed);
+}
+
+/* The timer lives only while a listener is paused, so that it never
+ * outlasts the worker's drain (it closes itself when draining). */
+static void retry_arm(struct proxy_worker *w)
+{
+  uv_timer_t *t = &w->accept_retry;
+
+  if (w->draining)
+    return;
+  if (!w->accept_retry_open) {
+    uv_timer_init(&w->loop, t);
+    t->data = w;
+    w->accept_retry_open = 1;
+  } else if (uv_is_closing((uv_handle_t *)t)) {
+    return; /* on_retry_closed arms a new one */
+  }
+  if (!uv_is_active((uv_handle_t *)t))
+    uv_timer_start(t, on_retry, PROXY_ACCEPT_RETRY_MS, PROXY_ACCEPT_RETRY_MS);
+}
+
+static void slot_freed(struct proxy_worker *w)
+{
+  if (any_paused(w))
+    resume_paused(w);
+}
+
+/* Fills conn->peer, conn->peer_ip, conn->local and *peer. */
+static void name_endpoints(struct proxy_conn *conn, union proxy_sockaddr *peer)
+{
+  int len = sizeof(*peer);
+
+  memset(peer, 0, sizeof(*peer));
+  if (uv_tcp_getpeername(&conn->client, &peer->sa, &len) == 0) {
+    proxy_addr_format(&peer->sa, conn->peer, sizeof(conn->peer));
+    if (peer->sa.sa_family == AF_INET6)
+      uv_ip6_name(&peer->in6, conn->peer_ip, sizeof(conn->peer_ip));
     else
-      uv_ip4_name(&peer.in, conn->peer_ip, sizeof(conn->peer_ip));
+      uv_ip4_name(&peer->in, conn->peer_ip, sizeof(conn->peer_ip));
   } else {
     snprintf(conn->peer, sizeof(conn->peer), "?");
     snprintf(conn->peer_ip, sizeof(conn->peer_ip), "?");
@@ -516,30 +616,43 @@ static void name_endpoints(struct proxy_conn *conn)
   uv_tcp_getsockname(&conn->client, &conn->local.sa, &len);
 }
 
-/* Over --max-conns: a short 503, or past the slack, an immediate close. */
-static int over_limit(struct proxy_conn *conn, uint64_t active)
+/*
+ * The access-control seam: a client outside --allow (loopback only by
+ * default) gets 403 before any of its request is read, then the
+ * connection closes; nothing is forwarded.
+ */
+static int client_allowed(struct proxy_conn *conn,
+                          const union proxy_sockaddr *peer)
 {
-  unsigned max = cfg_of(conn)->max_conns;
-
-  if (active <= max)
-    return 0;
-  if (active > (uint64_t)max + PROXY_OVERLOAD_SLACK)
-    proxy__conn_close(conn, "over --max-conns");
-  else
-    proxy__conn_error(conn, 503, 1, "too many connections (--max-conns %u)",
-                      max);
-  return 1;
+  if (proxy__access_allowed(cfg_of(conn), &peer->sa))
+    return 1;
+  proxy__access_denied(conn->worker->server, conn->peer_ip);
+  proxy__conn_error(conn, 403, 1, "client %s is not allowed to use this proxy",
+                    conn->peer_ip);
+  return 0;
 }
 
 void proxy__conn_accept(struct proxy_listener *l)
 {
   struct proxy_worker *w = l->worker;
   struct proxy_stats *st = &w->server->stats;
-  struct proxy_conn *conn = calloc(1, sizeof(*conn));
-  uint64_t active;
+  struct proxy_conn *conn;
+  union proxy_sockaddr peer;
 
-  if (conn == NULL) {
+  if (!slot_take(w->server)) {
+    if (!l->paused)
+      proxy__log(w, "at --max-conns %u: not accepting until a slot frees",
+                 cfg_of_worker(w)->max_conns);
+    l->paused = 1;
+    retry_arm(w);
+    return;
+  }
+  conn = calloc(1, sizeof(*conn));
+  if (conn == NULL) { /* the connection waits in the listener */
+    atomic_fetch_sub_explicit(&st->conns_active, 1, memory_order_relaxed);
     proxy__log(w, "accept: out of memory");
+    l->paused = 1;
+    retry_arm(w);
     return;
   }
   conn->worker = w;
@@ -554,22 +667,16 @@ void proxy__conn_accept(struct proxy_listener *l)
   w->conns = conn;
   w->nconns++;
   atomic_fetch_add_explicit(&st->conns_total, 1, memory_order_relaxed);
-  active =
-      atomic_fetch_add_explicit(&st->conns_active, 1, memory_order_relaxed) + 1;
   if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&conn->client) < 0) {
     proxy__conn_close(conn, "accept failed");
     return;
   }
   uv_tcp_nodelay(&conn->client, 1);
-  name_endpoints(conn);
+  name_endpoints(conn, &peer);
   proxy__conn_activity(conn);
   conn->phase = PROXY_PHASE_HEAD;
-  if (over_limit(conn, active))
+  if (!client_allowed(conn, &peer))
     return;
-  if (!client_allowed(conn)) {
-    proxy__conn_error(conn, 403, 1, "client %s is not allowed", conn->peer);
-    return;
-  }
   proxy__conn_timer(conn, proxy__ms(cfg_of(conn)->timeout_header_s));
   proxy__conn_sync_read(conn);
 }

@@ -269,6 +269,7 @@ static void final_response(struct proxy_conn *conn)
     return;
   }
   proxy__log_redirect(conn, resp); /* a 3xx with a Location is a hop */
+  proxy__learn_redirect(conn, resp); /* http://X -> https://X: probe X */
   conn->keep_alive = keep;
   conn->resp_started = 1;
   if (!resp->keep_alive || resp->body.kind == HTTP1_BODY_CLOSE)

@@ -31,6 +31,12 @@
  *    read nothing and do not count.
  *  - Everything still allocated is freed by proxy_run() after the worker
  *    threads are joined.
+ *  - A learned policy (proxy_learn.c) is published the same way, at once:
+ *    the new snapshot has a copy of the dynamic index with the change and
+ *    shares the static index, whose ownership moves to it (the old one is
+ *    marked static_borrowed). A snapshot is freed only when no worker
+ *    holds it, and a worker holding an older generation keeps every newer
+ *    one alive too, so the owner is never freed before a borrower.
  * Connections are never touched: a request in progress finishes with the
  * snapshot it started with, and a reload that fails (store locked,
  * deleted, corrupt) keeps the current snapshot and says why on stderr.
@@ -81,7 +87,8 @@ void proxy__hsts_free(struct proxy_hsts **snap)
 {
   if (snap == NULL || *snap == NULL)
     return;
-  hsts_index_free(&(*snap)->static_ix);
+  if (!(*snap)->static_borrowed)
+    hsts_index_free(&(*snap)->static_ix);
   hsts_index_free(&(*snap)->dynamic);
   free(*snap);
   *snap = NULL;
@@ -181,7 +188,7 @@ static void reload_work(uv_work_t *req)
                    sizeof(r->err));
 }
 
-static void publish(struct proxy_server *s, struct proxy_hsts *snap)
+void proxy__hsts_publish(struct proxy_server *s, struct proxy_hsts *snap)
 {
   struct proxy_hsts *old = atomic_load(&s->hsts);
   size_t i;
@@ -204,7 +211,7 @@ static void reload_done(uv_work_t *req, int status)
   r->snap = NULL;
   r->busy = 0;
   if (snap != NULL && status == 0) {
-    publish(s, snap);
+    proxy__hsts_publish(s, snap);
     fprintf(stderr,
             "hstsproxy: reloaded (preload: %s %zu hosts, learned: %zu)\n",
             snap->list_name, snap->list_hosts, snap->learned);

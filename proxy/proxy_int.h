@@ -43,6 +43,9 @@ struct proxy_hsts;
 struct store_writer;
 struct proxy_upstream;
 struct proxy_worker;
+struct proxy_tls_ctx;
+struct proxy_learn;
+struct proxy_learn_worker;
 
 /* Process-wide counters, updated by every worker (relaxed atomics). */
 struct proxy_stats {
@@ -119,7 +122,8 @@ struct proxy_server;
 struct proxy_listener {
   uv_tcp_t tcp;
   struct proxy_worker *worker;
-  int open; /* tcp initialized (to be closed) */
+  int open;   /* tcp initialized (to be closed) */
+  int paused; /* at --max-conns: a connection waits, not accepted */
 };
 
 #define PROXY_CMD_NONE  0
@@ -147,6 +151,10 @@ struct proxy_worker {
   size_t nidle;
   uint64_t next_id;
   struct proxy_dns dns;
+  /* proxy_conn.c: retries paused listeners while slots are all taken
+   * (a slot may free in another worker); open only while needed. */
+  uv_timer_t accept_retry;
+  int accept_retry_open;
   char discard[PROXY_DISCARD_BUF]; /* reads thrown away */
   /* proxy_hsts.c: the snapshot this loop reads, without a lock; its
    * generation, published for the main thread (the acknowledgement); and
@@ -156,6 +164,7 @@ struct proxy_worker {
   atomic_int hsts_pending;
   uint64_t hops;                   /* request ids handed out (proxy_log.c) */
   char scratch[PROXY_HOP_SCRATCH]; /* a hop's strings, NUL-terminated */
+  struct proxy_learn_worker *learn; /* owned: probes in flight, or NULL */
 };
 
 /* ---- proxy_hsts.c: policy snapshots ---- */
@@ -170,6 +179,8 @@ struct proxy_hsts {
   size_t learned;                      /* live dynamic entries */
   uint64_t gen;                        /* 1, 2, ... as published */
   struct proxy_hsts *next;             /* the server's retired list */
+  int static_borrowed; /* static_ix is owned by a newer snapshot (a probe
+                          update shares it; proxy_learn.c) */
 };
 
 /* A SIGHUP reload in flight on the thread pool (one at a time). */
@@ -181,8 +192,15 @@ struct proxy_hsts_reload {
   int again;                      /* another SIGHUP came meanwhile */
 };
 
+/* proxy_access.c: rate limit of the "refused" stderr lines. */
+struct proxy_access_log {
+  atomic_uint_fast64_t last_ms;    /* monotonic ms of the last line */
+  atomic_uint_fast64_t suppressed; /* refusals not logged since */
+};
+
 struct proxy_server {
   const struct proxy_config *cfg; /* not owned */
+  struct proxy_access_log deny_log;
   struct proxy_stats stats;
   uint64_t start_ns;                 /* uv_hrtime() at start */
   _Atomic(struct proxy_hsts *) hsts; /* current snapshot (owned) */
@@ -191,6 +209,8 @@ struct proxy_server {
   uv_async_t hsts_ack;               /* a worker moved to a newer snapshot */
   struct proxy_hsts_reload reload;
   struct store_writer *writer;  /* owned: the hop log */
+  struct proxy_tls_ctx *tls;    /* owned: probes' TLS client, or NULL */
+  struct proxy_learn *learn;    /* owned: probe triggers (proxy_learn.c) */
   uint64_t request_salt;        /* proxy_log.c: request ids of this run */
   struct proxy_worker *workers; /* owned: nworkers entries */
   size_t nworkers;
@@ -240,11 +260,68 @@ void proxy__hsts_close(struct proxy_server *s);
 void proxy__hsts_reload(struct proxy_server *s);
 /* Main thread: frees the retired snapshots no worker reads any more. */
 void proxy__hsts_sweep(struct proxy_server *s);
+/* Main thread: makes snap (owned from now on) the current snapshot with
+ * the next generation, retires the old one and pokes every worker. */
+void proxy__hsts_publish(struct proxy_server *s, struct proxy_hsts *snap);
 /* Worker thread: moves w->hsts to the newest snapshot and says so. */
 void proxy__hsts_adopt(struct proxy_worker *w);
 /* The announce and status line counts of a snapshot. */
 void proxy__hsts_counts(const struct proxy_hsts *snap,
                         struct proxy_store_counts *out);
+
+/* ---- proxy_learn.c: probes triggered by traffic ---- */
+
+/*
+ * Main thread, after the signal loop is open and before the workers
+ * start: builds the shared TLS client context (cfg->ca_file) and the
+ * async handle that publishes learned policies. Returns 0, or a negative
+ * libuv error with *e filled (what names --ca-file). With --probe off and
+ * no --ca-file it only allocates nothing and returns 0.
+ */
+int proxy__learn_open(struct proxy_server *s, struct proxy_error *e);
+/* Main thread: every worker loop has ended; closes the async handle. */
+void proxy__learn_stop(struct proxy_server *s);
+/* Frees what proxy__learn_open made (loops closed). NULL-safe. */
+void proxy__learn_close(struct proxy_server *s);
+/* Worker setup and teardown (teardown after its loop is closed). */
+int proxy__learn_worker_open(struct proxy_worker *w);
+void proxy__learn_worker_close(struct proxy_worker *w);
+/* Drain: cancels the worker's probes; no new one starts. */
+void proxy__learn_worker_drain(struct proxy_worker *w);
+/* Triggers (never delay or fail the request): a CONNECT to conn->target,
+ * and an origin's 3xx from http://X to https://X. */
+void proxy__learn_connect(struct proxy_conn *conn);
+void proxy__learn_redirect(struct proxy_conn *conn,
+                           const struct http1_response *resp);
+
+/* ---- proxy_access.c ---- */
+
+/* Whether the client at sa may use the proxy: cfg->allow, or loopback
+ * when it is empty; IPv4-mapped IPv6 compared as IPv4. Returns 1 or 0. */
+int proxy__access_allowed(const struct proxy_config *cfg,
+                          const struct sockaddr *sa);
+/* Logs a refused client (client: its address text), rate-limited. */
+void proxy__access_denied(struct proxy_server *s, const char *client);
+
+/* ---- proxy_auth.c ---- */
+
+#define PROXY_APR1_TEXT 40 /* "$apr1$" salt(8) "$" hash(22), NUL */
+
+/* The auth seam, for a parsed request head: 1 to go on (no --auth-file,
+ * a request for the proxy's own pages, or valid Basic credentials); 0
+ * when a 407 was answered. */
+int proxy__auth_check(struct proxy_conn *conn);
+/* Main thread, SIGHUP: re-reads the file on loop's thread pool and swaps
+ * the users in; a bad file keeps the old ones (said on stderr). NULL a:
+ * nothing. */
+void proxy__auth_reload(struct proxy_auth *a, uv_loop_t *loop);
+/* Whether pw[0..pwlen) matches the stored hash (any accepted kind);
+ * constant-time comparison. Pure but for crypt_r's CPU time. */
+int proxy__auth_verify(const char *hash, const char *pw, size_t pwlen);
+/* Apache's APR1-MD5 of pw with salt (8 characters used at most) into
+ * out as "$apr1$salt$hash". Returns 0, or -1 when OpenSSL fails. */
+int proxy__auth_apr1(const char *pw, size_t pwlen, const char *salt,
+                     size_t slen, char out[PROXY_APR1_TEXT]);
 
 /* ---- proxy_server.c ---- */
 
@@ -253,6 +330,8 @@ void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
                      const struct proxy_store_counts *store);
 
 /* ---- proxy_conn.c: the client connection ---- */
+
+#define PROXY_AUTH_DIGEST 32 /* SHA-256 */
 
 enum proxy_phase {
   PROXY_PHASE_HEAD = 0, /* waiting for, or reading, a request head */
@@ -297,6 +376,10 @@ struct proxy_conn {
   union proxy_sockaddr local; /* where the client connected to */
   char peer[PROXY_ADDR_TEXT];
   char peer_ip[PROXY_ADDR_TEXT]; /* the client's address alone */
+  /* proxy_auth.c: the SHA-256 of the Proxy-Authorization value this
+   * connection last proved, and the users' generation (0: none). */
+  unsigned char auth_digest[PROXY_AUTH_DIGEST];
+  uint64_t auth_gen;
   /* The internal 307 (proxy_upgrade.c): one write at a time, from memory
    * the connection keeps for its life, so steady state allocates nothing. */
   uv_write_t upg_req;
@@ -499,6 +582,11 @@ struct proxy_upstream {
   size_t wpending;            /* bytes queued to the origin */
 };
 
+/* The first --map entry of maps[0..n) for host:port (an entry without a
+ * port matches any), as `run` and the probes pick it; NULL when none. */
+const struct proxy_map *proxy__map_find(const struct proxy_map *maps,
+                                        size_t n, const char *host,
+                                        unsigned port);
 /* Connects conn to conn->target (map, DNS, every address in turn); ends
  * in proxy__conn_origin_ready(). */
 void proxy__origin_connect(struct proxy_conn *conn);

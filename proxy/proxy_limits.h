@@ -18,6 +18,7 @@
 #define PROXY_MAX_MAPS          64  /* --map entries */
 #define PROXY_MAX_CONNECT_PORTS 64  /* ports in --connect-ports */
 #define PROXY_MAX_CONNS_LIMIT   1000000u
+#define PROXY_MAX_ALLOW         64 /* --allow networks */
 #define PROXY_TIMEOUT_MAX_S     86400u /* any --timeout-*: one day */
 #define PROXY_PORT_MAX          65535u
 
@@ -72,7 +73,10 @@
 /* Connection lifetimes. */
 #define PROXY_DRAIN_MS       10000u /* graceful shutdown: in-flight work */
 #define PROXY_LINGER_MS      2000u  /* reading after our final answer */
-#define PROXY_OVERLOAD_SLACK 64u    /* 503 answers past --max-conns */
+/* At --max-conns a worker stops accepting; it retries this often, since
+ * the slot that frees may be another worker's. */
+#define PROXY_ACCEPT_RETRY_MS 50u
+#define PROXY_DENY_LOG_MS     1000u /* ms between "refused" stderr lines */
 
 #define PROXY_MS_PER_S 1000u
 

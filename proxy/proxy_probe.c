@@ -312,27 +312,10 @@ void proxy_probe_cancel(struct proxy_probe *p)
 
 /* ---- starting ---- */
 
-/*
- * The first --map entry for host:port, as `run` picks it (the same rule
- * as proxy_upstream.c's find_map(), which is static there and takes a
- * proxy_target).
- */
-static const struct proxy_map *map_find(const struct proxy_map *maps, size_t n,
-                                        const char *host, unsigned port)
-{
-  size_t i;
-
-  for (i = 0; i < n; i++)
-    if (strcmp(maps[i].host, host) == 0 &&
-        (maps[i].port == 0 || maps[i].port == port))
-      return &maps[i];
-  return NULL;
-}
-
 /* Map, or resolver (at once for a cached answer, else later). */
 static int route(struct proxy_probe *p, const struct proxy_probe_params *pp)
 {
-  const struct proxy_map *m = map_find(
+  const struct proxy_map *m = proxy__map_find(
       pp->maps, pp->maps != NULL ? pp->nmaps : 0, p->r.host, p->r.port);
   int rc;
 

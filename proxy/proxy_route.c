@@ -181,7 +181,15 @@ static void route_connect(struct proxy_conn *conn)
                       conn->target.key, u.port);
     return;
   }
+  if (is_self(conn)) {
+    proxy__conn_error(conn, 508, 0,
+                      "CONNECT to %s refused: that is this proxy's own "
+                      "address",
+                      conn->target.key);
+    return;
+  }
   conn->is_tunnel = 1;
+  proxy__learn_connect(conn); /* maybe a probe beside it; never waits */
   conn->phase = PROXY_PHASE_CONNECT;
   proxy__conn_sync_read(conn);
   proxy__conn_timer(conn,

@@ -156,6 +156,7 @@ static void on_reload(uv_signal_t *h, int signum)
   if (s->cfg->verbose)
     fprintf(stderr, "hstsproxy: signal %d: reloading the policies\n", signum);
   proxy__hsts_reload(s);
+  proxy__auth_reload(s->cfg->auth, &s->loop); /* --auth-file */
 }
 
 static void on_hsts_ack(uv_async_t *a)
@@ -178,6 +179,7 @@ static void on_worker_done(uv_async_t *a)
   uv_mutex_unlock(&s->lock);
   if (ended == s->nworkers) {
     proxy__hsts_sweep(s);
+    proxy__learn_stop(s);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
@@ -288,6 +290,8 @@ static int serve(struct proxy_server *s, uv_os_sock_t *fds,
   err = bind_all(s->cfg, s, fds, text, &nlisten, e);
   if (err == 0)
     err = main_loop_open(s, e);
+  if (err == 0)
+    err = proxy__learn_open(s, e); /* --ca-file, probes */
   if (err < 0)
     return err;
   err = start_workers(s, fds, nlisten, e);
@@ -365,6 +369,7 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
     proxy__worker_close(&s->workers[i]);
   if (s->loop_open)
     main_loop_close(s);
+  proxy__learn_close(s);
   store_writer_close(&s->writer); /* commits what the workers queued */
   proxy__hsts_close(s);
   for (i = 0; i < nfds; i++)

@@ -343,22 +343,24 @@ static void on_resolved(void *arg, int status, const struct proxy_addrs *a)
   try_next(conn);
 }
 
-static const struct proxy_map *find_map(const struct proxy_config *cfg,
-                                        const struct proxy_target *t)
+const struct proxy_map *proxy__map_find(const struct proxy_map *maps,
+                                        size_t n, const char *host,
+                                        unsigned port)
 {
   size_t i;
 
-  for (i = 0; i < cfg->nmaps; i++)
-    if (strcmp(cfg->maps[i].host, t->host) == 0 &&
-        (cfg->maps[i].port == 0 || cfg->maps[i].port == t->port))
-      return &cfg->maps[i];
+  for (i = 0; i < n; i++)
+    if (strcmp(maps[i].host, host) == 0 &&
+        (maps[i].port == 0 || maps[i].port == port))
+      return &maps[i];
   return NULL;
 }
 
 void proxy__origin_connect(struct proxy_conn *conn)
 {
-  const struct proxy_map *m =
-      find_map(conn->worker->server->cfg, &conn->target);
+  const struct proxy_config *cfg = conn->worker->server->cfg;
+  const struct proxy_map *m = proxy__map_find(
+      cfg->maps, cfg->nmaps, conn->target.host, conn->target.port);
   int rc;
 
   memset(&conn->addrs, 0, sizeof(conn->addrs));

@@ -90,6 +90,7 @@ static void drain_start(struct proxy_worker *w)
       uv_close((uv_handle_t *)&w->listeners[i].tcp, NULL);
     }
   proxy__pool_close_all(w);
+  proxy__learn_worker_drain(w); /* probes canceled: a bounded end */
   for (conn = w->conns; conn != NULL; conn = conn->next)
     proxy__conn_close_if_idle(conn);
   uv_timer_start(&w->drain_timer, on_drain_timeout, PROXY_DRAIN_MS, 0);
@@ -148,6 +149,9 @@ int proxy__worker_open(struct proxy_worker *w, struct proxy_server *s,
   w->async_open = 1;
   uv_timer_init(&w->loop, &w->drain_timer);
   w->drain_timer.data = w;
+  err = proxy__learn_worker_open(w);
+  if (err < 0)
+    return err;
   for (i = 0; i < nfds; i++) {
     err = open_listener(w, i, &fds[i]);
     if (err < 0)
@@ -228,6 +232,7 @@ void proxy__worker_close(struct proxy_worker *w)
   uv_walk(&w->loop, close_walk, &leftover);
   uv_run(&w->loop, UV_RUN_DEFAULT);
   err = uv_loop_close(&w->loop);
+  proxy__learn_worker_close(w); /* its probes ended with the loop */
   if (err < 0 || (leftover > 0 && w->finished))
     fprintf(stderr,
             "hstsproxy: worker %zu: %zu handles left open at exit "

@@ -15,8 +15,8 @@ build=${BUILD_DIR:-"$top/build"}
 # Build and run-time needs, then what the tests drive the proxy with
 # (chromium: the headless browser of tests/integration/test_browser_*.py).
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev
-libsqlite3-dev libpsl-dev ca-certificates curl openssl python3 iproute2
-util-linux chromium"
+libsqlite3-dev libpsl-dev libcrypt-dev ca-certificates curl openssl python3
+iproute2 util-linux chromium"
 
 missing=""
 for p in $packages; do

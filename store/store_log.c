@@ -11,7 +11,9 @@
  * and upserted once per host; then the writer's counters are updated in
  * the same transaction. After the commit the batch's hops are read back
  * from hop_json and appended to the JSON destination: the same text that
- * `hstsproxy log --json` prints.
+ * `hstsproxy log --json` prints. Probe results (store_writer_probe) are
+ * applied first, each in its own transaction (store_probe_record), and
+ * marked done so that a retried batch does not record them twice.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -599,9 +601,9 @@ static int write_records(struct store__log *lg, unsigned char *recs, size_t n,
       if (ids[0] == 0)
         ids[0] = ids[1];
       hop_delta(lg, nd, &v);
-    } else {
+    } else if (head.type == STORE__REC_TRAFFIC) {
       traffic_delta(lg, nd, recs + off);
-    }
+    } /* probes: record_probes(), before the transaction */
     off += head.size;
   }
   return 0;
@@ -634,6 +636,39 @@ static void write_json(struct store__log *lg, const int64_t ids[2])
   clearerr(lg->json);
 }
 
+/*
+ * Applies the batch's probe results that are not done yet, each in its
+ * own transaction (store_probe_record), marking them done. Returns 0, or
+ * -1 with *out set when the store failed (the rest is retried later).
+ */
+static int record_probes(struct store__log *lg, unsigned char *recs, size_t n,
+                         enum store__write *out)
+{
+  struct store__rec_probe r;
+  size_t off = 0;
+  int rc;
+
+  for (; n > 0; n--, off += r.head.size) {
+    memcpy(&r.head, recs + off, sizeof(r.head));
+    if (r.head.type != STORE__REC_PROBE)
+      continue;
+    memcpy(&r, recs + off, sizeof(r));
+    if (r.done)
+      continue;
+    rc = store_probe_record(lg->s, &r.p, NULL);
+    if (rc == STORE_EDB || rc == STORE_EREADONLY) {
+      /* Rolled back already, so sqlite3_errcode() says nothing more:
+       * assume a transient cause (locked, full) and retry. */
+      snprintf(lg->errmsg, sizeof(lg->errmsg), "%s", store_errmsg(lg->s));
+      *out = STORE__WRITE_RETRY;
+      return -1;
+    }
+    r.done = 1; /* recorded, or refused for good (host, port) */
+    memcpy(recs + off, &r, sizeof(r));
+  }
+  return 0;
+}
+
 enum store__write store__log_write(struct store__log *lg, unsigned char *recs,
                                    size_t n, size_t *bytes,
                                    const struct store_writer_stats *st)
@@ -648,6 +683,8 @@ enum store__write store__log_write(struct store__log *lg, unsigned char *recs,
              "%s: cannot write hop log: out of memory", lg->s->path);
     return STORE__WRITE_RETRY;
   }
+  if (record_probes(lg, recs, n, &out) != 0)
+    return out;
   if (sqlite3_exec(lg->s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
     return fail(lg);
   if (write_records(lg, recs, n, ids, &nd, &out) != 0 ||

@@ -3,7 +3,8 @@
  *
  * The proxy's event loops describe each internal 307 upgrade and each
  * upstream redirect (a "hop") and each plain-HTTP request or CONNECT
- * ("traffic") with a value struct, and hand it to the writer. Submitting
+ * ("traffic"), and each TLS probe result (store_probe.h) with a value
+ * struct, and hand it to the writer. Submitting
  * never touches the disk: the record is copied into a preallocated,
  * bounded byte ring under a mutex held only for that copy (no allocation
  * per record); when the ring is full the record is dropped and counted.
@@ -121,6 +122,7 @@ struct store_writer_stats {
 };
 
 struct store_writer;
+struct store_probe; /* store_probe.h */
 
 /*
  * CONSTRUCTOR. Opens its own connection to cfg->db_path (creating and
@@ -148,6 +150,15 @@ void store_writer_close(struct store_writer **w);
  */
 int store_writer_hop(struct store_writer *w, const struct store_hop *h);
 int store_writer_traffic(struct store_writer *w, const struct store_traffic *t);
+
+/*
+ * Queues a copy of the probe result *p (its first part, as the prober
+ * fills it), like store_writer_hop(). The writer thread applies it with
+ * store_probe_record() on its own connection just before the batch's
+ * transaction (a probe is its own transaction there), so what it teaches
+ * reaches the store within a batch period. Same returns as above.
+ */
+int store_writer_probe(struct store_writer *w, const struct store_probe *p);
 
 /* A consistent snapshot of the counters. Safe from any thread. */
 void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);

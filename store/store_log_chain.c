@@ -5,10 +5,14 @@
  * of hop n + 1, requested by the same client. The writer thread remembers
  * each hop's (client, Location) with its chain and index in a map of at
  * most `capacity` entries (the oldest insertions are overwritten: a ring
- * of slots, chained buckets for lookup). A new hop whose (client, URL) is
- * remembered, no more than STORE_CHAIN_WINDOW_MS away, continues that
- * chain (the newest one when several match) and consumes the entry, so a
- * later, unrelated visit to the same URL starts a chain of its own. URLs
+ * of slots, doubly linked buckets for lookup, so that both the eviction
+ * and the removal of an entry are O(1)). Each key is remembered at most
+ * once: remembering a (client, Location) again replaces the older entry
+ * (the newest one is the one a match would continue anyway), which keeps
+ * buckets short when one client requests one URL over and over. A new hop
+ * whose (client, URL) is remembered, no more than STORE_CHAIN_WINDOW_MS
+ * away, continues that chain and consumes the entry, so a later,
+ * unrelated visit to the same URL starts a chain of its own. URLs
  * are compared in the form store__url_key() gives (what a browser would
  * send for the Location: no fragment, lowercase scheme and host, no
  * default port). Also here: the UTF-8 cleaner for stored text.
@@ -34,6 +38,7 @@ struct chain_entry {
   int64_t time_ms;
   int32_t hop_index;
   int32_t next; /* next slot in the bucket, or NO_SLOT */
+  int32_t prev; /* previous slot in the bucket, or NO_SLOT: its head */
   uint32_t bucket;
 };
 
@@ -92,44 +97,54 @@ static uint64_t hash_key(const char *s)
   return h;
 }
 
-/* Unlinks slot i from its bucket and frees its key. */
+/* Unlinks slot i from its bucket (O(1)) and frees its key. */
 static void remove_slot(struct store__chains *c, int32_t i)
 {
   struct chain_entry *e = &c->slots[i];
-  int32_t *link = &c->buckets[e->bucket];
 
-  while (*link != NO_SLOT && *link != i)
-    link = &c->slots[*link].next;
-  if (*link == i)
-    *link = e->next;
+  if (e->prev != NO_SLOT)
+    c->slots[e->prev].next = e->next;
+  else
+    c->buckets[e->bucket] = e->next;
+  if (e->next != NO_SLOT)
+    c->slots[e->next].prev = e->prev;
   free(e->key);
   e->key = NULL;
 }
 
-/* The newest live entry for key within the window of `time_ms`. */
-static int32_t find(struct store__chains *c, const char *key, uint64_t hash,
-                    int64_t time_ms)
+/* The live entry for key (there is at most one), or NO_SLOT. */
+static int32_t find(const struct store__chains *c, const char *key,
+                    uint64_t hash)
 {
   int32_t i = c->buckets[hash % c->nbuckets];
 
   for (; i != NO_SLOT; i = c->slots[i].next) {
     const struct chain_entry *e = &c->slots[i];
-    int64_t age = time_ms - e->time_ms;
 
-    if (e->hash == hash && strcmp(e->key, key) == 0 &&
-        age <= STORE_CHAIN_WINDOW_MS && age >= -STORE_CHAIN_WINDOW_MS)
+    if (e->hash == hash && strcmp(e->key, key) == 0)
       return i;
   }
   return NO_SLOT;
 }
 
+/* Whether entry i is no more than STORE_CHAIN_WINDOW_MS from time_ms. */
+static int in_window(const struct store__chains *c, int32_t i,
+                     int64_t time_ms)
+{
+  int64_t age = time_ms - c->slots[i].time_ms;
+
+  return age <= STORE_CHAIN_WINDOW_MS && age >= -STORE_CHAIN_WINDOW_MS;
+}
+
 static void insert(struct store__chains *c, const char *key, uint64_t hash,
                    const struct store__rec_hop *h)
 {
-  int32_t i = (int32_t)c->next_slot;
+  int32_t i = (int32_t)c->next_slot, old = find(c, key, hash);
   struct chain_entry *e = &c->slots[i];
   char *copy = strdup(key);
 
+  if (old != NO_SLOT)
+    remove_slot(c, old); /* the newest entry for a key replaces the older */
   if (copy == NULL)
     return; /* the chain just ends here */
   c->next_slot = (c->next_slot + 1) % c->capacity;
@@ -141,7 +156,10 @@ static void insert(struct store__chains *c, const char *key, uint64_t hash,
   e->time_ms = h->time_ms;
   e->hop_index = h->hop_index;
   e->bucket = (uint32_t)(hash % c->nbuckets);
+  e->prev = NO_SLOT;
   e->next = c->buckets[e->bucket];
+  if (e->next != NO_SLOT)
+    c->slots[e->next].prev = i;
   c->buckets[e->bucket] = i;
 }
 
@@ -169,8 +187,10 @@ void store__chains_assign(struct store__chains *c, struct store__rec_hop *h,
     client = "";
   if (url != NULL && make_key(c, client, url)) {
     hash = hash_key(c->key);
-    i = find(c, c->key, hash, h->time_ms);
+    i = find(c, c->key, hash);
   }
+  if (i != NO_SLOT && !in_window(c, i, h->time_ms))
+    i = NO_SLOT;
   if (i != NO_SLOT) {
     h->chain_id = c->slots[i].chain_id;
     h->hop_index = c->slots[i].hop_index + 1;

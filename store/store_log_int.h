@@ -8,10 +8,11 @@
  * the map of recent Locations that assigns chains, and the URL and UTF-8
  * helpers.
  *
- * Wire format: a record is a fixed head (store__rec_hop or
- * store__rec_traffic) followed by its strings' bytes, back to back, with
- * no NUL; its size is rounded up to STORE__REC_ALIGN so that every head
- * in the writer's (malloc'ed, linear) pending buffer is aligned.
+ * Wire format: a record is a fixed head (store__rec_hop,
+ * store__rec_traffic or store__rec_probe) followed by its strings' bytes,
+ * back to back, with no NUL (a probe has none); its size is rounded up
+ * to STORE__REC_ALIGN so that every head in the writer's (malloc'ed,
+ * linear) pending buffer is aligned.
  */
 #ifndef STORE_LOG_INT_H
 #define STORE_LOG_INT_H
@@ -21,10 +22,12 @@
 #include <stdio.h>
 
 #include "store_log.h"
+#include "store_probe.h"
 
 #define STORE__REC_ALIGN      8u
 #define STORE__REC_HOP        1u
 #define STORE__REC_TRAFFIC    2u
+#define STORE__REC_PROBE      3u
 #define STORE__STR_NULL       UINT32_MAX /* a NULL string's length */
 #define STORE__HOP_UNASSIGNED (-1)       /* hop_index before chain assignment */
 
@@ -71,6 +74,17 @@ struct store__rec_traffic {
   uint32_t port;
   uint32_t host_len;
   uint32_t pad;
+};
+
+/* A probe result (store_writer_probe): the value struct copied whole (it
+ * holds no pointers but static problem codes); `done` is set once
+ * store_probe_record() has taken it, so that a retried batch does not
+ * record it twice. */
+struct store__rec_probe {
+  struct store__rec_head head;
+  uint32_t done;
+  uint32_t pad;
+  struct store_probe p;
 };
 
 /* The longest value kept for string `i` of a hop. */

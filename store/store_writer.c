@@ -245,6 +245,26 @@ int store_writer_traffic(struct store_writer *w, const struct store_traffic *t)
   return STORE_OK;
 }
 
+int store_writer_probe(struct store_writer *w, const struct store_probe *p)
+{
+  struct store__rec_probe r;
+  size_t size = align_up(sizeof(r));
+
+  memset(&r, 0, sizeof(r));
+  r.head.size = (uint32_t)size;
+  r.head.type = STORE__REC_PROBE;
+  r.p = *p;
+  pthread_mutex_lock(&w->mu);
+  if (!ring_room(w, size)) {
+    pthread_mutex_unlock(&w->mu);
+    return STORE_EFULL;
+  }
+  ring_put(w, &r, sizeof(r));
+  ring_commit(w, size, sizeof(r));
+  pthread_mutex_unlock(&w->mu);
+  return STORE_OK;
+}
+
 void store_writer_stats(struct store_writer *w, struct store_writer_stats *out)
 {
   pthread_mutex_lock(&w->mu);

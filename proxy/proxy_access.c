@@ -1,0 +1,220 @@
+/*
+ * proxy_access.c - which clients may use the proxy: --allow CIDR lists.
+ *
+ * A forward proxy reachable by strangers is abused within hours, so the
+ * default is loopback clients only (127.0.0.0/8 and ::1), and listening
+ * on an address that is not loopback without any --allow is refused at
+ * startup (proxy_config_check_open). Each accepted client's address is
+ * matched against the list before a byte of its request is read: IPv4
+ * networks as 4 bytes, IPv6 as 16, and an IPv4-mapped IPv6 client
+ * (::ffff:a.b.c.d, from a dual-stack listener) compared as the IPv4
+ * address it is (RFC 4291 section 2.5.5.2). Parsing is strict: a network
+ * with host bits set ("10.0.0.1/8") is rejected rather than masked, since
+ * it usually means a typo. Denials are logged to stderr at most once per
+ * PROXY_DENY_LOG_MS, with the count of those left unlogged.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy_int.h"
+
+#define V4_LEN          4
+#define V6_LEN          16
+#define V4_BITS         32u
+#define V6_BITS         128u
+#define BITS_PER_BYTE   8u
+#define CIDR_TEXT_MAX   64  /* an IPv6 address, "/128" and NUL fit */
+#define V4_LOOPBACK_NET 127 /* 127.0.0.0/8 */
+#define MAPPED_PREFIX   12  /* ::ffff:0:0/96 is 12 bytes */
+#define NS_PER_MS       1000000u
+
+static const unsigned char v4_mapped[MAPPED_PREFIX] = {
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+static const unsigned char v6_loopback[V6_LEN] = { 0, 0, 0, 0, 0, 0, 0, 0,
+                                                   0, 0, 0, 0, 0, 0, 0, 1 };
+
+/* Whether the bits of a past the first `prefix` are all zero. */
+static int host_bits_zero(const unsigned char *a, size_t len, unsigned prefix)
+{
+  size_t i;
+
+  for (i = 0; i < len; i++) {
+    unsigned first = (unsigned)i * BITS_PER_BYTE;
+    unsigned char mask;
+
+    if (first + BITS_PER_BYTE <= prefix)
+      continue;
+    mask = first >= prefix ? 0xff : (unsigned char)(0xff >> (prefix - first));
+    if ((a[i] & mask) != 0)
+      return 0;
+  }
+  return 1;
+}
+
+/* Whether the first `prefix` bits of a and b agree. */
+static int prefix_match(const unsigned char *a, const unsigned char *b,
+                        unsigned prefix)
+{
+  unsigned whole = prefix / BITS_PER_BYTE, rest = prefix % BITS_PER_BYTE;
+  unsigned char mask;
+
+  if (memcmp(a, b, whole) != 0)
+    return 0;
+  if (rest == 0)
+    return 1;
+  mask = (unsigned char)(0xff << (BITS_PER_BYTE - rest));
+  return (a[whole] & mask) == (b[whole] & mask);
+}
+
+/* Parses "ADDR[/N]" into *out; strict. */
+static int parse_cidr(const char *arg, struct proxy_cidr *out, const char **why)
+{
+  char text[CIDR_TEXT_MAX];
+  const char *slash = strchr(arg, '/');
+  size_t alen = slash != NULL ? (size_t)(slash - arg) : strlen(arg);
+  unsigned maxbits;
+
+  memset(out, 0, sizeof(*out));
+  if (alen == 0 || alen >= sizeof(text)) {
+    *why = alen == 0 ? "empty address" : "address too long";
+    return -1;
+  }
+  memcpy(text, arg, alen);
+  text[alen] = '\0';
+  out->v6 = strchr(text, ':') != NULL;
+  if (inet_pton(out->v6 ? AF_INET6 : AF_INET, text, out->addr) != 1) {
+    *why = out->v6 ? "not an IPv6 address (no brackets)"
+                   : "not an IPv4 address (a.b.c.d)";
+    return -1;
+  }
+  maxbits = out->v6 ? V6_BITS : V4_BITS;
+  out->prefix = maxbits;
+  if (slash != NULL &&
+      proxy_parse_uint(slash + 1, 0, maxbits, &out->prefix, why) < 0) {
+    *why = out->v6 ? "bad prefix length (expected /0-/128)"
+                   : "bad prefix length (expected /0-/32)";
+    return -1;
+  }
+  if (!host_bits_zero(out->addr, out->v6 ? V6_LEN : V4_LEN, out->prefix)) {
+    *why = "address has bits set past the prefix length (host bits)";
+    return -1;
+  }
+  return 0;
+}
+
+int proxy_config_add_allow(struct proxy_config *cfg, const char *arg,
+                           const char **why)
+{
+  struct proxy_cidr c;
+
+  if (cfg->nallow >= PROXY_MAX_ALLOW) {
+    *why = "too many --allow networks";
+    return -1;
+  }
+  if (parse_cidr(arg, &c, why) < 0)
+    return -1;
+  cfg->allow[cfg->nallow++] = c;
+  return 0;
+}
+
+/*
+ * Reduces sa to the bytes to match: 4 for IPv4 and IPv4-mapped IPv6,
+ * 16 for other IPv6. Returns the length, or 0 for another family.
+ */
+static size_t addr_bytes(const struct sockaddr *sa, unsigned char out[V6_LEN])
+{
+  const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+  const unsigned char *b;
+
+  if (sa->sa_family == AF_INET) {
+    memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, V4_LEN);
+    return V4_LEN;
+  }
+  if (sa->sa_family != AF_INET6)
+    return 0;
+  b = in6->sin6_addr.s6_addr;
+  if (memcmp(b, v4_mapped, MAPPED_PREFIX) == 0) {
+    memcpy(out, b + MAPPED_PREFIX, V4_LEN);
+    return V4_LEN;
+  }
+  memcpy(out, b, V6_LEN);
+  return V6_LEN;
+}
+
+static int is_loopback(const unsigned char *a, size_t len)
+{
+  if (len == V4_LEN)
+    return a[0] == V4_LOOPBACK_NET;
+  return len == V6_LEN && memcmp(a, v6_loopback, V6_LEN) == 0;
+}
+
+int proxy__access_allowed(const struct proxy_config *cfg,
+                          const struct sockaddr *sa)
+{
+  unsigned char a[V6_LEN];
+  size_t len = addr_bytes(sa, a), i;
+
+  if (len == 0)
+    return 0;
+  if (cfg->nallow == 0)
+    return is_loopback(a, len);
+  for (i = 0; i < cfg->nallow; i++) {
+    const struct proxy_cidr *c = &cfg->allow[i];
+
+    if ((c->v6 ? V6_LEN : V4_LEN) == len && prefix_match(a, c->addr, c->prefix))
+      return 1;
+  }
+  return 0;
+}
+
+int proxy_config_check_open(const struct proxy_config *cfg,
+                            struct proxy_error *err)
+{
+  unsigned char a[V6_LEN];
+  char text[PROXY_ADDR_TEXT];
+  size_t i, len;
+
+  if (cfg->nallow > 0)
+    return 0;
+  for (i = 0; i < cfg->nlisten; i++) {
+    const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen[i];
+
+    len = addr_bytes(sa, a);
+    if (is_loopback(a, len))
+      continue;
+    proxy_addr_format(sa, text, sizeof(text));
+    snprintf(err->what, sizeof(err->what), "--listen %s", text);
+    snprintf(err->why, sizeof(err->why),
+             "not a loopback address; refusing to run an open proxy "
+             "without --allow CIDR");
+    return -1;
+  }
+  return 0;
+}
+
+void proxy__access_denied(struct proxy_server *s, const char *client)
+{
+  struct proxy_access_log *l = &s->deny_log;
+  uint64_t now = uv_hrtime() / NS_PER_MS;
+  uint64_t last = atomic_load_explicit(&l->last_ms, memory_order_relaxed);
+  uint64_t skipped;
+
+  if (last != 0 && now - last < PROXY_DENY_LOG_MS) {
+    atomic_fetch_add_explicit(&l->suppressed, 1, memory_order_relaxed);
+    return;
+  }
+  if (!atomic_compare_exchange_strong(&l->last_ms, &last, now)) {
+    atomic_fetch_add_explicit(&l->suppressed, 1, memory_order_relaxed);
+    return;
+  }
+  skipped = atomic_exchange(&l->suppressed, 0);
+  if (skipped > 0)
+    fprintf(stderr,
+            "hstsproxy: client %s: refused (not in --allow); %llu more "
+            "refused since the last line\n",
+            client, (unsigned long long)skipped);
+  else
+    fprintf(stderr, "hstsproxy: client %s: refused (not in --allow)\n", client);
+}
