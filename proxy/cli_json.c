@@ -10,6 +10,9 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "cli_time.h"
+#include "store.h"
+
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
 
 void cli_json_init(struct cli_json *j, FILE *f)
@@ -260,4 +263,16 @@ void cli_json_knull(struct cli_json *j, const char *key)
 {
   cli_json_key(j, key);
   cli_json_null(j);
+}
+
+void cli_json_ktime(struct cli_json *j, const char *key, int64_t t)
+{
+  char buf[CLI_TIME_MAX];
+
+  if (t == STORE_NEVER) {
+    cli_json_knull(j, key);
+    return;
+  }
+  cli_time_rfc3339(t, buf);
+  cli_json_kstring(j, key, buf);
 }

@@ -56,6 +56,13 @@ void cli_json_kuint(struct cli_json *j, const char *key, uint64_t v);
 void cli_json_kbool(struct cli_json *j, const char *key, int v);
 void cli_json_knull(struct cli_json *j, const char *key);
 
+/*
+ * Key and the time t (Unix seconds) as an RFC 3339 string
+ * (cli_time_rfc3339), or null when t is STORE_NEVER (an expiry that never
+ * comes).
+ */
+void cli_json_ktime(struct cli_json *j, const char *key, int64_t t);
+
 /* Writes `len` bytes as a JSON string body (no quotes) to f. */
 void cli_json_escape(FILE *f, const char *s, size_t len);
 

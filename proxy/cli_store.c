@@ -3,15 +3,24 @@
  */
 #include "cli_store.h"
 
-int cli_store_open(const struct cli_globals *g, const char *what,
-                   unsigned flags, struct store **out)
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Opens the store at path; with must_exist, refuses a missing file first
+ * (store_open would create it, or fail with a less helpful message). */
+static int open_path(const char *path, const char *what, unsigned flags,
+                     int must_exist, struct store **out)
 {
-  char path[CLI_PATH_MAX];
+  struct stat st;
   int err;
 
-  *out = NULL;
-  if (cli_db_path(g, path, sizeof(path)) != 0)
+  if (must_exist && stat(path, &st) != 0) {
+    cli_error(what, "%s: %s", path,
+              errno == ENOENT ? "no store yet (hstsproxy run creates it)"
+                              : strerror(errno));
     return CLI_EXIT_FAIL;
+  }
   err = store_open(path, flags, out);
   if (err != STORE_OK) {
     cli_error(what, "%s", store_errmsg(*out));
@@ -19,6 +28,28 @@ int cli_store_open(const struct cli_globals *g, const char *what,
     return CLI_EXIT_FAIL;
   }
   return CLI_EXIT_OK;
+}
+
+int cli_store_open(const struct cli_globals *g, const char *what,
+                   unsigned flags, struct store **out)
+{
+  char path[CLI_PATH_MAX];
+
+  *out = NULL;
+  if (cli_db_path(g, path, sizeof(path)) != 0)
+    return CLI_EXIT_FAIL;
+  return open_path(path, what, flags, 0, out);
+}
+
+int cli_store_open_existing(const struct cli_globals *g, const char *what,
+                            struct store **out)
+{
+  char path[CLI_PATH_MAX];
+
+  *out = NULL;
+  if (cli_db_path(g, path, sizeof(path)) != 0)
+    return CLI_EXIT_FAIL;
+  return open_path(path, what, STORE_OPEN_READONLY, 1, out);
 }
 
 int cli_store_error(const char *what, const struct store *s, int err)

@@ -17,6 +17,16 @@ int cli_store_open(const struct cli_globals *g, const char *what,
                    unsigned flags, struct store **out);
 
 /*
+ * Opens the store read-only for a command that only reads what the proxy
+ * wrote: it must exist already. A missing file is reported as "<path>: no
+ * store yet (hstsproxy run creates it)", another stat(2) failure with its
+ * strerror. Returns CLI_EXIT_OK with *out set, or prints the error and
+ * returns CLI_EXIT_FAIL (*out NULL).
+ */
+int cli_store_open_existing(const struct cli_globals *g, const char *what,
+                            struct store **out);
+
+/*
  * Prints store_errmsg(s) as "hstsproxy: <what>: <message>" and returns the
  * exit status for err: CLI_EXIT_USAGE for STORE_EHOST and STORE_EINVAL,
  * CLI_EXIT_NO for STORE_ENOTFOUND and STORE_EPRELOADED, CLI_EXIT_FAIL for

@@ -18,21 +18,16 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_store.h"
 #include "cli_out.h"
+#include "cli_time.h"
 #include "cmd_audit.h"
 
-#define WHAT             "audit"
-#define WHY_MAX          512
-#define AGO_MAX_SECONDS  (100ull * 366 * 24 * 3600) /* a century */
-#define SECONDS_PER_MIN  60
-#define SECONDS_PER_HOUR 3600
-#define SECONDS_PER_DAY  86400
-#define MS_PER_S         1000
-#define NS_PER_MS        1000000
-#define MS_DIGITS        3
-#define FRACTION_MAX     9
-#define TMP_SUFFIX       ".XXXXXX"
-#define FILE_MODE        0666 /* before the umask, as open(2) would */
+#define WHAT       "audit"
+#define WHY_MAX    512
+#define MS_PER_S   1000
+#define TMP_SUFFIX ".XXXXXX"
+#define FILE_MODE  0666 /* before the umask, as open(2) would */
 
 enum format { FORMAT_TEXT = 0, FORMAT_JSON, FORMAT_CSV, FORMAT_HTML };
 
@@ -75,124 +70,12 @@ static int usage_error(const char *fmt, const char *arg)
   return CLI_EXIT_USAGE;
 }
 
-/* "30s", "10m", "2h", "7d": seconds into *out. Returns 0 or -1. */
-static int parse_ago(const char *s, uint64_t *out)
-{
-  static const char units[] = "smhd";
-  static const uint64_t seconds[] = { 1, SECONDS_PER_MIN, SECONDS_PER_HOUR,
-                                      SECONDS_PER_DAY };
-  char digits[24];
-  size_t n = strlen(s);
-  const char *u;
-  uint64_t v;
-
-  if (n < 2 || n - 1 >= sizeof(digits) || s[n - 1] == '\0')
-    return -1;
-  u = strchr(units, s[n - 1]);
-  if (u == NULL)
-    return -1;
-  memcpy(digits, s, n - 1);
-  digits[n - 1] = '\0';
-  if (cli_parse_u64(digits, AGO_MAX_SECONDS / seconds[u - units], &v) != 0)
-    return -1;
-  *out = v * seconds[u - units];
-  return 0;
-}
-
-/* n decimal digits at s into *out; returns 0 or -1. */
-static int digits_at(const char *s, int n, int *out)
-{
-  int i, v = 0;
-
-  for (i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return 0;
-}
-
-/* ".123" (optional) then "Z" or "+HH:MM"/"-HH:MM": ms and offset. */
-static int parse_tail(const char *s, int *ms, long *east)
-{
-  int i, hh, mm;
-
-  *ms = 0;
-  if (*s == '.') {
-    for (i = 1; s[i] >= '0' && s[i] <= '9'; i++)
-      if (i <= MS_DIGITS)
-        *ms = *ms * 10 + (s[i] - '0');
-    if (i == 1 || i > FRACTION_MAX + 1)
-      return -1;
-    for (; i <= MS_DIGITS; i++)
-      *ms *= 10;
-    s += strspn(s + 1, "0123456789") + 1;
-  }
-  if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
-    *east = 0;
-    return 0;
-  }
-  if ((s[0] != '+' && s[0] != '-') || strlen(s) != 6 || s[3] != ':' ||
-      digits_at(s + 1, 2, &hh) != 0 || digits_at(s + 4, 2, &mm) != 0 ||
-      hh > 23 || mm > 59)
-    return -1;
-  *east = (long)(hh * SECONDS_PER_HOUR + mm * SECONDS_PER_MIN);
-  if (s[0] == '-')
-    *east = -*east;
-  return 0;
-}
-
-/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM)", or "YYYY-MM-DD". */
-static int parse_rfc3339(const char *s, int64_t *ms_out)
-{
-  struct tm tm, got;
-  int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
-  long east = 0;
-  time_t t;
-
-  if (strlen(s) < 10 || digits_at(s, 4, &y) != 0 || s[4] != '-' ||
-      digits_at(s + 5, 2, &mo) != 0 || s[7] != '-' ||
-      digits_at(s + 8, 2, &d) != 0 || mo < 1 || mo > 12 || d < 1)
-    return -1;
-  s += 10;
-  if (*s != '\0' && ((*s != 'T' && *s != 't') || digits_at(s + 1, 2, &h) != 0 ||
-                     s[3] != ':' || digits_at(s + 4, 2, &mi) != 0 ||
-                     s[6] != ':' || digits_at(s + 7, 2, &sec) != 0 || h > 23 ||
-                     mi > 59 || sec > 59 || parse_tail(s + 9, &ms, &east) != 0))
-    return -1;
-  memset(&tm, 0, sizeof(tm));
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  t = timegm(&tm);
-  if (gmtime_r(&t, &got) == NULL || got.tm_mday != d || got.tm_mon != mo - 1)
-    return -1; /* 2025-02-30 */
-  *ms_out = ((int64_t)t - east) * MS_PER_S + ms;
-  return 0;
-}
-
-static int64_t now_ms(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * MS_PER_S + ts.tv_nsec / NS_PER_MS;
-}
-
+/* The WHEN of --since/--until (cli_time_parse_when) into *out. */
 static int parse_when(const char *opt, const char *s, int64_t now, int64_t *out)
 {
   char fmt[WHY_MAX];
-  uint64_t ago;
 
-  if (parse_ago(s, &ago) == 0) {
-    *out = now - (int64_t)ago * MS_PER_S;
-    return 0;
-  }
-  if (parse_rfc3339(s, out) == 0)
+  if (cli_time_parse_when(s, now, out) == 0)
     return 0;
   snprintf(fmt, sizeof(fmt), "%s %%s: expected 10m, 2h, 7d or RFC 3339", opt);
   return usage_error(fmt, s);
@@ -273,31 +156,6 @@ static int parse_args(int argc, char **argv, struct audit_opts *o, int64_t now)
                        "--until)",
                        "--since");
   return -1;
-}
-
-/* Opens the store read-only; it must exist. */
-static int open_store(const struct cli_globals *g, struct store **s)
-{
-  char path[CLI_PATH_MAX];
-  struct stat st;
-  int err;
-
-  *s = NULL;
-  if (cli_db_path(g, path, sizeof(path)) != 0)
-    return CLI_EXIT_FAIL;
-  if (stat(path, &st) != 0) {
-    cli_error(WHAT, "%s: %s", path,
-              errno == ENOENT ? "no store yet (hstsproxy run creates it)"
-                              : strerror(errno));
-    return CLI_EXIT_FAIL;
-  }
-  err = store_open(path, STORE_OPEN_READONLY, s);
-  if (err != STORE_OK) {
-    cli_error(WHAT, "%s", store_errmsg(*s));
-    store_close(s);
-    return CLI_EXIT_FAIL;
-  }
-  return CLI_EXIT_OK;
 }
 
 static int render(const struct cmd_audit_report *r, enum format fmt, FILE *f)
@@ -398,13 +256,13 @@ int cmd_audit(int argc, char **argv, const struct cli_globals *g)
   struct audit_opts o;
   struct cmd_audit_report r;
   struct store *s = NULL;
-  int64_t now = now_ms();
+  int64_t now = cli_time_now_ms();
   int rc, err;
 
   rc = parse_args(argc, argv, &o, now);
   if (rc >= 0)
     return rc;
-  rc = open_store(g, &s);
+  rc = cli_store_open_existing(g, WHAT, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
   err = cmd_audit__build(s, &o.w, now / MS_PER_S, &r);

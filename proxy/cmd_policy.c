@@ -230,18 +230,6 @@ struct walk {
   const char *list; /* static list name */
 };
 
-static void json_time_or_null(struct cli_json *j, const char *key, int64_t t)
-{
-  char buf[CLI_TIME_MAX];
-
-  if (t == STORE_NEVER) {
-    cli_json_knull(j, key);
-    return;
-  }
-  cli_time_rfc3339(t, buf);
-  cli_json_kstring(j, key, buf);
-}
-
 static void json_policy(struct cli_json *j, const struct store_policy *p)
 {
   cli_json_object_begin(j);
@@ -252,8 +240,8 @@ static void json_policy(struct cli_json *j, const struct store_policy *p)
     cli_json_kuint(j, "max_age", p->max_age);
   else
     cli_json_knull(j, "max_age");
-  json_time_or_null(j, "observed", p->observed);
-  json_time_or_null(j, "expires", p->expires);
+  cli_json_ktime(j, "observed", p->observed);
+  cli_json_ktime(j, "expires", p->expires);
   cli_json_kstring(j, "how", p->how);
   cli_json_kstring(j, "raw_header",
                    p->raw_header[0] != '\0' ? p->raw_header : NULL);

@@ -128,18 +128,6 @@ static int lookup(const struct cli_globals *g, struct answer *a)
   return rc;
 }
 
-static void json_time(struct cli_json *j, const char *key, int64_t t)
-{
-  char buf[CLI_TIME_MAX];
-
-  if (t == STORE_NEVER) {
-    cli_json_knull(j, key);
-    return;
-  }
-  cli_time_rfc3339(t, buf);
-  cli_json_kstring(j, key, buf);
-}
-
 static void json_static(struct cli_json *j, const struct answer *a)
 {
   const struct hsts_entry *e = &a->r.static_entry;
@@ -175,8 +163,8 @@ static void json_dynamic(struct cli_json *j, const struct answer *a)
     cli_json_kuint(j, "max_age", e->max_age);
   else
     cli_json_knull(j, "max_age");
-  json_time(j, "observed", e->observed);
-  json_time(j, "expires", e->expires);
+  cli_json_ktime(j, "observed", e->observed);
+  cli_json_ktime(j, "expires", e->expires);
   cli_json_kstring(j, "source", hsts_source_name(e->source));
   cli_json_kstring(j, "how", a->have_dyn_row ? a->dyn.how : NULL);
   cli_json_kstring(j, "raw_header",
@@ -209,8 +197,8 @@ static void print_json(const struct answer *a)
     cli_json_kuint(&j, "max_age", r->winner.max_age);
   else
     cli_json_knull(&j, "max_age");
-  json_time(&j, "expires", dynamic ? r->winner.expires : STORE_NEVER);
-  json_time(&j, "observed", dynamic ? r->winner.observed : STORE_NEVER);
+  cli_json_ktime(&j, "expires", dynamic ? r->winner.expires : STORE_NEVER);
+  cli_json_ktime(&j, "observed", dynamic ? r->winner.observed : STORE_NEVER);
   cli_json_kstring(&j, "why", a->why);
   json_static(&j, a);
   json_dynamic(&j, a);

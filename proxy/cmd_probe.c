@@ -213,18 +213,6 @@ static const char *severity_name(enum hsts_severity s)
   return s == HSTS_SEVERITY_ERROR ? "error" : "warning";
 }
 
-static void json_time(struct cli_json *j, const char *key, int64_t t)
-{
-  char buf[CLI_TIME_MAX];
-
-  if (t == STORE_NEVER) {
-    cli_json_knull(j, key);
-    return;
-  }
-  cli_time_rfc3339(t, buf);
-  cli_json_kstring(j, key, buf);
-}
-
 static void json_header(struct cli_json *j, const struct store_probe *r)
 {
   const struct hsts_header *h = &r->parse;
@@ -269,8 +257,8 @@ static void json_policy(struct cli_json *j, const struct store_probe *r,
   cli_json_kstring(j, "source", hsts_source_name(pol->source));
   cli_json_kbool(j, "include_subdomains", pol->include_subdomains);
   cli_json_kuint(j, "max_age", pol->max_age);
-  json_time(j, "observed", pol->observed);
-  json_time(j, "expires", pol->expires);
+  cli_json_ktime(j, "observed", pol->observed);
+  cli_json_ktime(j, "expires", pol->expires);
   cli_json_object_end(j);
 }
 
@@ -283,7 +271,7 @@ static void print_json(const struct store_probe *r,
   cli_json_object_begin(&j);
   cli_json_kstring(&j, "host", r->host);
   cli_json_kuint(&j, "port", r->port);
-  json_time(&j, "time", r->time);
+  cli_json_ktime(&j, "time", r->time);
   cli_json_kbool(&j, "ok", r->ok);
   cli_json_kstring(&j, "error", r->ok ? NULL : r->error);
   cli_json_kstring(&j, "address", r->address[0] != '\0' ? r->address : NULL);
