@@ -47,8 +47,9 @@
 
 /* Buffers. A head must be contiguous; body and tunnel bytes move in
  * chunks that each write request owns. */
-#define PROXY_READ_CHUNK 65536 /* bytes per body or tunnel read */
-#define PROXY_IN_INITIAL 4096  /* first size of a head buffer */
+#define PROXY_READ_CHUNK     65536 /* bytes per body or tunnel read */
+#define PROXY_READ_CACHE_MAX 64    /* free read chunks kept per worker */
+#define PROXY_IN_INITIAL     4096  /* first size of a head buffer */
 /* A head, and what may follow it before it is processed. */
 #define PROXY_IN_MAX         (HTTP1_MAX_HEAD + PROXY_READ_CHUNK)
 #define PROXY_HEAD_OUT_EXTRA 1024  /* bytes a rewritten head may add */
@@ -60,9 +61,12 @@
 #define PROXY_WRITE_HIGH_WATER (256u * 1024u)
 #define PROXY_WRITE_LOW_WATER  (64u * 1024u)
 
-/* Upstream keep-alive pool, per worker. */
-#define PROXY_POOL_PER_ORIGIN 4
-#define PROXY_POOL_TOTAL      64
+/* Upstream keep-alive pool, per worker: sized for the concurrency of
+ * busy clients towards one origin (50 keep-alive clients on 2 workers
+ * kept only 4 each and reconnected for most requests). Idle connections
+ * hold no buffer, only their handles (about 1 KiB each). */
+#define PROXY_POOL_PER_ORIGIN 64
+#define PROXY_POOL_TOTAL      256
 
 /* DNS cache, per worker. */
 #define PROXY_DNS_CACHE_ENTRIES 256

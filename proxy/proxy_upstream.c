@@ -11,7 +11,9 @@
  * "host:port" as the client asked for it: at most PROXY_POOL_PER_ORIGIN
  * per key and PROXY_POOL_TOTAL in all, each closed after --timeout-idle,
  * or as soon as the origin closes it or sends anything while idle (a
- * pooled connection is always read, so this is noticed at once).
+ * pooled connection is always read, so this is noticed at once). The
+ * list is most recently used first: a take reuses the warmest one and
+ * the coldest ones age out through their idle timers.
  *
  * proxy__upstream_close() is the only function that closes an upstream's
  * handles; its last close callback frees it.
@@ -412,12 +414,13 @@ struct proxy_upstream *proxy__pool_take(struct proxy_conn *conn)
   return up;
 }
 
+/* Idle connections to key, counted up to PROXY_POOL_PER_ORIGIN. */
 static size_t pooled_for(const struct proxy_worker *w, const char *key)
 {
   const struct proxy_upstream *up;
   size_t n = 0;
 
-  for (up = w->idle; up != NULL; up = up->next)
+  for (up = w->idle; up != NULL && n < PROXY_POOL_PER_ORIGIN; up = up->next)
     n += strcmp(up->key, key) == 0;
   return n;
 }

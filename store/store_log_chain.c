@@ -128,8 +128,7 @@ static int32_t find(const struct store__chains *c, const char *key,
 }
 
 /* Whether entry i is no more than STORE_CHAIN_WINDOW_MS from time_ms. */
-static int in_window(const struct store__chains *c, int32_t i,
-                     int64_t time_ms)
+static int in_window(const struct store__chains *c, int32_t i, int64_t time_ms)
 {
   int64_t age = time_ms - c->slots[i].time_ms;
 
