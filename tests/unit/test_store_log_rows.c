@@ -190,6 +190,45 @@ static void test_chains(void)
   free(got);
 }
 
+/* One client requesting one URL over and over: the map keeps one entry for
+ * the key (the newest), so the next hop to its Location continues the
+ * newest chain, and a second visit finds nothing left to continue. */
+static void test_chains_repeated_key(void)
+{
+  enum { REPEATS = 3 * STORE_CHAIN_MAP_MAX / 2 };
+  char db[TESTUTIL_PATH_MAX], want[LINE_MAX_];
+  struct store_writer *w;
+  struct store_hop h;
+  char *got;
+  uint64_t id;
+
+  new_db(db);
+  w = open_writer(db, NULL, 0);
+  for (id = 1; id <= REPEATS; id++) {
+    h = hop(id, T0_MS + (int64_t)id, "10.0.0.9", RE, "http://a.test/",
+            "http://b.test/");
+    CHECK_INT(store_writer_hop(w, &h), STORE_OK);
+  }
+  h = hop(id, T0_MS + (int64_t)id, "10.0.0.9", RE, "http://b.test/",
+          "http://c.test/");
+  CHECK_INT(store_writer_hop(w, &h), STORE_OK);
+  id++;
+  h = hop(id, T0_MS + (int64_t)id, "10.0.0.9", RE, "http://b.test/",
+          "http://c.test/");
+  CHECK_INT(store_writer_hop(w, &h), STORE_OK);
+  store_writer_close(&w);
+
+  got = q_rows(db, "SELECT request_id, chain_id, hop FROM hop WHERE id > "
+                   "(SELECT max(id) - 2 FROM hop) ORDER BY id");
+  snprintf(want, sizeof(want),
+           "%016" PRIx64 "|%016" PRIx64 "|1\n%016" PRIx64 "|%016" PRIx64
+           "|0\n",
+           (uint64_t)REPEATS + 1, (uint64_t)REPEATS, (uint64_t)REPEATS + 2,
+           (uint64_t)REPEATS + 2);
+  CHECK_STR(got, want);
+  free(got);
+}
+
 /* --- derived fields --- */
 
 static void test_derived(void)
@@ -411,6 +450,7 @@ static void test_counters(void)
   free(got);
 }
 
-TEST_MAIN({ "chains", test_chains }, { "derived", test_derived },
+TEST_MAIN({ "chains", test_chains },
+          { "chains_repeated_key", test_chains_repeated_key }, { "derived", test_derived },
           { "kind_fields", test_kind_fields },
           { "json_lines", test_json_lines }, { "counters", test_counters })
