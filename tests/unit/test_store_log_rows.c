@@ -221,8 +221,7 @@ static void test_chains_repeated_key(void)
   got = q_rows(db, "SELECT request_id, chain_id, hop FROM hop WHERE id > "
                    "(SELECT max(id) - 2 FROM hop) ORDER BY id");
   snprintf(want, sizeof(want),
-           "%016" PRIx64 "|%016" PRIx64 "|1\n%016" PRIx64 "|%016" PRIx64
-           "|0\n",
+           "%016" PRIx64 "|%016" PRIx64 "|1\n%016" PRIx64 "|%016" PRIx64 "|0\n",
            (uint64_t)REPEATS + 1, (uint64_t)REPEATS, (uint64_t)REPEATS + 2,
            (uint64_t)REPEATS + 2);
   CHECK_STR(got, want);
@@ -451,6 +450,6 @@ static void test_counters(void)
 }
 
 TEST_MAIN({ "chains", test_chains },
-          { "chains_repeated_key", test_chains_repeated_key }, { "derived", test_derived },
-          { "kind_fields", test_kind_fields },
+          { "chains_repeated_key", test_chains_repeated_key },
+          { "derived", test_derived }, { "kind_fields", test_kind_fields },
           { "json_lines", test_json_lines }, { "counters", test_counters })
