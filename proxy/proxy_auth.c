@@ -12,13 +12,22 @@
  * line number, as are duplicate users: a file is taken whole or not at
  * all. Comparisons use CRYPTO_memcmp (constant time).
  *
- * Concurrency: workers check credentials under the read side of a
- * rwlock; SIGHUP re-reads the file on the thread pool and swaps the table
- * under the write side, so a bad file on reload keeps the previous users
- * (and says why on stderr). Proxy-Authorization itself is a hop-by-hop
- * field (proxy_forward.c), never forwarded. Requests for the proxy's own
- * pages (origin-form: the status page, the PAC file) need no credentials:
- * browsers fetch a PAC file without them.
+ * Concurrency: a hash like `$6$` costs milliseconds of CPU, so it never
+ * runs on an event loop. A worker decodes the credentials, takes a
+ * reference to the current table (under the read side of a rwlock, held
+ * for that pointer copy only) and hands the check to the thread pool; the
+ * connection reads nothing until the answer comes back (PROXY_PHASE_AUTH).
+ * At most PROXY_AUTH_JOBS_MAX checks per worker are in flight: past that
+ * the request is answered 503 (a flood of guesses cannot queue unbounded
+ * work in front of DNS lookups, which share the pool). An unknown user
+ * costs the same hash as a wrong password (checked against the first
+ * user's hash), so the answer's timing does not tell which names exist.
+ * SIGHUP re-reads the file on the thread pool and swaps the table under
+ * the write side; a table lives until its last in-flight check is done. A
+ * bad file on reload keeps the previous users (and says why on stderr).
+ * Proxy-Authorization itself is a hop-by-hop field (proxy_forward.c), never
+ * forwarded. Requests for the proxy's own pages (origin-form: the status page,
+ * the PAC file) need no credentials: browsers fetch a PAC file without them.
  */
 #include <crypt.h>
 #include <errno.h>
@@ -68,6 +77,7 @@ struct auth_user {
 };
 
 struct auth_table {
+  atomic_uint refs;        /* the proxy_auth's one, plus checks in flight */
   uint64_t gen;            /* 1, 2, ... per load: connections' cached checks */
   char *text;              /* owned: the file, split in place */
   struct auth_user *users; /* owned */
@@ -85,10 +95,28 @@ struct proxy_auth {
   int busy, again;
 };
 
+/* A check on the thread pool: owned by the worker's loop from queueing to
+ * on_check_done; the connection only points at it (detached on close). */
+struct proxy_auth_job {
+  uv_work_t req;
+  struct proxy_conn *conn; /* NULL once the connection closed */
+  struct proxy_worker *worker;
+  struct auth_table *table; /* a reference */
+  char cred[AUTH_CRED_MAX]; /* decoded "user:password" */
+  size_t len;
+  unsigned char digest[PROXY_AUTH_DIGEST]; /* of the field's value */
+  int ok;
+};
+
+/* Drops one reference; the last frees the table. */
 static void table_free(struct auth_table **t)
 {
   if (*t == NULL)
     return;
+  if (atomic_fetch_sub_explicit(&(*t)->refs, 1, memory_order_acq_rel) != 1) {
+    *t = NULL;
+    return;
+  }
   free((*t)->text);
   free((*t)->users);
   free(*t);
@@ -249,7 +277,12 @@ static struct auth_table *table_load(const char *path, char *err, size_t errsz)
   unsigned lineno = 0;
   const char *why;
 
-  if (t == NULL || read_file(path, t, err, errsz) < 0)
+  if (t == NULL) {
+    snprintf(err, errsz, "out of memory");
+    return NULL;
+  }
+  atomic_init(&t->refs, 1);
+  if (read_file(path, t, err, errsz) < 0)
     goto fail;
   t->users = calloc(AUTH_USERS_MAX, sizeof(*t->users));
   if (t->users == NULL) {
@@ -463,42 +496,48 @@ credentials_field(const struct http1_request *r)
   return found;
 }
 
-/* Whether the Basic credentials of f match a user of the table. */
-static int credentials_ok(const struct auth_table *t,
-                          const struct http1_field *f)
+/* Decodes the Basic credentials of f into cred ("user:password");
+ * returns their length, or -1 when f is not well-formed Basic. */
+static ssize_t credentials_decode(const struct http1_field *f,
+                                  char cred[AUTH_CRED_MAX])
 {
-  size_t plen = strlen(basic_prefix), len, i;
-  char cred[AUTH_CRED_MAX];
-  const char *v, *colon;
-  int ok = 0;
+  size_t plen = strlen(basic_prefix), len;
+  const char *v;
 
   if (f == NULL || f->value_len <= plen ||
       strncasecmp(f->value, basic_prefix, plen) != 0)
-    return 0;
+    return -1;
   v = f->value + plen;
   len = f->value_len - plen;
   while (len > 0 && *v == ' ') {
     v++;
     len--;
   }
-  if (b64_decode(v, len, cred, sizeof(cred), &len) < 0)
-    return 0;
-  colon = memchr(cred, ':', len);
-  if (colon == NULL)
-    goto done;
+  if (b64_decode(v, len, cred, AUTH_CRED_MAX, &len) < 0 ||
+      memchr(cred, ':', len) == NULL)
+    return -1;
+  return (ssize_t)len;
+}
+
+/* Whether cred[0..len) ("user:password") names a user of t with that
+ * password. An unknown user is hashed against the first user's hash all
+ * the same, so both failures cost the same time. */
+static int credentials_ok(const struct auth_table *t, const char *cred,
+                          size_t len)
+{
+  const char *colon = memchr(cred, ':', len);
+  size_t name_len = (size_t)(colon - cred), i;
+  const char *pw = colon + 1;
+  size_t pwlen = len - name_len - 1;
+
   for (i = 0; i < t->n; i++) {
     const struct auth_user *u = &t->users[i];
 
-    if (u->name_len == (size_t)(colon - cred) &&
-        memcmp(u->name, cred, u->name_len) == 0) {
-      ok = proxy__auth_verify(u->hash, colon + 1,
-                              len - (size_t)(colon + 1 - cred));
-      break;
-    }
+    if (u->name_len == name_len && memcmp(u->name, cred, name_len) == 0)
+      return proxy__auth_verify(u->hash, pw, pwlen);
   }
-done:
-  OPENSSL_cleanse(cred, sizeof(cred));
-  return ok;
+  (void)proxy__auth_verify(t->users[0].hash, pw, pwlen);
+  return 0;
 }
 
 /* Writes the 407; the connection goes on only when nothing of the
@@ -536,37 +575,135 @@ static void answer_407(struct proxy_conn *conn)
   proxy__conn_answered(conn);
 }
 
+/* The current table with a reference taken (the caller drops it). */
+static struct auth_table *table_ref(struct proxy_auth *a)
+{
+  struct auth_table *t;
+
+  uv_rwlock_rdlock(&a->lock);
+  t = a->table;
+  atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+  uv_rwlock_rdunlock(&a->lock);
+  return t;
+}
+
+static void on_check_work(uv_work_t *req)
+{
+  struct proxy_auth_job *job = req->data;
+
+  job->ok = credentials_ok(job->table, job->cred, job->len);
+}
+
+static void job_free(struct proxy_auth_job *job)
+{
+  job->worker->auth_jobs--;
+  table_free(&job->table);
+  OPENSSL_cleanse(job->cred, sizeof(job->cred));
+  free(job);
+}
+
+static void on_check_done(uv_work_t *req, int status)
+{
+  struct proxy_auth_job *job = req->data;
+  struct proxy_conn *conn = job->conn;
+
+  if (conn == NULL) {
+    job_free(job);
+    return;
+  }
+  conn->auth_job = NULL;
+  conn->phase = PROXY_PHASE_HEAD;
+  if (status == 0 && job->ok) {
+    conn->auth_gen = job->table->gen;
+    memcpy(conn->auth_digest, job->digest, sizeof(job->digest));
+    job_free(job);
+    proxy__route(conn);
+    return;
+  }
+  job_free(job);
+  answer_407(conn);
+}
+
+/* Queues the check of cred[0..len) for conn; -1 when it cannot (the
+ * worker's checks are all taken, or out of memory). */
+static int check_queue(struct proxy_conn *conn, struct proxy_auth *a,
+                       const char *cred, size_t len,
+                       const unsigned char digest[PROXY_AUTH_DIGEST])
+{
+  struct proxy_worker *w = conn->worker;
+  struct proxy_auth_job *job;
+
+  if (w->auth_jobs >= PROXY_AUTH_JOBS_MAX)
+    return -1;
+  job = calloc(1, sizeof(*job));
+  if (job == NULL)
+    return -1;
+  job->req.data = job;
+  job->conn = conn;
+  job->worker = w;
+  job->table = table_ref(a);
+  memcpy(job->cred, cred, len);
+  job->len = len;
+  memcpy(job->digest, digest, PROXY_AUTH_DIGEST);
+  w->auth_jobs++;
+  if (uv_queue_work(&w->loop, &job->req, on_check_work, on_check_done) < 0) {
+    job_free(job);
+    return -1;
+  }
+  conn->auth_job = job;
+  conn->phase = PROXY_PHASE_AUTH;
+  proxy__conn_sync_read(conn);
+  return 0;
+}
+
 /*
- * A hash like $6$ costs milliseconds of this loop's CPU, so a connection
- * remembers the SHA-256 of the value it last proved (and the table it
- * proved it against): the same value on its next requests is checked
- * with one SHA-256 and a constant-time comparison.
+ * A connection remembers the SHA-256 of the value it last proved (and the
+ * table it proved it against): the same value on its next requests is
+ * checked here, with one SHA-256 and a constant-time comparison. Anything
+ * else well-formed goes to the thread pool (check_queue).
  */
 int proxy__auth_check(struct proxy_conn *conn)
 {
   struct proxy_auth *a = conn->worker->server->cfg->auth;
   const struct http1_field *f;
   unsigned char d[PROXY_AUTH_DIGEST];
-  int ok = 0;
+  char cred[AUTH_CRED_MAX];
+  ssize_t len;
+  int ok, rc;
 
   if (a == NULL || conn->req.form == HTTP1_FORM_ORIGIN)
     return 1;
   f = credentials_field(&conn->req);
-  if (f != NULL &&
-      EVP_Digest(f->value, f->value_len, d, NULL, EVP_sha256(), NULL) == 1) {
-    uv_rwlock_rdlock(&a->lock);
-    ok = conn->auth_gen == a->table->gen &&
-         CRYPTO_memcmp(d, conn->auth_digest, sizeof(d)) == 0;
-    if (!ok && credentials_ok(a->table, f)) {
-      ok = 1;
-      conn->auth_gen = a->table->gen;
-      memcpy(conn->auth_digest, d, sizeof(d));
-    }
-    uv_rwlock_rdunlock(&a->lock);
-  }
-  if (!ok)
-    answer_407(conn);
-  return ok;
+  if (f == NULL ||
+      EVP_Digest(f->value, f->value_len, d, NULL, EVP_sha256(), NULL) != 1)
+    goto refuse;
+  uv_rwlock_rdlock(&a->lock);
+  ok = conn->auth_gen == a->table->gen &&
+       CRYPTO_memcmp(d, conn->auth_digest, sizeof(d)) == 0;
+  uv_rwlock_rdunlock(&a->lock);
+  if (ok)
+    return 1;
+  len = credentials_decode(f, cred);
+  if (len < 0)
+    goto refuse;
+  rc = check_queue(conn, a, cred, (size_t)len, d);
+  OPENSSL_cleanse(cred, sizeof(cred));
+  if (rc < 0)
+    proxy__conn_error(conn, 503, 1,
+                      "%u credential checks already in flight; try again",
+                      PROXY_AUTH_JOBS_MAX);
+  return 0;
+refuse:
+  answer_407(conn);
+  return 0;
+}
+
+void proxy__auth_detach(struct proxy_auth_job *job)
+{
+  job->conn = NULL;
+  /* Not started yet: dropped from the pool's queue (on_check_done then
+   * runs with UV_ECANCELED); running: it finishes, unseen. */
+  (void)uv_cancel((uv_req_t *)&job->req);
 }
 
 /* ---- open, reload, close ---- */

@@ -81,6 +81,10 @@ void proxy__conn_close(struct proxy_conn *conn, const char *reason)
     proxy__dns_detach(conn->dnsq);
     conn->dnsq = NULL;
   }
+  if (conn->auth_job != NULL) {
+    proxy__auth_detach(conn->auth_job);
+    conn->auth_job = NULL;
+  }
   if (conn->up != NULL) {
     struct proxy_upstream *up = conn->up;
 
@@ -145,6 +149,8 @@ static void on_timer(uv_timer_t *t)
   case PROXY_PHASE_HEAD:
     head_timeout(conn);
     return;
+  case PROXY_PHASE_AUTH:
+    return; /* the check always ends, and sets the next timer */
   case PROXY_PHASE_CONNECT:
     proxy__conn_error(conn, 504, 0, "timed out connecting to %s after %u s",
                       conn->target.key, cfg_of(conn)->timeout_connect_s);
@@ -669,6 +675,7 @@ void proxy__conn_accept(struct proxy_listener *l)
   atomic_fetch_add_explicit(&st->conns_total, 1, memory_order_relaxed);
   if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&conn->client) < 0) {
     proxy__conn_close(conn, "accept failed");
+    proxy__worker_relisten(l);
     return;
   }
   uv_tcp_nodelay(&conn->client, 1);

@@ -46,6 +46,7 @@ struct proxy_worker;
 struct proxy_tls_ctx;
 struct proxy_learn;
 struct proxy_learn_worker;
+struct proxy_auth_job;
 
 /* Process-wide counters, updated by every worker (relaxed atomics). */
 struct proxy_stats {
@@ -162,9 +163,10 @@ struct proxy_worker {
   const struct proxy_hsts *hsts; /* not owned: the server's */
   atomic_uint_fast64_t hsts_gen;
   atomic_int hsts_pending;
-  uint64_t hops;                   /* request ids handed out (proxy_log.c) */
-  char scratch[PROXY_HOP_SCRATCH]; /* a hop's strings, NUL-terminated */
+  uint64_t hops;                    /* request ids handed out (proxy_log.c) */
+  char scratch[PROXY_HOP_SCRATCH];  /* a hop's strings, NUL-terminated */
   struct proxy_learn_worker *learn; /* owned: probes in flight, or NULL */
+  unsigned auth_jobs;               /* credential checks on the thread pool */
 };
 
 /* ---- proxy_hsts.c: policy snapshots ---- */
@@ -234,6 +236,9 @@ int proxy__worker_alive(struct proxy_worker *w);
 void proxy__worker_close(struct proxy_worker *w);
 /* A conn was freed: the worker may now finish draining. */
 void proxy__worker_conn_gone(struct proxy_worker *w);
+/* After a failed uv_accept(): the listener watches for connections again
+ * (a failure to is said on stderr). */
+void proxy__worker_relisten(struct proxy_listener *l);
 void proxy__log(struct proxy_worker *w, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -308,9 +313,16 @@ void proxy__access_denied(struct proxy_server *s, const char *client);
 #define PROXY_APR1_TEXT 40 /* "$apr1$" salt(8) "$" hash(22), NUL */
 
 /* The auth seam, for a parsed request head: 1 to go on (no --auth-file,
- * a request for the proxy's own pages, or valid Basic credentials); 0
- * when a 407 was answered. */
+ * a request for the proxy's own pages, or the credentials this connection
+ * already proved); 0 when the request was answered (407, or 503 when the
+ * worker has PROXY_AUTH_JOBS_MAX checks in flight) or its check went to
+ * the thread pool: then conn is in PROXY_PHASE_AUTH, reads nothing, and
+ * is routed (proxy__route) or answered 407 from the loop when the check
+ * is done. */
 int proxy__auth_check(struct proxy_conn *conn);
+/* The connection of a check in flight is closing: the check's answer is
+ * dropped, and a check still queued is cancelled. */
+void proxy__auth_detach(struct proxy_auth_job *job);
 /* Main thread, SIGHUP: re-reads the file on loop's thread pool and swaps
  * the users in; a bad file keeps the old ones (said on stderr). NULL a:
  * nothing. */
@@ -335,6 +347,7 @@ void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
 
 enum proxy_phase {
   PROXY_PHASE_HEAD = 0, /* waiting for, or reading, a request head */
+  PROXY_PHASE_AUTH,     /* credentials being checked on the thread pool */
   PROXY_PHASE_CONNECT,  /* resolving and connecting to the origin */
   PROXY_PHASE_FORWARD,  /* request body up, response down */
   PROXY_PHASE_RESPOND,  /* the answer is written; waiting for it to drain */
@@ -380,6 +393,7 @@ struct proxy_conn {
    * connection last proved, and the users' generation (0: none). */
   unsigned char auth_digest[PROXY_AUTH_DIGEST];
   uint64_t auth_gen;
+  struct proxy_auth_job *auth_job; /* the check in flight, or NULL */
   /* The internal 307 (proxy_upgrade.c): one write at a time, from memory
    * the connection keeps for its life, so steady state allocates nothing. */
   uv_write_t upg_req;
@@ -584,9 +598,8 @@ struct proxy_upstream {
 
 /* The first --map entry of maps[0..n) for host:port (an entry without a
  * port matches any), as `run` and the probes pick it; NULL when none. */
-const struct proxy_map *proxy__map_find(const struct proxy_map *maps,
-                                        size_t n, const char *host,
-                                        unsigned port);
+const struct proxy_map *proxy__map_find(const struct proxy_map *maps, size_t n,
+                                        const char *host, unsigned port);
 /* Connects conn to conn->target (map, DNS, every address in turn); ends
  * in proxy__conn_origin_ready(). */
 void proxy__origin_connect(struct proxy_conn *conn);

@@ -18,7 +18,7 @@
 #define PROXY_MAX_MAPS          64  /* --map entries */
 #define PROXY_MAX_CONNECT_PORTS 64  /* ports in --connect-ports */
 #define PROXY_MAX_CONNS_LIMIT   1000000u
-#define PROXY_MAX_ALLOW         64 /* --allow networks */
+#define PROXY_MAX_ALLOW         64     /* --allow networks */
 #define PROXY_TIMEOUT_MAX_S     86400u /* any --timeout-*: one day */
 #define PROXY_PORT_MAX          65535u
 
@@ -54,6 +54,7 @@
 #define PROXY_IN_MAX         (HTTP1_MAX_HEAD + PROXY_READ_CHUNK)
 #define PROXY_HEAD_OUT_EXTRA 1024  /* bytes a rewritten head may add */
 #define PROXY_DISCARD_BUF    16384 /* per-worker scratch for discarded reads */
+#define PROXY_AUTH_JOBS_MAX  16    /* credential checks in flight per worker */
 
 /* Backpressure: past the high-water mark of bytes queued towards one
  * side, reading from the other side stops until the queue drains below
@@ -75,8 +76,8 @@
 #define PROXY_DNS_NEG_TTL_MS    5000u  /* failures */
 
 /* Connection lifetimes. */
-#define PROXY_DRAIN_MS       10000u /* graceful shutdown: in-flight work */
-#define PROXY_LINGER_MS      2000u  /* reading after our final answer */
+#define PROXY_DRAIN_MS  10000u /* graceful shutdown: in-flight work */
+#define PROXY_LINGER_MS 2000u  /* reading after our final answer */
 /* At --max-conns a worker stops accepting; it retries this often, since
  * the slot that frees may be another worker's. */
 #define PROXY_ACCEPT_RETRY_MS 50u

@@ -127,6 +127,21 @@ static int open_listener(struct proxy_worker *w, size_t i, uv_os_sock_t *fd)
   return uv_listen((uv_stream_t *)&l->tcp, PROXY_BACKLOG, on_connection);
 }
 
+/*
+ * libuv (1.44, src/unix/stream.c) stops watching a listener until
+ * uv_accept() takes the pending connection, and when uv_accept() fails it
+ * closes that connection without watching again: calling uv_listen() on
+ * the listening socket once more restarts the watcher.
+ */
+void proxy__worker_relisten(struct proxy_listener *l)
+{
+  int err = uv_listen((uv_stream_t *)&l->tcp, PROXY_BACKLOG, on_connection);
+
+  if (err < 0)
+    fprintf(stderr, "hstsproxy: worker %zu: listener stopped: %s\n",
+            l->worker->index, uv_strerror(err));
+}
+
 int proxy__worker_open(struct proxy_worker *w, struct proxy_server *s,
                        size_t index, uv_os_sock_t *fds, size_t nfds)
 {

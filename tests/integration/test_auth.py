@@ -11,9 +11,11 @@ import base64
 import hashlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 import harness as H  # noqa: E402
@@ -148,6 +150,88 @@ class Auth(H.ProxyTestCase):
         r = c.read_response()
         self.assertEqual(r.status, 200, r)
         self.assertIn(b"PROXY 127.0.0.1:%d" % self.p.port, r.body)
+
+
+# A deliberately slow hash (3,000,000 SHA-256-crypt rounds, about half a
+# second of CPU), precomputed: crypt("pw", "$5$rounds=3000000$saltsalt$").
+SLOW_HASH = ("$5$rounds=3000000$saltsalt$"
+             "qsMFzu40/7KNhwCTHicTqDA0.rSm2hsuRfAnl9GOeo1")
+
+
+class SlowHash(H.ProxyTestCase):
+    """A password hash costs CPU: it runs on the thread pool, never on the
+    event loop, and an unknown user costs the same hash as a wrong
+    password (the first user's), so timing does not reveal user names."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.path = os.path.join(cls.tmp, "htpasswd")
+        with open(cls.path, "w") as f:
+            f.write("slow:%s\n%s\n" % (SLOW_HASH,
+                                        hash_line("sha", "pw-sha", None)))
+        cls.o = cls.class_origin()
+        cls.p = cls.class_proxy(["--auth-file", cls.path, "--workers", "1"])
+
+    def request(self, user, password):
+        return H.http_request("GET", self.o.url("/echo"), self.o.authority,
+                              [("Proxy-Authorization",
+                                basic(user, password))])
+
+    def timed_status(self, user, password):
+        c = self.raw(self.p.port, timeout=30)
+        t0 = time.monotonic()
+        c.send(self.request(user, password))
+        status = c.read_response().status
+        return status, time.monotonic() - t0
+
+    def test_loop_serves_others_while_a_hash_runs(self):
+        slow = self.raw(self.p.port, timeout=30)
+        slow.send(self.request("slow", "pw"))
+        # The same (only) worker answers its status page and a user with a
+        # cheap hash while the slow check is in flight.
+        r = self.curl("http://127.0.0.1:%d/" % self.p.port)
+        self.assertEqual(r.status, 200, r)
+        fast = self.raw(self.p.port, timeout=30)
+        fast.send(self.request("sha", "pw-sha"))
+        self.assertEqual(fast.read_response().status, 200)
+        self.assertEqual(select.select([slow.sock], [], [], 0)[0], [],
+                         "the slow check was answered before the cheap one")
+        self.assertEqual(slow.read_response().status, 200)
+        # The proved value is remembered: the next request needs no hash.
+        slow.send(self.request("slow", "pw"))
+        self.assertEqual(slow.read_response().status, 200)
+
+    def test_checks_in_flight_are_bounded(self):
+        # PROXY_AUTH_JOBS_MAX (16) checks per worker: the next gets 503.
+        waiting = [self.raw(self.p.port, timeout=30) for _ in range(16)]
+        for c in waiting:
+            c.send(self.request("slow", "wrong"))
+        extra = self.raw(self.p.port, timeout=30)
+        extra.send(self.request("slow", "wrong"))
+        r = extra.read_response()
+        self.assertEqual(r.status, 503, r)
+        self.assertIn(b"credential checks", r.body)
+        # Closing the waiting clients cancels their queued checks: the
+        # worker admits a new user once the running ones end.
+        for c in waiting:
+            c.close()
+        H.wait_until(lambda: self.curl(
+            self.o.url("/echo"), proxy=self.p.port,
+            args=["--proxy-user", "sha:pw-sha"]).status == 200, 30,
+            interval=0.2, what="a user admitted after the flood")
+        self.p.assert_alive()
+
+    def test_unknown_user_costs_a_hash(self):
+        wrong, t_wrong = self.timed_status("slow", "not-pw")
+        unknown, t_unknown = self.timed_status("nobody", "pw")
+        self.assertEqual((wrong, unknown), (407, 407))
+        # Both run the same 3,000,000-round hash; without it an unknown
+        # user would be answered a thousand times faster.
+        self.assertGreater(t_unknown, 0.3 * t_wrong,
+                           "unknown user %.3f s, wrong password %.3f s"
+                           % (t_unknown, t_wrong))
+        self.p.assert_alive()
 
 
 class AuthFile(H.ProxyTestCase):
