@@ -10,15 +10,18 @@
  * is incomplete: the parser fills its views only once the head is whole.
  *
  * Read chunks (wreqs of PROXY_READ_CHUNK bytes: every body and tunnel
- * read) are recycled through a free list per thread, that is per worker
+ * read) and head buffers of the first size (PROXY_IN_INITIAL: every
+ * request head, which an idle connection gives back) are recycled
+ * through free lists per thread, that is per worker
  * (each worker runs its loop on its own thread and frees its wreqs in its
  * own write callbacks). Freeing one to malloc let glibc trim the arena's
  * top and fault the pages back on the next read (docs/BENCHMARKS.md).
- * The list holds at most PROXY_READ_CACHE_MAX chunks (beyond, they go
- * back to malloc) and is freed when its thread exits. Ownership does not
- * change: a chunk on the list is owned by the list alone; one handed out
- * by proxy__wreq_new() is owned by its caller alone, until
- * proxy__wreq_free() gives it back.
+ * The lists hold at most PROXY_READ_CACHE_MAX chunks and
+ * PROXY_HEAD_CACHE_MAX head buffers (beyond, they go back to malloc) and
+ * are freed when their thread exits. Ownership does not change: a buffer
+ * on a list is owned by the list alone; one handed out is owned by its
+ * caller alone, until proxy__wreq_free() or proxy__buf_free() gives it
+ * back.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -38,9 +41,14 @@ struct free_chunk {
   struct free_chunk *next;
 };
 
-struct chunk_cache {
-  struct free_chunk *head; /* owned: the free chunks, as malloc'd blocks */
+struct free_list {
+  struct free_chunk *head; /* owned: the free blocks, as malloc'd */
   size_t count;
+};
+
+struct chunk_cache {
+  struct free_list chunks; /* read chunks, with their wreq prefix */
+  struct free_list heads;  /* head buffers of PROXY_IN_INITIAL bytes */
 };
 
 static _Thread_local struct chunk_cache cache;
@@ -48,18 +56,24 @@ static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 static int cache_key_ok;
 
-/* Thread exit: gives the thread's free chunks back to malloc. */
+static void list_release(struct free_list *l)
+{
+  while (l->head != NULL) {
+    struct free_chunk *f = l->head;
+
+    l->head = f->next;
+    free(f);
+  }
+  l->count = 0;
+}
+
+/* Thread exit: gives the thread's free buffers back to malloc. */
 static void cache_release(void *arg)
 {
   struct chunk_cache *c = arg;
 
-  while (c->head != NULL) {
-    struct free_chunk *f = c->head;
-
-    c->head = f->next;
-    free(f);
-  }
-  c->count = 0;
+  list_release(&c->chunks);
+  list_release(&c->heads);
 }
 
 static void cache_key_init(void)
@@ -67,15 +81,41 @@ static void cache_key_init(void)
   cache_key_ok = pthread_key_create(&cache_key, cache_release) == 0;
 }
 
+static void *list_pop(struct free_list *l)
+{
+  struct free_chunk *f = l->head;
+
+  l->head = f->next;
+  l->count--;
+  return f;
+}
+
+/* Keeps block p on l; 0, or -1 when l is full (or the thread cannot
+ * release the lists at exit): then the caller frees p. */
+static int list_push(struct free_list *l, size_t max, void *p)
+{
+  struct free_chunk *f = p;
+
+  if (l->count >= max)
+    return -1;
+  if (cache.chunks.count == 0 && cache.heads.count == 0) {
+    pthread_once(&cache_once, cache_key_init);
+    if (!cache_key_ok || pthread_setspecific(cache_key, &cache) != 0)
+      return -1;
+  }
+  f->next = l->head;
+  l->head = f;
+  l->count++;
+  return 0;
+}
+
 struct proxy_wreq *proxy__wreq_new(size_t cap)
 {
   union wreq_prefix *p;
   struct proxy_wreq *w;
 
-  if (cap == PROXY_READ_CHUNK && cache.head != NULL) {
-    p = (union wreq_prefix *)(void *)cache.head;
-    cache.head = cache.head->next;
-    cache.count--;
+  if (cap == PROXY_READ_CHUNK && cache.chunks.head != NULL) {
+    p = list_pop(&cache.chunks);
   } else {
     p = malloc(sizeof(*p) + sizeof(*w) + cap);
     if (p == NULL)
@@ -96,26 +136,47 @@ struct proxy_wreq *proxy__wreq_of(const char *data)
 void proxy__wreq_free(struct proxy_wreq *w)
 {
   union wreq_prefix *p;
-  struct free_chunk *f;
 
   if (w == NULL)
     return;
   p = (union wreq_prefix *)(void *)w - 1;
-  if (p->cap != PROXY_READ_CHUNK || cache.count >= PROXY_READ_CACHE_MAX) {
+  if (p->cap != PROXY_READ_CHUNK ||
+      list_push(&cache.chunks, PROXY_READ_CACHE_MAX, p) < 0)
     free(p);
-    return;
-  }
-  if (cache.count == 0) {
-    pthread_once(&cache_once, cache_key_init);
-    if (!cache_key_ok || pthread_setspecific(cache_key, &cache) != 0) {
-      free(p); /* no way to free the list at thread exit: keep none */
-      return;
+}
+
+void proxy__buf_free(char **buf, size_t *cap)
+{
+  if (*buf != NULL && (*cap != PROXY_IN_INITIAL ||
+                       list_push(&cache.heads, PROXY_HEAD_CACHE_MAX, *buf) < 0))
+    free(*buf);
+  *buf = NULL;
+  *cap = 0;
+}
+
+int proxy__wreq_send(uv_stream_t *s, struct proxy_wreq *w, int direct,
+                     uv_write_cb cb)
+{
+  uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
+  int n = 0, err;
+
+  if (direct) {
+    n = uv_try_write(s, &buf, 1);
+    if (n < 0 && n != UV_EAGAIN)
+      return n;
+    if (n < 0)
+      n = 0;
+    if ((size_t)n == w->len) {
+      proxy__wreq_free(w);
+      return 0;
     }
   }
-  f = (struct free_chunk *)(void *)p;
-  f->next = cache.head;
-  cache.head = f;
-  cache.count++;
+  buf = uv_buf_init(w->data + n, (unsigned)(w->len - (size_t)n));
+  err = uv_write(&w->req, s, &buf, 1, cb);
+  if (err < 0)
+    return err;
+  w->len -= (size_t)n;
+  return (int)w->len;
 }
 
 size_t proxy__buf_room(char **buf, size_t *cap, size_t len, size_t max)
@@ -130,7 +191,10 @@ size_t proxy__buf_room(char **buf, size_t *cap, size_t len, size_t max)
   ncap = *cap == 0 ? PROXY_IN_INITIAL : *cap * 2;
   if (ncap > max)
     ncap = max;
-  p = realloc(*buf, ncap);
+  if (*cap == 0 && ncap == PROXY_IN_INITIAL && cache.heads.head != NULL)
+    p = list_pop(&cache.heads);
+  else
+    p = realloc(*buf, ncap);
   if (p == NULL)
     return 0;
   *buf = p;

@@ -63,7 +63,7 @@ static void on_closed(uv_handle_t *h)
   w->nconns--;
   atomic_fetch_sub_explicit(&w->server->stats.conns_active, 1,
                             memory_order_relaxed);
-  free(conn->in);
+  proxy__buf_free(&conn->in, &conn->in_cap);
   free(conn->upg_buf);
   free(conn);
   slot_freed(w);
@@ -196,6 +196,36 @@ void proxy__conn_wrote(struct proxy_conn *conn, size_t len, int status)
     proxy__conn_answered(conn);
 }
 
+int proxy__conn_write_direct(struct proxy_conn *conn, uv_write_t *req,
+                             uv_buf_t *bufs, unsigned nbufs, int direct,
+                             uv_write_cb cb)
+{
+  size_t total = 0, done = 0;
+  unsigned i;
+  int n, err;
+
+  for (i = 0; i < nbufs; i++)
+    total += bufs[i].len;
+  if (direct && conn->client_wpending == 0) {
+    n = uv_try_write((uv_stream_t *)&conn->client, bufs, nbufs);
+    if (n < 0 && n != UV_EAGAIN)
+      return n;
+    done = n > 0 ? (size_t)n : 0;
+  }
+  if (done == total)
+    return 0;
+  for (i = 0; i < nbufs && done >= bufs[i].len; i++)
+    done -= bufs[i].len;
+  bufs[i].base += done;
+  bufs[i].len -= done;
+  err = uv_write(req, (uv_stream_t *)&conn->client, bufs + i, nbufs - i, cb);
+  if (err < 0)
+    return err;
+  for (total = 0; i < nbufs; i++)
+    total += bufs[i].len;
+  return (int)total;
+}
+
 static void on_client_write(uv_write_t *req, int status)
 {
   struct proxy_wreq *w = (struct proxy_wreq *)req;
@@ -206,23 +236,30 @@ static void on_client_write(uv_write_t *req, int status)
   proxy__conn_wrote(conn, len, status);
 }
 
+/*
+ * Written at once only when no pipelined request waits in conn->in: an
+ * answer that completes at once lets the next request be processed in
+ * the same call chain, so a buffer full of pipelined requests would
+ * otherwise recurse once per request.
+ */
 void proxy__conn_write(struct proxy_conn *conn, struct proxy_wreq *w)
 {
-  uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
-  int err;
+  int n;
 
   if (conn->closing) {
     proxy__wreq_free(w);
     return;
   }
-  err =
-      uv_write(&w->req, (uv_stream_t *)&conn->client, &buf, 1, on_client_write);
-  if (err < 0) {
+  n = proxy__wreq_send((uv_stream_t *)&conn->client, w,
+                       conn->in_len <= conn->head_len, on_client_write);
+  if (n < 0) {
     proxy__wreq_free(w);
-    proxy__conn_close(conn, uv_strerror(err));
+    proxy__conn_close(conn, uv_strerror(n));
     return;
   }
-  conn->client_wpending += w->len;
+  if (n == 0)
+    proxy__conn_activity(conn);
+  conn->client_wpending += (size_t)n;
   if (conn->up != NULL)
     proxy__upstream_sync_read(conn->up);
 }
@@ -243,10 +280,25 @@ void proxy__conn_write_copy(struct proxy_conn *conn, const char *p, size_t len)
 /* ---- reading from the client ---- */
 
 /* What a read lands in: the head buffer, a chunk, or the discard area. */
-enum bufkind { BUF_HEAD, BUF_CHUNK, BUF_DISCARD };
+enum bufkind { BUF_HEAD, BUF_CHUNK, BUF_NEXT, BUF_DISCARD };
+
+/*
+ * While the answer to a request that was read whole is on its way, the
+ * client stays polled (stopping and restarting costs two epoll_ctl calls
+ * per request): what it sends, the start of its next request, goes into
+ * the spare room of conn->in, which never grows meanwhile (the request's
+ * views point into it), and is parsed once the answer is written.
+ */
+static int reads_next(const struct proxy_conn *conn)
+{
+  return (conn->phase == PROXY_PHASE_FORWARD && conn->req_done) ||
+         conn->phase == PROXY_PHASE_RESPOND;
+}
 
 static enum bufkind client_buf_kind(const struct proxy_conn *conn)
 {
+  if (reads_next(conn))
+    return BUF_NEXT;
   switch (conn->phase) {
   case PROXY_PHASE_FORWARD:
   case PROXY_PHASE_TUNNEL:
@@ -273,6 +325,11 @@ static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
   case BUF_HEAD:
     room =
         proxy__buf_room(&conn->in, &conn->in_cap, conn->in_len, PROXY_IN_MAX);
+    *buf =
+        uv_buf_init(room > 0 ? conn->in + conn->in_len : NULL, (unsigned)room);
+    return;
+  case BUF_NEXT:
+    room = conn->in_cap - conn->in_len;
     *buf =
         uv_buf_init(room > 0 ? conn->in + conn->in_len : NULL, (unsigned)room);
     return;
@@ -328,6 +385,16 @@ static void head_read(struct proxy_conn *conn, ssize_t nread)
   parse_head(conn);
 }
 
+/* Bytes of the next request (reads_next()): kept until it is parsed. */
+static void next_read(struct proxy_conn *conn, ssize_t nread)
+{
+  if (nread > 0)
+    conn->in_len += (size_t)nread;
+  else if (nread < 0 && nread != UV_ENOBUFS)
+    conn->client_eof = 1; /* closed after the answer, see next_request() */
+  proxy__conn_sync_read(conn);
+}
+
 static void linger_read(struct proxy_conn *conn, ssize_t nread)
 {
   if (nread < 0)
@@ -338,6 +405,10 @@ static void on_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
   struct proxy_conn *conn = s->data;
 
+  if (reads_next(conn)) {
+    next_read(conn, nread);
+    return;
+  }
   switch (conn->phase) {
   case PROXY_PHASE_HEAD:
     head_read(conn, nread);
@@ -363,16 +434,24 @@ static int flow_ok(int reading, size_t pending)
   return pending < (reading ? PROXY_WRITE_HIGH_WATER : PROXY_WRITE_LOW_WATER);
 }
 
+/* Whether the next request may be read now (reads_next()). */
+static int next_room(const struct proxy_conn *conn)
+{
+  return conn->req.keep_alive && !conn->ws_upgrade && !conn->client_eof &&
+         !conn->worker->draining && conn->in_len < conn->in_cap;
+}
+
 static int client_wants_read(const struct proxy_conn *conn)
 {
   int reading = conn->client_reading;
 
+  if (reads_next(conn))
+    return next_room(conn);
   switch (conn->phase) {
   case PROXY_PHASE_HEAD:
     return !conn->client_eof;
   case PROXY_PHASE_FORWARD:
-    return !conn->req_done && conn->up != NULL &&
-           flow_ok(reading, conn->up->wpending);
+    return conn->up != NULL && flow_ok(reading, conn->up->wpending);
   case PROXY_PHASE_TUNNEL:
     return !conn->client_eof && conn->up != NULL &&
            flow_ok(reading, conn->up->wpending);
@@ -445,11 +524,12 @@ static void next_request(struct proxy_conn *conn)
   memmove(conn->in, conn->in + conn->head_len, conn->in_len - conn->head_len);
   conn->in_len -= conn->head_len;
   conn->head_len = 0;
-  if (conn->in_len == 0) { /* idle connections keep no buffer */
-    free(conn->in);
-    conn->in = NULL;
-    conn->in_cap = 0;
+  if (conn->client_eof && conn->in_len == 0) { /* seen by next_read() */
+    proxy__conn_close(conn, "client closed");
+    return;
   }
+  if (conn->in_len == 0) /* idle connections keep no buffer */
+    proxy__buf_free(&conn->in, &conn->in_cap);
   memset(&conn->req, 0, sizeof(conn->req));
   memset(&conn->target, 0, sizeof(conn->target));
   memset(&conn->req_body, 0, sizeof(conn->req_body));
@@ -468,6 +548,11 @@ void proxy__conn_answered(struct proxy_conn *conn)
 {
   if (conn->closing)
     return;
+  if (conn->client_wpending == 0 && conn->keep_alive &&
+      !conn->worker->draining) {
+    next_request(conn); /* all written: reading never stops */
+    return;
+  }
   if (conn->phase != PROXY_PHASE_RESPOND) {
     conn->phase = PROXY_PHASE_RESPOND;
     proxy__conn_activity(conn);

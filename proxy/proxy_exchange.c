@@ -50,7 +50,6 @@ static void connect_fresh(struct proxy_conn *conn)
 void proxy__forward_start(struct proxy_conn *conn)
 {
   conn->phase = PROXY_PHASE_CONNECT;
-  proxy__conn_sync_read(conn);
   if (proxy__pool_take(conn) != NULL) {
     proxy__forward_send(conn);
     return;
@@ -218,20 +217,32 @@ void proxy__forward_client_read(struct proxy_conn *conn, ssize_t nread,
 
 /* ---- the response ---- */
 
+/* Feeds p[0..len) to the response body's framing: returns the bytes of
+ * the body (*done set when it ended), or -1 after closing conn. Bytes
+ * after the response mean the origin connection is not reused. */
+static ssize_t feed_body(struct proxy_conn *conn, const char *p, size_t len,
+                         int *done)
+{
+  ssize_t n = http1_body_feed(&conn->up->resp.body, p, len, done);
+
+  if (n < 0) {
+    proxy__conn_close(conn, "invalid response body from the origin");
+    return -1;
+  }
+  conn->up_bad |= (size_t)n < len;
+  return n;
+}
+
 static void response_body(struct proxy_conn *conn, struct proxy_wreq *w,
                           const char *p, size_t len)
 {
-  struct proxy_upstream *up = conn->up;
   int done = 0;
-  ssize_t n = http1_body_feed(&up->resp.body, p, len, &done);
+  ssize_t n = feed_body(conn, p, len, &done);
 
   if (n < 0) {
     proxy__wreq_free(w);
-    proxy__conn_close(conn, "invalid response body from the origin");
     return;
   }
-  if ((size_t)n < len) /* bytes after the response: no reuse */
-    conn->up_bad = 1;
   if (n > 0 && w != NULL) {
     w->len = (size_t)n;
     proxy__conn_write(conn, w);
@@ -246,11 +257,35 @@ static void response_body(struct proxy_conn *conn, struct proxy_wreq *w,
   }
 }
 
+/*
+ * Body bytes that came with the response head (up to PROXY_BODY_INLINE)
+ * are appended to the rewritten head, so that a small response reaches
+ * the client in one write. Returns -1 after closing conn (invalid body).
+ */
+static int inline_body(struct proxy_conn *conn, struct proxy_wreq *head,
+                       const char *p, size_t len)
+{
+  int done = 0;
+  ssize_t n = feed_body(conn, p, len, &done);
+
+  if (n < 0) {
+    proxy__wreq_free(head);
+    return -1;
+  }
+  memcpy(head->data + head->len, p, (size_t)n);
+  head->len += (size_t)n;
+  conn->resp_done = done;
+  return 0;
+}
+
 static void final_response(struct proxy_conn *conn)
 {
   struct proxy_upstream *up = conn->up;
   const struct http1_response *resp = &up->resp;
   size_t extra = up->in_len - resp->head_len;
+  const char *body = up->in + resp->head_len;
+  int empty = body_empty(&resp->body); /* before inline_body() feeds it */
+  size_t inlined = !empty && extra <= PROXY_BODY_INLINE ? extra : 0;
   struct proxy_wreq *head;
   int keep = conn->req.keep_alive && conn->req_done &&
              resp->body.kind != HTTP1_BODY_CLOSE && !conn->worker->draining;
@@ -262,29 +297,32 @@ static void final_response(struct proxy_conn *conn)
                       conn->target.key);
     return;
   }
-  head = proxy__response_head(resp, conn->req.version_minor, keep, 0);
+  head = proxy__response_head(resp, conn->req.version_minor, keep, 0, inlined);
   if (head == NULL) {
     proxy__conn_error(conn, 502, 1, "out of memory relaying %s",
                       conn->target.key);
     return;
   }
-  proxy__log_redirect(conn, resp); /* a 3xx with a Location is a hop */
+  proxy__log_redirect(conn, resp);   /* a 3xx with a Location is a hop */
   proxy__learn_redirect(conn, resp); /* http://X -> https://X: probe X */
   conn->keep_alive = keep;
   conn->resp_started = 1;
   if (!resp->keep_alive || resp->body.kind == HTTP1_BODY_CLOSE)
     conn->up_bad = 1;
+  if (inlined > 0 && inline_body(conn, head, body, inlined) < 0)
+    return;
   proxy__conn_write(conn, head);
   if (conn->closing)
     return;
   up->in_len = 0; /* from now on, reads land in chunks */
-  if (body_empty(&resp->body)) {
+  if (empty) {
     conn->up_bad |= extra > 0;
     conn->resp_done = 1;
-    exchange_check(conn);
-  } else if (extra > 0) {
-    response_body(conn, NULL, up->in + resp->head_len, extra);
+  } else if (extra > inlined) {
+    response_body(conn, NULL, body, extra);
+    return;
   }
+  exchange_check(conn);
 }
 
 /* 101: the WebSocket handshake went through; splice from now on. */
@@ -299,7 +337,7 @@ static void switching(struct proxy_conn *conn)
                       conn->target.key);
     return;
   }
-  head = proxy__response_head(&conn->up->resp, 1, 1, 1);
+  head = proxy__response_head(&conn->up->resp, 1, 1, 1, 0);
   if (head == NULL) {
     proxy__conn_close(conn, "out of memory");
     return;
@@ -318,7 +356,7 @@ static void interim(struct proxy_conn *conn)
   size_t hl = up->resp.head_len;
 
   if (conn->req.version_minor == 1) {
-    struct proxy_wreq *w = proxy__response_head(&up->resp, 1, 1, 0);
+    struct proxy_wreq *w = proxy__response_head(&up->resp, 1, 1, 0, 0);
 
     if (w == NULL) {
       proxy__conn_close(conn, "out of memory");

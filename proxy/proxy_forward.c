@@ -221,7 +221,7 @@ struct proxy_wreq *proxy__request_head(const struct proxy_conn *conn)
 
 struct proxy_wreq *proxy__response_head(const struct http1_response *resp,
                                         int client_minor, int keep_alive,
-                                        int upgrade)
+                                        int upgrade, size_t room)
 {
   char line[PROXY_ADDR_TEXT];
   struct out o;
@@ -229,7 +229,7 @@ struct proxy_wreq *proxy__response_head(const struct http1_response *resp,
 
   o.cap = resp->head_len + PROXY_HEAD_OUT_EXTRA;
   o.overflow = 0;
-  o.w = proxy__wreq_new(o.cap);
+  o.w = proxy__wreq_new(o.cap + room);
   if (o.w == NULL)
     return NULL;
   snprintf(line, sizeof(line), "HTTP/1.1 %d ", resp->status);

@@ -427,6 +427,16 @@ struct proxy_conn {
 };
 
 void proxy__conn_accept(struct proxy_listener *l);
+/*
+ * Writes bufs[0..nbufs) (total bytes under INT_MAX) to the client: with
+ * direct set and nothing queued, first at once (uv_try_write), then
+ * whatever is left with uv_write(req, ..., cb) (bufs is adjusted in
+ * place). Returns the bytes left to cb (0: all written, cb will not be
+ * called; the caller adds them to client_wpending), or a libuv error.
+ */
+int proxy__conn_write_direct(struct proxy_conn *conn, uv_write_t *req,
+                             uv_buf_t *bufs, unsigned nbufs, int direct,
+                             uv_write_cb cb);
 /* The only way a conn dies: idempotent; closes the attached upstream. */
 void proxy__conn_close(struct proxy_conn *conn, const char *reason);
 /* Closes an idle keep-alive connection (drain); returns 1 if it did. */
@@ -457,10 +467,24 @@ void proxy__conn_origin_ready(struct proxy_conn *conn, int status);
 
 struct proxy_wreq *proxy__wreq_new(size_t cap);
 struct proxy_wreq *proxy__wreq_of(const char *data); /* data of a wreq */
+/*
+ * Writes w's bytes to s: with direct set, first at once (uv_try_write,
+ * which also refuses while writes are queued, so order is kept): what the
+ * socket takes then needs no write callback and no change to what the
+ * loop polls (libuv 1.44 re-arms a stream's poll after every uv_write).
+ * The rest goes with uv_write(&w->req, ..., cb), w->len then being what
+ * is left. Returns those bytes (0: all written and w freed), or a libuv
+ * error (w not freed, maybe partly written).
+ */
+int proxy__wreq_send(uv_stream_t *s, struct proxy_wreq *w, int direct,
+                     uv_write_cb cb);
 void proxy__wreq_free(struct proxy_wreq *w);
 /* Grows *buf so that it has room past *len; never beyond max bytes.
  * Returns the room, or 0 when full or out of memory. */
 size_t proxy__buf_room(char **buf, size_t *cap, size_t len, size_t max);
+/* Gives a head buffer back (kept for reuse by this thread when it has the
+ * first size); *buf NULL and *cap 0 afterwards. Worker threads only. */
+void proxy__buf_free(char **buf, size_t *cap);
 uint64_t proxy__ms(unsigned seconds);
 
 /* ---- proxy_route.c ---- */
@@ -552,10 +576,11 @@ int proxy__via_has_us(const struct http1_field *fields, size_t n);
 int proxy__is_ws_upgrade(const struct http1_request *req);
 /* Builds the origin-form request head; NULL when out of memory. */
 struct proxy_wreq *proxy__request_head(const struct proxy_conn *conn);
-/* Builds the head for the client from the origin's response. */
+/* Builds the head for the client from the origin's response, in a wreq
+ * with room more bytes after it (body bytes sent in the same write). */
 struct proxy_wreq *proxy__response_head(const struct http1_response *resp,
                                         int client_minor, int keep_alive,
-                                        int upgrade);
+                                        int upgrade, size_t room);
 
 /* ---- proxy_exchange.c: one forwarded request ---- */
 

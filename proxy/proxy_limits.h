@@ -49,10 +49,12 @@
  * chunks that each write request owns. */
 #define PROXY_READ_CHUNK     65536 /* bytes per body or tunnel read */
 #define PROXY_READ_CACHE_MAX 64    /* free read chunks kept per worker */
+#define PROXY_HEAD_CACHE_MAX 256   /* free head buffers kept per worker */
 #define PROXY_IN_INITIAL     4096  /* first size of a head buffer */
 /* A head, and what may follow it before it is processed. */
 #define PROXY_IN_MAX         (HTTP1_MAX_HEAD + PROXY_READ_CHUNK)
 #define PROXY_HEAD_OUT_EXTRA 1024  /* bytes a rewritten head may add */
+#define PROXY_BODY_INLINE    16384 /* body bytes sent with a response head */
 #define PROXY_DISCARD_BUF    16384 /* per-worker scratch for discarded reads */
 #define PROXY_AUTH_JOBS_MAX  16    /* credential checks in flight per worker */
 

@@ -24,8 +24,12 @@
  * text, plus the Location and the tail built in a buffer the connection
  * keeps for its whole life (grown only when a longer URL or Origin comes),
  * with the uv_write_t embedded in the connection; at most four buffers so
- * that libuv does not allocate a copy of the array. A keep-alive stream
- * of upgrades therefore allocates nothing per request here.
+ * that libuv does not allocate a copy of the array. When no request is
+ * pipelined behind this one, the head is first written at once
+ * (uv_try_write): usually all of it fits the socket, and the connection
+ * goes straight back to reading, with no write callback and no change to
+ * what the loop polls. A keep-alive stream of upgrades therefore
+ * allocates nothing per request here.
  *
  * The request body (Content-Length or chunked) is then read into the
  * worker's discard area and fed to the http1 body decoder, so that its
@@ -208,14 +212,15 @@ static const char *write_answer(struct proxy_conn *conn,
   }
   conn->keep_alive = mode != PROXY_CONN_CLOSE;
   conn->resp_started = 1;
-  err = uv_write(&conn->upg_req, (uv_stream_t *)&conn->client, bufs,
-                 PROXY_UPGRADE_BUFS, on_upgrade_write);
+  err = proxy__conn_write_direct(conn, &conn->upg_req, bufs, PROXY_UPGRADE_BUFS,
+                                 conn->in_len == conn->head_len,
+                                 on_upgrade_write);
   if (err < 0) {
     proxy__conn_close(conn, uv_strerror(err));
     return NULL;
   }
-  conn->upg_len = total;
-  conn->client_wpending += total;
+  conn->upg_len = (size_t)err;
+  conn->client_wpending += (size_t)err;
   return loc;
 }
 

@@ -29,7 +29,7 @@ static void on_up_closed(uv_handle_t *h)
 
   if (--up->pending_closes > 0)
     return;
-  free(up->in);
+  proxy__buf_free(&up->in, &up->in_cap);
   free(up);
 }
 
@@ -110,24 +110,26 @@ static void on_up_write(uv_write_t *req, int status)
 
 void proxy__upstream_write(struct proxy_upstream *up, struct proxy_wreq *w)
 {
-  uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
-  int err;
+  int n;
 
   if (up->closing || up->write_failed) {
     proxy__wreq_free(w);
     return;
   }
-  err = uv_write(&w->req, (uv_stream_t *)&up->tcp, &buf, 1, on_up_write);
-  if (err < 0) {
+  n = proxy__wreq_send((uv_stream_t *)&up->tcp, w, 1, on_up_write);
+  if (n < 0) {
     proxy__wreq_free(w);
     up->write_failed = 1;
     if (up->conn != NULL)
       up->conn->up_bad = 1;
     return;
   }
-  up->wpending += w->len;
-  if (up->conn != NULL)
+  up->wpending += (size_t)n;
+  if (up->conn != NULL) {
+    if (n == 0)
+      proxy__conn_activity(up->conn);
     proxy__conn_sync_read(up->conn);
+  }
 }
 
 void proxy__upstream_write_copy(struct proxy_upstream *up, const char *p,
@@ -241,8 +243,10 @@ static int up_wants_read(const struct proxy_upstream *up)
   if (conn == NULL)
     return 0;
   limit = up->reading ? PROXY_WRITE_HIGH_WATER : PROXY_WRITE_LOW_WATER;
+  /* A finished response: the connection goes back to the pool (reading)
+   * in the same call chain, so it keeps its poll meanwhile. */
   if (conn->phase == PROXY_PHASE_FORWARD)
-    return !conn->resp_done && conn->client_wpending < limit;
+    return conn->resp_done || conn->client_wpending < limit;
   if (conn->phase == PROXY_PHASE_TUNNEL)
     return !conn->tunnel_up_eof && conn->client_wpending < limit;
   return 0;
@@ -345,9 +349,8 @@ static void on_resolved(void *arg, int status, const struct proxy_addrs *a)
   try_next(conn);
 }
 
-const struct proxy_map *proxy__map_find(const struct proxy_map *maps,
-                                        size_t n, const char *host,
-                                        unsigned port)
+const struct proxy_map *proxy__map_find(const struct proxy_map *maps, size_t n,
+                                        const char *host, unsigned port)
 {
   size_t i;
 
@@ -410,7 +413,8 @@ struct proxy_upstream *proxy__pool_take(struct proxy_conn *conn)
   up->reused = 1;
   up->conn = conn;
   conn->up = up;
-  proxy__upstream_sync_read(up);
+  /* Still reading, as in the pool: the caller sends the request at once
+   * (proxy__forward_send), so the loop never polls it in between. */
   return up;
 }
 
@@ -439,9 +443,8 @@ void proxy__pool_put(struct proxy_upstream *up)
     proxy__upstream_close(up, "not kept in the pool");
     return;
   }
-  free(up->in); /* idle connections keep no buffer */
-  up->in = NULL;
-  up->in_cap = up->in_len = 0;
+  proxy__buf_free(&up->in, &up->in_cap); /* idle: no buffer */
+  up->in_len = 0;
   up->next = w->idle;
   if (w->idle != NULL)
     w->idle->prev = up;
