@@ -139,7 +139,6 @@ struct cmd_audit_host {
   struct store_audit_host counts; /* counts.host: NULL */
   uint64_t clear_text;            /* http_requests - traffic_upgrades */
   int counters_exact;             /* traffic lies inside the window */
-  int one_day;                    /* ... and within one UTC day */
   struct cmd_audit_facts facts;
   enum cmd_audit_category category;
   enum cmd_audit_verdict verdict;
@@ -242,7 +241,7 @@ struct cmd_audit_totals {
   uint64_t upgrades;         /* hops in the window */
   uint64_t upstream_redirects;
   uint64_t connects;
-  uint64_t clear_unplaced;       /* clear text no day can be given for */
+  uint64_t clear_unplaced;       /* clear text with no day: 0 since v4 */
   size_t top[CMD_AUDIT_TOP_MAX]; /* host indexes, most clear text first */
   size_t ntop;
   size_t probed;        /* hosts with a completed probe */

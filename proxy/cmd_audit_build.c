@@ -328,22 +328,35 @@ static void parse_evidence(struct cmd_audit_host *h)
   h->parse.preload = preload;
 }
 
-/* The counter-derived facts and the window flags. */
+/*
+ * Do the counters hold only traffic inside the window? They are the sums
+ * of the whole UTC days that meet it (store_audit.h): a first day cut by
+ * `since` may hold requests from before it, unless `since` is midnight
+ * UTC or the host was first seen at or after it; the last day likewise
+ * with `until` and the host's last sighting.
+ */
+static int counters_exact(const struct store_audit_window *w,
+                          const struct store_audit_host *c)
+{
+  if (!c->has_traffic)
+    return 1;
+  if (w->has_since && w->since_ms % STORE_AUDIT_MS_PER_DAY != 0 &&
+      c->first_seen_ms < w->since_ms)
+    return 0;
+  return !(w->has_until && w->until_ms % STORE_AUDIT_MS_PER_DAY != 0 &&
+           c->last_seen_ms >= w->until_ms);
+}
+
+/* The counter-derived facts and the window flag. */
 static void traffic_facts(struct cmd_audit_report *r, struct cmd_audit_host *h)
 {
   const struct store_audit_host *c = &h->counts;
-  const struct store_audit_window *w = &r->window;
   struct cmd_audit_facts *f = &h->facts;
 
   h->clear_text = c->http_requests > c->traffic_upgrades
                       ? c->http_requests - c->traffic_upgrades
                       : 0;
-  h->counters_exact =
-      !c->has_traffic || ((!w->has_since || c->first_seen_ms >= w->since_ms) &&
-                          (!w->has_until || c->last_seen_ms < w->until_ms));
-  h->one_day = c->has_traffic && h->counters_exact &&
-               c->first_seen_ms / STORE_AUDIT_MS_PER_DAY ==
-                   c->last_seen_ms / STORE_AUDIT_MS_PER_DAY;
+  h->counters_exact = counters_exact(&r->window, c);
   f->redirect_up = c->redirects_up > 0;
   f->clear_text = h->clear_text;
   f->probe_completed = h->has_completed;

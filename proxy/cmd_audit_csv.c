@@ -111,11 +111,11 @@ static void counters_row(const struct cmd_audit_report *r, char *out,
                          size_t size)
 {
   snprintf(out, size,
-           "plain-HTTP requests and CONNECTs are counted since a host was "
-           "first seen (%zu hosts have counts reaching beyond the window); "
-           "upgrades and redirects are counted in the window; %" PRIu64
-           " clear-text requests could not be placed on a day",
-           r->totals.beyond_window, r->totals.clear_unplaced);
+           "plain-HTTP requests and CONNECTs are counted per UTC day (whole "
+           "days meeting the window; %zu hosts may include traffic from "
+           "outside it on a partly covered day); upgrades and redirects are "
+           "counted in the window",
+           r->totals.beyond_window);
 }
 
 size_t cmd_audit__provenance(const struct cmd_audit_report *r,

@@ -193,7 +193,10 @@ static void json_provenance(struct cli_json *j,
   cli_json_object_end(j);
   cli_json_key(j, "counters");
   cli_json_object_begin(j);
-  cli_json_kstring(j, "http_requests_and_connects", "since first seen");
+  cli_json_kstring(j, "http_requests_and_connects",
+                   r->window.has_since || r->window.has_until
+                       ? "window days (UTC)"
+                       : "since first seen");
   cli_json_kstring(j, "upgrades_and_redirects", "window");
   cli_json_kuint(j, "hosts_beyond_window", t->beyond_window);
   cli_json_kuint(j, "clear_text_unplaced", t->clear_unplaced);

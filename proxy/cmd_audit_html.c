@@ -321,9 +321,9 @@ static void host_table(FILE *f, const struct cmd_audit_report *r)
         "<th>policy</th><th>preload</th></tr></thead>\n<tbody>\n",
         f);
   host_rows(f, r);
-  fputs("</tbody>\n</table></div>\n<p>HTTP and CONNECT are counted since "
-        "a host was first seen; upgrades and redirects in the window.</p>\n"
-        "</section>\n",
+  fputs("</tbody>\n</table></div>\n<p>HTTP and CONNECT are counted per "
+        "UTC day (whole days meeting the window); upgrades and redirects in "
+        "the window.</p>\n</section>\n",
         f);
 }
 

@@ -13,9 +13,9 @@
  *    list does not already cover it with its subdomains, and none of its
  *    seen subdomains would break under includeSubDomains (plain HTTP only,
  *    or a certificate error).
- *  - Totals, the top clear-text hosts, and the per-day trend (hop counts
- *    per UTC day; clear text only where the counters can be placed on a
- *    day, the rest in clear_unplaced).
+ *  - Totals, the top clear-text hosts, and the per-day trend (hops and
+ *    clear text per UTC day, from the hop log and the day counters; every
+ *    request has its day since schema v4, so clear_unplaced stays 0).
  */
 #include <libpsl.h>
 #include <stdlib.h>
@@ -237,8 +237,6 @@ static void count_host(struct cmd_audit_totals *t,
   t->upgrades += c->upgrades;
   t->upstream_redirects += c->upstream_redirects;
   t->connects += c->connects;
-  if (!h->one_day)
-    t->clear_unplaced += h->clear_text;
   if (h->has_completed)
     t->probed++;
   else if (!h->has_probe && !h->facts.ip_literal)

@@ -201,7 +201,7 @@ static void host_table(const struct out *t, const struct cmd_audit_report *r)
   char pol[POLICY_MAX];
   size_t i;
 
-  fprintf(t->f, "\nHosts (worst first; HTTP and CONN since first seen)\n");
+  fprintf(t->f, "\nHosts (worst first; HTTP and CONN per whole UTC day)\n");
   fprintf(t->f, "%-*s  %-*s %*s %*s %*s %*s %*s  %s\n", HOST_COL, "HOST",
           CAT_COL, "CATEGORY", NUM_COL, "HTTP", NUM_COL, "CLEAR", SMALL_COL,
           "UPGR", SMALL_COL, "REDIR", SMALL_COL, "CONN", "POLICY");

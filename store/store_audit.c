@@ -1,14 +1,20 @@
 /*
  * store_audit.c - the audit's queries (see store_audit.h).
  *
- * Each query is a fixed SQL text with two named parameters, :since and
- * :until (the window; the whole range of int64 when open), run to the end
- * with one row struct filled per step and handed to the caller's
- * callback. Per-host aggregates are computed by SQLite (GROUP BY, window
- * functions) so that a store with millions of hops costs the caller one
- * row per host. The probe table (schema v3) is looked up in
- * sqlite_schema first: without it the host query leaves probes out and
- * the probe query returns nothing.
+ * Each query is a fixed SQL text with named parameters for the window:
+ * :since and :until (Unix ms; the whole range of int64 when open), and
+ * the whole UTC days that meet it, :first_day and :last_day (day
+ * numbers, for host_traffic_day) and :days_since and :days_until (the
+ * same days in Unix ms, for hops). It runs to the end with one row
+ * struct filled per step and handed to the caller's callback. Per-host
+ * aggregates are computed by SQLite (GROUP BY, window functions) so that
+ * a store with millions of hops costs the caller one row per host.
+ *
+ * Tables a store may lack are looked up in sqlite_schema first. Without
+ * the probe table (schema v3) the host query leaves probes out and the
+ * probe query returns nothing. Without host_traffic_day (schema v4) the
+ * day counters are read as the v4 migration would have made them: each
+ * host's totals on the day of its last_seen.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,11 +24,32 @@
 
 #define SQL_MAX 4096
 
-/* The host union: traffic rows meeting the window, hops and probes in it. */
-static const char sql_hosts_head[] =
-    "WITH ht AS (SELECT host, first_seen, last_seen, http_requests,"
+/* The day counters (schema v4), or the v4 backfill of the totals. */
+static const char sql_htd_table[] =
+    " htd AS (SELECT host, day, http_requests, upgrades, redirects_to_https,"
+    "  connects FROM host_traffic_day)";
+
+static const char sql_htd_backfill[] =
+    " htd AS (SELECT host, last_seen / 86400000 AS day, http_requests,"
+    "  upgrades, redirects_to_https, connects FROM host_traffic)";
+
+/* Per-host counters: with no window the totals (host_traffic) ... */
+static const char sql_ht_totals[] =
+    " ht AS (SELECT host, first_seen, last_seen, http_requests,"
     "  upgrades, redirects_to_https, connects FROM host_traffic"
-    "  WHERE last_seen >= :since AND first_seen < :until),"
+    "  WHERE last_seen >= :since AND first_seen < :until)";
+
+/* ... with one, the sums of the days that meet it (after htd). */
+static const char sql_ht_days[] =
+    " ht AS (SELECT d.host, t.first_seen, t.last_seen,"
+    "  sum(d.http_requests) AS http_requests, sum(d.upgrades) AS upgrades,"
+    "  sum(d.redirects_to_https) AS redirects_to_https,"
+    "  sum(d.connects) AS connects"
+    "  FROM htd AS d JOIN host_traffic AS t ON t.host = d.host"
+    "  WHERE d.day BETWEEN :first_day AND :last_day GROUP BY d.host)";
+
+/* The host union: traffic meeting the window, hops and probes in it. */
+static const char sql_hosts_hops[] =
     " hp AS (SELECT host,"
     "  sum(kind = 'hsts-upgrade') AS up,"
     "  sum(kind = 'upstream-redirect') AS rd,"
@@ -34,14 +61,14 @@ static const char sql_hosts_head[] =
     "  sum(scheme_change = 'down' AND hop > 0) AS down_later,"
     "  min(time_ms) AS t0, max(time_ms) AS t1"
     "  FROM hop WHERE host IS NOT NULL"
-    "  AND time_ms >= :since AND time_ms < :until GROUP BY host),";
+    "  AND time_ms >= :since AND time_ms < :until GROUP BY host)";
 
 static const char sql_hosts_probes[] =
     " pr AS (SELECT host, count(*) AS n, sum(ok = 0) AS failed FROM probe"
-    "  WHERE time * 1000 >= :since AND time * 1000 < :until GROUP BY host),";
+    "  WHERE time * 1000 >= :since AND time * 1000 < :until GROUP BY host)";
 
 static const char sql_hosts_no_probes[] =
-    " pr AS (SELECT '' AS host, 0 AS n, 0 AS failed WHERE 0),";
+    " pr AS (SELECT '' AS host, 0 AS n, 0 AS failed WHERE 0)";
 
 static const char sql_hosts_tail[] =
     " hosts AS (SELECT host FROM ht UNION SELECT host FROM hp"
@@ -79,24 +106,23 @@ static const char sql_probes[] =
     " sts_header, sts_count, valid, max_age, include_subdomains, preload,"
     " outcome FROM probe WHERE time * 1000 < :until ORDER BY host, id";
 
+/* The trend, after htd: whole UTC days, hops and day counters alike. */
 static const char sql_days[] =
-    "SELECT day, sum(up), sum(rd), sum(rd_up), sum(clear) FROM ("
+    " SELECT day, sum(up), sum(rd), sum(rd_up), sum(clear) FROM ("
     " SELECT time_ms / 86400000 AS day, kind = 'hsts-upgrade' AS up,"
     "  kind = 'upstream-redirect' AS rd,"
     "  kind = 'upstream-redirect' AND scheme_change = 'up' AS rd_up,"
-    "  0 AS clear FROM hop WHERE time_ms >= :since AND time_ms < :until"
+    "  0 AS clear FROM hop"
+    "  WHERE time_ms >= :days_since AND time_ms < :days_until"
     " UNION ALL"
-    " SELECT first_seen / 86400000, 0, 0, 0,"
-    "  max(http_requests - upgrades, 0) FROM host_traffic"
-    "  WHERE first_seen / 86400000 = last_seen / 86400000"
-    "  AND first_seen >= :since AND last_seen < :until"
+    " SELECT day, 0, 0, 0, max(http_requests - upgrades, 0) FROM htd"
+    "  WHERE http_requests > 0 AND day BETWEEN :first_day AND :last_day"
     ") GROUP BY day ORDER BY day";
 
 _Static_assert(STORE_AUDIT_MS_PER_DAY == 86400000, "the SQL above says so");
 
-static const char sql_has_probe[] =
-    "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
-    " AND name = 'probe'";
+static const char sql_has_table[] =
+    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1";
 
 static const char sql_writer[] =
     "SELECT count(*), coalesce(sum(submitted), 0), coalesce(sum(written), 0),"
@@ -106,15 +132,40 @@ static const char sql_writer[] =
 static const char sql_hop_span[] =
     "SELECT coalesce(min(time_ms), 0), coalesce(max(time_ms), 0) FROM hop";
 
-static void bind_window(sqlite3_stmt *st, const struct store_audit_window *w)
+static void bind_named(sqlite3_stmt *st, const char *name, int64_t v)
 {
-  int i = sqlite3_bind_parameter_index(st, ":since");
+  int i = sqlite3_bind_parameter_index(st, name);
 
   if (i > 0)
-    sqlite3_bind_int64(st, i, w->has_since ? w->since_ms : INT64_MIN);
-  i = sqlite3_bind_parameter_index(st, ":until");
-  if (i > 0)
-    sqlite3_bind_int64(st, i, w->has_until ? w->until_ms : INT64_MAX);
+    sqlite3_bind_int64(st, i, v);
+}
+
+/*
+ * The window, and the whole UTC days that meet it: day numbers as the
+ * store computes them (Unix ms / STORE_AUDIT_MS_PER_DAY, truncated as
+ * SQLite and C divide) and the same days in Unix ms. An open side is the
+ * end of the int64 range.
+ */
+static void bind_window(sqlite3_stmt *st, const struct store_audit_window *w)
+{
+  const int64_t day = STORE_AUDIT_MS_PER_DAY;
+  int64_t first = INT64_MIN, last = INT64_MAX;
+  int64_t from = INT64_MIN, to = INT64_MAX;
+
+  if (w->has_since) {
+    first = w->since_ms / day;
+    from = first > INT64_MIN / day ? first * day : INT64_MIN;
+  }
+  if (w->has_until && w->until_ms > INT64_MIN) {
+    last = (w->until_ms - 1) / day;
+    to = last < INT64_MAX / day - 1 ? (last + 1) * day : INT64_MAX;
+  }
+  bind_named(st, ":since", w->has_since ? w->since_ms : INT64_MIN);
+  bind_named(st, ":until", w->has_until ? w->until_ms : INT64_MAX);
+  bind_named(st, ":first_day", first);
+  bind_named(st, ":last_day", last);
+  bind_named(st, ":days_since", from);
+  bind_named(st, ":days_until", to);
 }
 
 static const char *text(sqlite3_stmt *st, int col)
@@ -169,19 +220,39 @@ static int run(struct store *s, const char *sql,
   return err != STORE_OK ? err : stop;
 }
 
-static int has_probe_table(struct store *s, int *out)
+/* *out: does the store have the table `name`? */
+static int has_table(struct store *s, const char *name, int *out)
 {
+  char what[64];
   sqlite3_stmt *st;
-  int err = store__prepare(s, sql_has_probe, &st);
+  int err = store__prepare(s, sql_has_table, &st);
 
   if (err != STORE_OK)
     return err;
-  if (sqlite3_step(st) != SQLITE_ROW)
-    err = store__dbfail(s, "cannot look for the probe table");
-  else
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_ROW) {
+    snprintf(what, sizeof(what), "cannot look for the %s table", name);
+    err = store__dbfail(s, what);
+  } else {
     *out = sqlite3_column_int(st, 0) > 0;
+  }
   sqlite3_finalize(st);
   return err;
+}
+
+/* The htd CTE for this store: its day counters, or the v4 backfill. */
+static int htd_cte(struct store *s, const char **out)
+{
+  int days = 0;
+  int err = has_table(s, "host_traffic_day", &days);
+
+  *out = days ? sql_htd_table : sql_htd_backfill;
+  return err;
+}
+
+static int windowed(const struct store_audit_window *w)
+{
+  return w != NULL && (w->has_since || w->has_until);
 }
 
 struct host_ctx {
@@ -224,13 +295,20 @@ int store_audit_hosts(struct store *s, const struct store_audit_window *w,
                       void *arg)
 {
   struct host_ctx c = { fn, arg };
-  char sql[SQL_MAX];
+  char sql[SQL_MAX], traffic[SQL_MAX / 2];
+  const char *htd = NULL;
   int probes = 0;
-  int err = has_probe_table(s, &probes);
+  int err = has_table(s, "probe", &probes);
 
+  if (err == STORE_OK && windowed(w))
+    err = htd_cte(s, &htd);
   if (err != STORE_OK)
     return err;
-  snprintf(sql, sizeof(sql), "%s%s%s", sql_hosts_head,
+  if (htd != NULL)
+    snprintf(traffic, sizeof(traffic), "%s,%s", htd, sql_ht_days);
+  else
+    snprintf(traffic, sizeof(traffic), "%s", sql_ht_totals);
+  snprintf(sql, sizeof(sql), "WITH%s,%s,%s,%s", traffic, sql_hosts_hops,
            probes ? sql_hosts_probes : sql_hosts_no_probes, sql_hosts_tail);
   return run(s, sql, w, host_row, &c, "cannot read the hosts seen");
 }
@@ -332,7 +410,7 @@ int store_audit_probes(struct store *s, const struct store_audit_window *w,
 {
   struct probe_ctx c = { fn, arg };
   int probes = 0;
-  int err = has_probe_table(s, &probes);
+  int err = has_table(s, "probe", &probes);
 
   if (err != STORE_OK || !probes)
     return err;
@@ -362,8 +440,14 @@ int store_audit_days(struct store *s, const struct store_audit_window *w,
                      void *arg)
 {
   struct day_ctx c = { fn, arg };
+  char sql[SQL_MAX];
+  const char *htd;
+  int err = htd_cte(s, &htd);
 
-  return run(s, sql_days, w, day_row, &c, "cannot read the per-day trend");
+  if (err != STORE_OK)
+    return err;
+  snprintf(sql, sizeof(sql), "WITH%s%s", htd, sql_days);
+  return run(s, sql, w, day_row, &c, "cannot read the per-day trend");
 }
 
 static int writer_row(sqlite3_stmt *st, void *ctx)
@@ -393,7 +477,7 @@ int store_audit_meta(struct store *s, const struct store_audit_window *w,
   int err;
 
   memset(out, 0, sizeof(*out));
-  err = has_probe_table(s, &out->has_probe_table);
+  err = has_table(s, "probe", &out->has_probe_table);
   if (err == STORE_OK)
     err = run(s, sql_writer, w, writer_row, out,
               "cannot read the log writer's counters");

@@ -3,15 +3,21 @@
  * store.
  *
  * The audit judges every host seen in a time window from what the store
- * recorded: the per-host traffic counters (host_traffic, totals since the
- * host was first seen: the store keeps no row per plain-HTTP request or
- * CONNECT), the hop log (one row per internal upgrade or upstream
- * redirect, so these are counted exactly in the window), and the TLS
- * probes (table probe, schema v3; a store without it is read as "no host
- * probed"). Each call runs one query and hands plain rows to a callback,
- * sorted by host, so the caller can merge them without holding SQL
- * state. Strings in a row are valid during the callback only. Nothing
- * here judges: categories, problems and eligibility are the caller's.
+ * recorded: the per-host traffic counters (the store keeps no row per
+ * plain-HTTP request or CONNECT, but counts them per host and per UTC
+ * day: host_traffic holds the totals since the host was first seen,
+ * host_traffic_day (schema v4) the same counts per day), the hop log (one
+ * row per internal upgrade or upstream redirect, so these are counted
+ * exactly in the window), and the TLS probes (table probe, schema v3; a
+ * store without it is read as "no host probed"). The counters' grain is
+ * a UTC day: a window is widened to the whole days it meets for them.
+ * A store without host_traffic_day is read as the v4 migration fills it
+ * (each host's totals on the day of its last_seen), which is also the
+ * one approximation of traffic recorded before v4. Each call runs one
+ * query and hands plain rows to a callback, sorted by host, so the
+ * caller can merge them without holding SQL state. Strings in a row are
+ * valid during the callback only. Nothing here judges: categories,
+ * problems and eligibility are the caller's.
  *
  * Works on a store opened read-only while the proxy writes (WAL).
  */
@@ -22,7 +28,7 @@
 
 #include "store.h"
 
-#define STORE_AUDIT_MS_PER_DAY 86400000 /* trend buckets: UTC days */
+#define STORE_AUDIT_MS_PER_DAY 86400000 /* day counters, trend: UTC days */
 
 /* The window: [since_ms, until_ms). Zeroed: everything. */
 struct store_audit_window {
@@ -35,7 +41,14 @@ struct store_audit_window {
 /* One host seen in the window, with its counters. */
 struct store_audit_host {
   const char *host; /* normalized name, or an IP literal (unbracketed) */
-  /* host_traffic: totals since first seen (has_traffic 0: no row). */
+  /*
+   * The counters (has_traffic 0: none): with no window, the totals since
+   * first seen (host_traffic); with a window, the sums of the UTC days
+   * that meet it (host_traffic_day), exact to the day. first_seen_ms and
+   * last_seen_ms are the host's first and last sighting ever, which
+   * tells whether a partly covered first or last day of the window can
+   * hold traffic from outside it.
+   */
   int has_traffic;
   int64_t first_seen_ms;
   int64_t last_seen_ms;
@@ -59,10 +72,11 @@ struct store_audit_host {
 };
 
 /*
- * Calls fn(h, arg) for each host with evidence in *w: a host_traffic row
- * whose [first_seen, last_seen] meets the window, a hop in it, or a probe
- * in it; sorted by host (byte order), until fn returns non-zero (which is
- * returned). Returns STORE_OK or STORE_EDB (store_errmsg() says why).
+ * Calls fn(h, arg) for each host with evidence in *w (NULL: everything):
+ * counted traffic on a UTC day that meets the window (with no window: a
+ * host_traffic row), a hop in it, or a probe in it; sorted by host (byte
+ * order), until fn returns non-zero (which is returned). Returns STORE_OK
+ * or STORE_EDB (store_errmsg() says why).
  */
 int store_audit_hosts(struct store *s, const struct store_audit_window *w,
                       int (*fn)(const struct store_audit_host *h, void *arg),
@@ -135,10 +149,10 @@ int store_audit_probes(struct store *s, const struct store_audit_window *w,
                        void *arg);
 
 /*
- * One UTC day of the trend: hops counted exactly; clear_text is the
- * plain-HTTP requests not upgraded of the hosts whose whole traffic
- * (first_seen to last_seen) lies in that day and in the window, the only
- * ones the counters can place on a day.
+ * One UTC day of the trend, for every day that meets the window (whole
+ * days: the first and last one count all of their hops and traffic) and
+ * has hops or plain-HTTP requests. clear_text is the day's plain-HTTP
+ * requests not upgraded (host_traffic_day, per host and day).
  */
 struct store_audit_day {
   int64_t day; /* Unix ms / STORE_AUDIT_MS_PER_DAY */

@@ -7,13 +7,16 @@
  * Location that cannot be resolved is stored as sent), assigns the chain
  * once (store_log_chain.c), derives scheme_change, same_host and
  * bootstrap, and inserts the row. Per-host counters of the whole batch
- * (from hops and traffic records) are summed in memory, sorted by host,
- * and upserted once per host; then the writer's counters are updated in
- * the same transaction. After the commit the batch's hops are read back
- * from hop_json and appended to the JSON destination: the same text that
- * `hstsproxy log --json` prints. Probe results (store_writer_probe) are
- * applied first, each in its own transaction (store_probe_record), and
- * marked done so that a retried batch does not record them twice.
+ * (from hops and traffic records) are summed in memory, sorted by host
+ * and UTC day of the record's time, and upserted once per (host, day)
+ * into host_traffic_day and once per host into host_traffic (schema v4:
+ * the audit's windows and trend read the days); then the writer's
+ * counters are updated in the same transaction. After the commit the batch's
+ * hops are read back from hop_json and appended to the JSON destination: the
+ * same text that `hstsproxy log --json` prints. Probe results
+ * (store_writer_probe) are applied first, each in its own transaction
+ * (store_probe_record), and marked done so that a retried batch does not record
+ * them twice.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +28,7 @@
 
 #include "hsts_host.h"
 #include "hsts_url.h"
+#include "store_audit.h"
 #include "store_internal.h"
 #include "store_log_int.h"
 
@@ -34,6 +38,7 @@
 #define HOST_TEXT_MAX (STORE_HOP_SHORT_MAX + 1)
 #define PORT_MAX      65535u
 #define STATUS_NONE   0
+#define MS_PER_DAY    STORE_AUDIT_MS_PER_DAY /* host_traffic_day.day */
 
 enum { CHANGE_NULL = -1, CHANGE_NONE, CHANGE_UP, CHANGE_DOWN };
 
@@ -59,6 +64,16 @@ static const char sql_upsert_host[] =
     " redirects_to_https = redirects_to_https + excluded.redirects_to_https,"
     " connects = connects + excluded.connects";
 
+static const char sql_upsert_day[] =
+    "INSERT INTO host_traffic_day (host, day, http_requests, upgrades,"
+    " upstream_redirects, redirects_to_https, connects)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (host, day) DO UPDATE SET"
+    " http_requests = http_requests + excluded.http_requests,"
+    " upgrades = upgrades + excluded.upgrades,"
+    " upstream_redirects = upstream_redirects + excluded.upstream_redirects,"
+    " redirects_to_https = redirects_to_https + excluded.redirects_to_https,"
+    " connects = connects + excluded.connects";
+
 static const char sql_upsert_port[] =
     "INSERT INTO host_connect_port (host, port, count) VALUES (?1, ?2, ?3)"
     " ON CONFLICT (host, port) DO UPDATE SET count = count + excluded.count";
@@ -78,6 +93,7 @@ static const char sql_select_json[] =
 struct delta {
   char host[HOST_TEXT_MAX];
   int64_t time_ms;
+  int64_t day;   /* UTC day of time_ms (as SQLite divides: truncated) */
   unsigned port; /* CONNECT: the port; else 0 */
   uint32_t http, upgrades, redirects, to_https, connects;
 };
@@ -99,7 +115,7 @@ struct store__log {
   int json_failed;              /* the last JSON write failed */
   int json_errno;               /* to report, then 0 */
   struct store__chains *chains; /* owned */
-  sqlite3_stmt *st[6];          /* owned; see enum stmt */
+  sqlite3_stmt *st[7];          /* owned; see enum stmt */
   int64_t run_id;               /* writer_stats row; 0 until committed */
   int64_t started;              /* Unix ms */
   char *arena;                  /* owned: cleaned strings of one hop */
@@ -110,12 +126,21 @@ struct store__log {
   char errmsg[STORE_ERRMSG_MAX];
 };
 
-enum stmt { ST_HOP, ST_HOST, ST_PORT, ST_RUN_NEW, ST_RUN, ST_JSON, ST_COUNT };
-
-static const char *const stmt_sql[ST_COUNT] = {
-  sql_insert_hop, sql_upsert_host, sql_upsert_port,
-  sql_insert_run, sql_update_run,  sql_select_json
+enum stmt {
+  ST_HOP,
+  ST_HOST,
+  ST_DAY,
+  ST_PORT,
+  ST_RUN_NEW,
+  ST_RUN,
+  ST_JSON,
+  ST_COUNT
 };
+
+static const char *const stmt_sql[ST_COUNT] = { sql_insert_hop, sql_upsert_host,
+                                                sql_upsert_day, sql_upsert_port,
+                                                sql_insert_run, sql_update_run,
+                                                sql_select_json };
 
 static int64_t wall_ms(void)
 {
@@ -414,6 +439,7 @@ static struct delta *new_delta(struct store__log *lg, size_t *nd,
   memset(d, 0, sizeof(*d));
   snprintf(d->host, sizeof(d->host), "%s", host);
   d->time_ms = time_ms;
+  d->day = time_ms / MS_PER_DAY;
   return d;
 }
 
@@ -467,6 +493,7 @@ static void traffic_delta(struct store__log *lg, size_t *nd,
   }
 }
 
+/* By host, then day, then port: one run per (host, day), ports within. */
 static int delta_cmp(const void *a, const void *b)
 {
   const struct delta *x = a, *y = b;
@@ -474,6 +501,8 @@ static int delta_cmp(const void *a, const void *b)
 
   if (c != 0)
     return c;
+  if (x->day != y->day)
+    return x->day < y->day ? -1 : 1;
   return (x->port > y->port) - (x->port < y->port);
 }
 
@@ -488,6 +517,16 @@ static int upsert_port(struct store__log *lg, const char *host, unsigned port,
   return step_done(lg, st, out);
 }
 
+/* The five counters of sum as parameters first .. first + 4. */
+static void bind_counts(sqlite3_stmt *st, int first, const struct delta *sum)
+{
+  sqlite3_bind_int64(st, first, sum->http);
+  sqlite3_bind_int64(st, first + 1, sum->upgrades);
+  sqlite3_bind_int64(st, first + 2, sum->redirects);
+  sqlite3_bind_int64(st, first + 3, sum->to_https);
+  sqlite3_bind_int64(st, first + 4, sum->connects);
+}
+
 static int upsert_host(struct store__log *lg, const struct delta *sum,
                        int64_t last, enum store__write *out)
 {
@@ -496,50 +535,87 @@ static int upsert_host(struct store__log *lg, const struct delta *sum,
   sqlite3_bind_text(st, 1, sum->host, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, sum->time_ms);
   sqlite3_bind_int64(st, 3, last);
-  sqlite3_bind_int64(st, 4, sum->http);
-  sqlite3_bind_int64(st, 5, sum->upgrades);
-  sqlite3_bind_int64(st, 6, sum->redirects);
-  sqlite3_bind_int64(st, 7, sum->to_https);
-  sqlite3_bind_int64(st, 8, sum->connects);
+  bind_counts(st, 4, sum);
   return step_done(lg, st, out);
 }
 
-/* Sums the sorted deltas per host (and per CONNECT port) and upserts. */
+static int upsert_day(struct store__log *lg, const struct delta *sum,
+                      enum store__write *out)
+{
+  sqlite3_stmt *st = lg->st[ST_DAY];
+
+  sqlite3_bind_text(st, 1, sum->host, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, sum->day);
+  bind_counts(st, 3, sum);
+  return step_done(lg, st, out);
+}
+
+/* Adds d (seen from d->time_ms to d_last) to sum (to *last). */
+static void add_delta(struct delta *sum, int64_t *last, const struct delta *d,
+                      int64_t d_last)
+{
+  sum->time_ms = d->time_ms < sum->time_ms ? d->time_ms : sum->time_ms;
+  *last = d_last > *last ? d_last : *last;
+  sum->http += d->http;
+  sum->upgrades += d->upgrades;
+  sum->redirects += d->redirects;
+  sum->to_https += d->to_https;
+  sum->connects += d->connects;
+}
+
+/*
+ * Sums the run of sorted deltas of one (host, day) starting at *i into
+ * *sum (seen until *last), upserts its CONNECT ports (one row per port)
+ * and its host_traffic_day row, and moves *i past the run.
+ */
+static int write_day(struct store__log *lg, size_t *i, size_t nd,
+                     struct delta *sum, int64_t *last, enum store__write *out)
+{
+  size_t k, j;
+
+  *sum = lg->deltas[*i];
+  *last = sum->time_ms;
+  for (j = *i + 1; j < nd && lg->deltas[j].day == sum->day &&
+                   strcmp(lg->deltas[j].host, sum->host) == 0;
+       j++)
+    add_delta(sum, last, &lg->deltas[j], lg->deltas[j].time_ms);
+  for (k = *i; k < j; k++) {
+    size_t run = k;
+
+    if (lg->deltas[k].port == 0)
+      continue;
+    while (k + 1 < j && lg->deltas[k + 1].port == lg->deltas[run].port)
+      k++;
+    if (upsert_port(lg, sum->host, lg->deltas[run].port, (int64_t)(k - run + 1),
+                    out) != 0)
+      return -1;
+  }
+  *i = j;
+  return upsert_day(lg, sum, out);
+}
+
+/* Sums the sorted deltas per (host, day), per host and per CONNECT port,
+ * and upserts each sum once. */
 static int write_counters(struct store__log *lg, size_t nd,
                           enum store__write *out)
 {
-  size_t i = 0, j;
+  struct delta host, day;
+  int64_t host_last, day_last;
+  size_t i = 0;
 
   if (nd == 0) /* deltas may still be NULL: qsort(NULL, 0) is undefined */
     return STORE_OK;
   qsort(lg->deltas, nd, sizeof(*lg->deltas), delta_cmp);
   while (i < nd) {
-    struct delta sum = lg->deltas[i];
-    int64_t last = sum.time_ms;
-
-    for (j = i + 1; j < nd && strcmp(lg->deltas[j].host, sum.host) == 0; j++) {
-      const struct delta *d = &lg->deltas[j];
-
-      sum.time_ms = d->time_ms < sum.time_ms ? d->time_ms : sum.time_ms;
-      last = d->time_ms > last ? d->time_ms : last;
-      sum.http += d->http;
-      sum.upgrades += d->upgrades;
-      sum.redirects += d->redirects;
-      sum.to_https += d->to_https;
-      sum.connects += d->connects;
-    }
-    for (; i < j; i++) {
-      size_t k = i;
-
-      if (lg->deltas[i].port == 0)
-        continue;
-      while (i + 1 < j && lg->deltas[i + 1].port == lg->deltas[k].port)
-        i++;
-      if (upsert_port(lg, sum.host, lg->deltas[k].port, (int64_t)(i - k + 1),
-                      out) != 0)
+    /* The host's first day, then its other days added to it. */
+    if (write_day(lg, &i, nd, &host, &host_last, out) != 0)
+      return -1;
+    while (i < nd && strcmp(lg->deltas[i].host, host.host) == 0) {
+      if (write_day(lg, &i, nd, &day, &day_last, out) != 0)
         return -1;
+      add_delta(&host, &host_last, &day, day_last);
     }
-    if (upsert_host(lg, &sum, last, out) != 0)
+    if (upsert_host(lg, &host, host_last, out) != 0)
       return -1;
   }
   return 0;

@@ -9,10 +9,12 @@
  * meaning is unknown to this program. To change the schema, append a
  * migration and bump STORE_SCHEMA_VERSION; never edit a released one.
  * v2 adds the hop log and per-host counters (store_log.h); v3 the TLS
- * probe results (store_probe.h).
+ * probe results (store_probe.h); v4 the per-host counters per UTC day
+ * (store_audit.h reads them for windows and the trend).
  */
 #include <stdio.h>
 
+#include "store_audit.h"
 #include "store_internal.h"
 
 /* Version 1: preload lists with their history, learned/manual policies. */
@@ -181,7 +183,7 @@ static const char migration_v3[] =
     "  address TEXT,"                            /* ip:port last tried */
     "  tls_version TEXT,"                        /* "TLSv1.3" */
     "  method TEXT CHECK (method IN ('HEAD', 'GET')),"
-    "  status INTEGER," /* NULL: no response */
+    "  status INTEGER,"  /* NULL: no response */
     "  sts_header TEXT," /* the first STS value (1024 bytes kept) */
     "  sts_count INTEGER NOT NULL DEFAULT 0 CHECK (sts_count >= 0),"
     "  valid INTEGER CHECK (valid IN (0,1))," /* NULL: no header */
@@ -198,8 +200,38 @@ static const char migration_v3[] =
     "CREATE VIEW probe_latest AS SELECT * FROM probe"
     "  WHERE id IN (SELECT max(id) FROM probe GROUP BY host);";
 
+/*
+ * Version 4: host_traffic split per UTC day (day = Unix ms / 86400000,
+ * STORE_AUDIT_MS_PER_DAY), so that the audit counts a window's plain-HTTP
+ * requests and CONNECTs, and its per-day trend, exactly (to the day).
+ * The writer adds to both tables in the same transaction, so each
+ * host's rows here sum to its host_traffic row.
+ *
+ * Backfill: what was counted before v4 has no day; each host's totals
+ * are put on the day of its last_seen. This is the only approximation
+ * of the day counters, and only for traffic recorded before the store
+ * was migrated to v4.
+ */
+static const char migration_v4[] =
+    "CREATE TABLE host_traffic_day ("
+    "  host TEXT NOT NULL,"   /* as in host_traffic */
+    "  day INTEGER NOT NULL," /* UTC day: Unix ms / 86400000 */
+    "  http_requests INTEGER NOT NULL DEFAULT 0,"
+    "  upgrades INTEGER NOT NULL DEFAULT 0,"
+    "  upstream_redirects INTEGER NOT NULL DEFAULT 0,"
+    "  redirects_to_https INTEGER NOT NULL DEFAULT 0,"
+    "  connects INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (host, day)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO host_traffic_day (host, day, http_requests, upgrades,"
+    "  upstream_redirects, redirects_to_https, connects)"
+    "  SELECT host, last_seen / 86400000, http_requests, upgrades,"
+    "  upstream_redirects, redirects_to_https, connects FROM host_traffic;";
+
+_Static_assert(STORE_AUDIT_MS_PER_DAY == 86400000, "migration_v4 says so");
+
 static const char *const migrations[] = {
-  migration_v1, migration_v2, migration_v3, NULL /* sentinel */
+  migration_v1, migration_v2, migration_v3, migration_v4, NULL /* sentinel */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

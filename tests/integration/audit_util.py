@@ -3,7 +3,8 @@
 Standard library only. A Scenario writes evidence straight into a store
 that `hstsproxy --db X policy list` created and migrated, with python's
 sqlite3, as the proxy's log writer and the prober would have: hop rows
-(internal upgrades and upstream redirects), per-host traffic counters,
+(internal upgrades and upstream redirects), per-host traffic counters
+(totals and per UTC day, as the writer keeps them since schema 4),
 writer statistics, probe rows and learned policies. Times are Unix ms
 (hops, counters) or seconds (probes, policies), as in the schema.
 
@@ -32,6 +33,12 @@ URL_RE = re.compile(r"(?i)\b(?:https?:)?//|url\s*\(|@import")
 
 CATEGORIES = ("preloaded", "hsts", "weak-hsts", "invalid-hsts",
               "redirect-no-hsts", "http-only", "https-unprobed")
+
+
+def day(t_ms, http=0, upgrades=0, redirects=0, to_https=0, connects=0):
+    """One UTC day's share of a host's counters (Scenario.traffic days):
+    the day of t_ms and the counts, in traffic()'s order."""
+    return (t_ms // DAY_MS, (http, upgrades, redirects, to_https, connects))
 
 
 class Scenario:
@@ -88,13 +95,28 @@ class Scenario:
              scheme_change, same_host, bootstrap))
 
     def traffic(self, host, first_ms, last_ms, http=0, upgrades=0,
-                redirects=0, to_https=0, connects=0):
+                redirects=0, to_https=0, connects=0, days=None):
+        """The host's totals (host_traffic) and their split per UTC day
+        (host_traffic_day): `days` is a list of day() values adding up to
+        the totals; by default all on one day, which first_ms and last_ms
+        must then share."""
+        totals = (http, upgrades, redirects, to_https, connects)
+        if days is None:
+            assert first_ms // DAY_MS == last_ms // DAY_MS, \
+                "%s: traffic over several days needs `days`" % host
+            days = [day(first_ms, *totals)]
+        assert tuple(map(sum, zip(*(c for _, c in days)))) == totals, host
         self.db.execute(
             "INSERT INTO host_traffic (host, first_seen, last_seen,"
             " http_requests, upgrades, upstream_redirects,"
             " redirects_to_https, connects) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (host, first_ms, last_ms, http, upgrades, redirects, to_https,
-             connects))
+            (host, first_ms, last_ms) + totals)
+        for number, counts in days:
+            self.db.execute(
+                "INSERT INTO host_traffic_day (host, day, http_requests,"
+                " upgrades, upstream_redirects, redirects_to_https,"
+                " connects) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (host, number) + counts)
 
     def writer(self, started_ms, updated_ms, written, dropped=0, failed=0):
         self.db.execute(

@@ -29,6 +29,14 @@ def s(ms):
     return ms // 1000
 
 
+def iso(ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
+
+
+def date(ms):
+    return time.strftime("%Y-%m-%d", time.gmtime(ms / 1000))
+
+
 STRONG = "max-age=31536000; includeSubDomains; preload"
 
 # host: (category, verdict, http_requests, clear_text, upgrades,
@@ -123,7 +131,8 @@ def build(path, tmp, run):
     sc.probe("weak.test", s(at(1, 5)), "max-age=86400", True, 86400, False,
              False)
     # weak-hsts after cutting max-age and dropping includeSubDomains
-    sc.traffic("regress.test", at(0, 5), at(2, 5), connects=4)
+    sc.traffic("regress.test", at(0, 5), at(2, 5), connects=4,
+               days=[A.day(at(0, 5), connects=3), A.day(at(2, 5), connects=1)])
     sc.probe("regress.test", s(at(0, 5)), "max-age=31536000; "
              "includeSubDomains", True, A.YEAR, True, False)
     sc.probe("regress.test", s(at(2, 5)), "max-age=600", True, 600, False,
@@ -143,7 +152,9 @@ def build(path, tmp, run):
                     "https://redirect.test/",
                     sts="max-age=300" if i == 0 else None)
     # redirect-no-hsts: the header went away (a regression)
-    sc.traffic("gone.test", at(0, 3), at(2, 3), connects=3)
+    sc.traffic("gone.test", at(0, 3), at(2, 3), connects=3,
+               days=[A.day(at(0, 3), connects=1), A.day(at(1, 3), connects=1),
+                     A.day(at(2, 3), connects=1)])
     sc.probe("gone.test", s(at(0, 3)), "max-age=31536000", True, A.YEAR,
              False, False)
     sc.learned("gone.test", s(at(0, 3)), A.YEAR, False, "max-age=31536000")
@@ -348,30 +359,73 @@ class AuditStore(C.CliTestCase):
         self.assertEqual(p["counters"]["hosts_beyond_window"], 0)
 
     def test_window(self):
-        since = time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                              time.gmtime(at(1, 0) / 1000))
+        since = iso(at(1, 0))
         doc = self.audit_json("--since", since)
         hosts = self.hosts(doc)
         gone_before = {"preloaded.test", "strong.test", "redirect.test",
                        "plain.test", "vanished.test"}
         self.assertEqual(set(hosts), set(EXPECTED) - gone_before)
         self.assertEqual(doc["window"]["since"], since)
-        self.assertFalse(hosts["regress.test"]["counters_exact"])
-        self.assertTrue(hosts["weak.test"]["counters_exact"])
-        self.assertEqual(doc["provenance"]["counters"]["hosts_beyond_window"],
-                         2)
+        # counted per UTC day: a window from midnight leaves day 0 out
+        self.assertEqual((hosts["regress.test"]["connects"],
+                          hosts["gone.test"]["connects"]), (1, 2))
+        self.assertTrue(all(h["counters_exact"] for h in hosts.values()))
+        self.assertEqual(doc["provenance"]["counters"],
+                         {"http_requests_and_connects": "window days (UTC)",
+                          "upgrades_and_redirects": "window",
+                          "hosts_beyond_window": 0,
+                          "clear_text_unplaced": 0})
         self.assertEqual([(g["host"], g["kind"]) for g in doc["regressions"]],
                          [("gone.test", "header_gone"),
                           ("regress.test", "max_age_cut"),
                           ("regress.test", "include_subdomains_dropped")])
         self.assertEqual(len(doc["trend"]), 2)
-        until = time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                              time.gmtime(at(1, 0) / 1000))
-        early = self.hosts(self.audit_json("--until", until))
+        early = self.hosts(self.audit_json("--until", iso(at(1, 0))))
         self.assertIn("plain.test", early)
         self.assertNotIn("certbad.test", early)
         # before the second probe, regress.test still sent a year
         self.assertEqual(early["regress.test"]["category"], "hsts")
+        self.assertEqual(early["regress.test"]["connects"], 3)
+
+    def test_window_excludes_earlier_days_exactly(self):
+        """Plain-HTTP requests and CONNECTs of a host seen over three days:
+        a window gets exactly the days it covers (UTC days are the grain:
+        a window cut inside a day counts that whole day, and says so)."""
+        sc = A.Scenario(self.db)
+        sc.traffic("daily.test", at(0, 20), at(2, 1), http=9, connects=3,
+                   days=[A.day(at(0, 20), http=4, connects=1),
+                         A.day(at(1, 9), http=3, connects=2),
+                         A.day(at(2, 1), http=2)])
+        sc.close()
+        cases = (  # window; http_requests, clear_text, connects, exact
+            ((), (9, 9, 3, True)),
+            (("--since", iso(at(1, 0))), (5, 5, 2, True)),
+            (("--since", iso(at(1, 0)), "--until", iso(at(2, 0))),
+             (3, 3, 2, True)),
+            (("--until", iso(at(1, 0))), (4, 4, 1, True)),
+            (("--since", iso(at(0, 20))), (9, 9, 3, True)),
+            (("--since", iso(at(1, 12))), (5, 5, 2, False)),
+            (("--until", iso(at(1, 12))), (7, 7, 3, False)),
+            (("--until", iso(at(2, 1, 1))), (9, 9, 3, True)),
+            (None, None))  # sentinel
+        for args, want in cases[:-1]:
+            with self.subTest(window=args):
+                doc = self.audit_json(*args)
+                h = self.hosts(doc)["daily.test"]
+                self.assertEqual((h["http_requests"], h["clear_text"],
+                                  h["connects"], h["counters_exact"]), want)
+                if not want[3]:
+                    self.assertGreater(
+                        doc["provenance"]["counters"]["hosts_beyond_window"],
+                        0)
+        doc = self.audit_json("--since", iso(at(1, 0)), "--until",
+                              iso(at(2, 0)))
+        self.assertEqual(
+            [(d["date"], d["clear_text"], d["upgraded"],
+              d["upstream_redirects"]) for d in doc["trend"]],
+            [(date(at(1, 0)), 14, 2, 2)])
+        trend = self.audit_json()["trend"]
+        self.assertEqual([d["clear_text"] for d in trend], [19, 14, 2])
 
     def test_text(self):
         out = self.run_ok("audit").out

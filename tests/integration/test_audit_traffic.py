@@ -13,6 +13,7 @@ mix produced, in JSON, text, CSV and HTML.
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import urllib.parse
@@ -158,6 +159,28 @@ class AuditTraffic(H.ProxyTestCase):
         self.assertEqual(len(doc["trend"]), 1)
         self.assertEqual((doc["trend"][0]["upgraded"],
                           doc["trend"][0]["clear_text"]), (6, 6))
+
+    def test_day_counters_add_up_to_the_totals(self):
+        """The writer counts each host per UTC day (host_traffic_day) in
+        the transaction that adds to its totals (host_traffic)."""
+        db = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
+        try:
+            cols = ("http_requests, upgrades, upstream_redirects,"
+                    " redirects_to_https, connects")
+            totals = db.execute("SELECT host, first_seen / %d,"
+                                " last_seen / %d, %s FROM host_traffic"
+                                " ORDER BY host" % (A.DAY_MS, A.DAY_MS,
+                                                   cols)).fetchall()
+            days = db.execute(
+                "SELECT host, min(day), max(day), %s FROM (SELECT host, day,"
+                " %s FROM host_traffic_day) GROUP BY host ORDER BY host"
+                % (", ".join("sum(%s)" % c for c in cols.split(", ")),
+                   cols)).fetchall()
+        finally:
+            db.close()
+        self.assertEqual(days, totals)
+        self.assertEqual({t[0]: (t[3], t[7]) for t in totals},
+                         {h: (w[1], w[5]) for h, w in EXPECTED.items()})
 
     def test_text(self):
         out = self.audit()
