@@ -230,8 +230,20 @@ static const char migration_v4[] =
 
 _Static_assert(STORE_AUDIT_MS_PER_DAY == 86400000, "migration_v4 says so");
 
+/*
+ * Version 5: two indexes of the hop log that no query uses and every
+ * insert pays for (the writer commits one row per upgrade, tens of
+ * thousands a second: docs/BENCHMARKS.md). hop_kind has two values, so
+ * kind filters are served better by hop_time's range; chain_id is random,
+ * so hop_chain took a random page per insert, and chains are assembled
+ * by window functions over the rows a query already selected.
+ */
+static const char migration_v5[] = "DROP INDEX IF EXISTS hop_kind;"
+                                   "DROP INDEX IF EXISTS hop_chain;";
+
 static const char *const migrations[] = {
-  migration_v1, migration_v2, migration_v3, migration_v4, NULL /* sentinel */
+  migration_v1, migration_v2, migration_v3,
+  migration_v4, migration_v5, NULL /* sentinel */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
