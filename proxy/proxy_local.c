@@ -10,8 +10,9 @@
  * (proxy__conn_answered). Origin-form requests are for the proxy itself:
  * GET / is a small status page (with the policies this worker uses and
  * the hop log's counters: written, dropped because the queue was full,
- * given up because the store failed), GET /proxy.pac a PAC file naming
- * the address the request came in on.
+ * given up because the store failed, pending: accepted and not committed
+ * yet, which grows while the store fails), GET /proxy.pac a PAC file
+ * naming the address the request came in on.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,6 +180,7 @@ static void status_page(struct proxy_conn *conn)
                "<tr><th>log records written</th><td>%llu</td></tr>\n"
                "<tr><th>log records dropped</th><td>%llu</td></tr>\n"
                "<tr><th>log records failed</th><td>%llu</td></tr>\n"
+               "<tr><th>log records pending</th><td>%llu</td></tr>\n"
                "</table>\n</body></html>\n",
                HSTSPROXY_VERSION, uptime, s->nworkers,
                (unsigned long long)atomic_load(&st->conns_active),
@@ -189,7 +191,8 @@ static void status_page(struct proxy_conn *conn)
                (unsigned long long)atomic_load(&st->upgrades),
                pc.preload_name != NULL ? pc.preload_name : "none",
                pc.preload_hosts, pc.learned, (unsigned long long)ws.written,
-               (unsigned long long)ws.dropped, (unsigned long long)ws.failed);
+               (unsigned long long)ws.dropped, (unsigned long long)ws.failed,
+               (unsigned long long)ws.queued);
   if (n < 0 || (size_t)n >= sizeof(body)) {
     proxy__conn_close(conn, "status page too long");
     return;

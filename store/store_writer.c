@@ -12,11 +12,23 @@
  * commits them through store_log.c in batches of at most batch_max, when
  * batch_max are waiting or the oldest has waited batch_ms. A batch that
  * fails for a transient reason stays pending and is retried every
- * retry_ms; the failure is reported once on the error stream, and again
- * when writing works again. Meanwhile the ring keeps accepting until both
- * it and the pending buffer are full. On close everything is committed,
- * retrying a failing store STORE__CLOSE_ATTEMPTS times; what is still
- * left then is counted as failed.
+ * retry_ms; the failure is reported once on the error stream ("store
+ * PATH: cannot write hop log: CAUSE"), and again when writing works again
+ * ("store PATH: hop log: writing again"). Meanwhile the ring keeps
+ * accepting until both it and the pending buffer are full (then records
+ * are dropped and counted); stats.queued counts what waits. On close
+ * everything is committed, retrying a failing store STORE__CLOSE_ATTEMPTS
+ * times; what is still left then is counted as failed.
+ *
+ * Store faults keep the one connection: a locked store (after the busy
+ * timeout), a full disk and a write the kernel refuses (EROFS, EIO: a
+ * disk gone read-only) each roll the transaction back and leave the
+ * connection usable, so the retry succeeds as soon as the cause is gone
+ * (tests/integration/test_store_faults.py drives each one through the
+ * real binary). The connection never turns read-only while running: a
+ * store that is read-only at start is refused by store_open() before the
+ * writer exists. So the writer does not reopen its connection, which
+ * would also start a second writer_stats row for the same run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -362,6 +374,13 @@ static void report(struct store_writer *w, const char *msg)
   fflush(w->errors);
 }
 
+static void report_recovered(struct store_writer *w)
+{
+  fprintf(w->errors, "hstsproxy: store %s: hop log: writing again\n",
+          w->db_path);
+  fflush(w->errors);
+}
+
 static void report_json_error(struct store_writer *w)
 {
   int e = store__log_json_error(w->log);
@@ -411,7 +430,7 @@ static enum store__write write_batch(struct store_writer *w, size_t n)
   if (r == STORE__WRITE_OK) {
     pending_done(w, n, bytes, 1);
     if (w->reported)
-      report(w, "hop log: writing again");
+      report_recovered(w);
     w->reported = 0;
     w->retry_at = 0;
     set_failing(w, 0);
