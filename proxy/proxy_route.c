@@ -253,9 +253,9 @@ static void route_absolute(struct proxy_conn *conn)
     return;
   }
   conn->ws_upgrade = proxy__is_ws_upgrade(req);
-  proxy__log_traffic(conn, 0);
   if (route_upgrade(conn, &u))
-    return;
+    return; /* its hop counts the request (store_log.h) */
+  proxy__log_traffic(conn, 0);
   proxy__forward_start(conn);
 }
 

@@ -463,6 +463,7 @@ static void hop_delta(struct store__log *lg, size_t *nd,
     return;
   d = new_delta(lg, nd, v->host, v->h.time_ms);
   if (v->h.kind == STORE_HOP_UPGRADE) {
+    d->http = 1; /* the upgraded request: no traffic record of its own */
     d->upgrades = 1;
   } else {
     d->redirects = 1;

@@ -89,10 +89,11 @@ enum store_traffic_kind {
 };
 
 /*
- * One request for the per-host counters. Hops need no traffic record of
- * their own for upgrades and redirects: the writer counts those from the
- * hops (upgrades, upstream_redirects, redirects_to_https); submit one
- * STORE_TRAFFIC_HTTP per plain-HTTP request, upgraded or not.
+ * One request for the per-host counters. The writer counts upgrades,
+ * upstream redirects and redirects to https from the hops, and an
+ * internal upgrade's hop also counts as its plain-HTTP request: submit one
+ * STORE_TRAFFIC_HTTP per plain-HTTP request that is not upgraded (one
+ * ring record per request on the proxy's hottest path, not two).
  */
 struct store_traffic {
   int64_t time_ms;

@@ -90,7 +90,6 @@ static const struct {
   { "a.test", STORE_TRAFFIC_HTTP, 0, 1, 23, HOUR_MS - 1 }, /* 23:59:59.999 */
   { "a.test", STORE_TRAFFIC_HTTP, 0, 2, 0, 0 },            /* midnight */
   { "a.test", STORE_TRAFFIC_CONNECT, 443, 1, 5, 0 },
-  { "a.test", STORE_TRAFFIC_HTTP, 0, 1, 12, 0 }, /* the upgrade's */
   { "a.test", STORE_TRAFFIC_HTTP, 0, 2, 1, 0 },  /* the redirect's */
   { "b.test", STORE_TRAFFIC_CONNECT, 8443, 0, 1, 0 },
   { "b.test", STORE_TRAFFIC_CONNECT, 8443, 2, 1, 0 },
