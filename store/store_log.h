@@ -35,7 +35,7 @@
 
 #define STORE_WRITER_QUEUE_DEFAULT (4u << 20) /* bytes of the ring */
 #define STORE_WRITER_QUEUE_MIN     (64u << 10)
-#define STORE_WRITER_BATCH_MAX     512u  /* records per transaction */
+#define STORE_WRITER_BATCH_MAX     8192u /* records per transaction */
 #define STORE_WRITER_BATCH_MS      100u  /* longest wait before a commit */
 #define STORE_WRITER_RETRY_MS      1000u /* after a failed write */
 #define STORE_CHAIN_WINDOW_MS      (10 * 60 * 1000) /* chains continue */

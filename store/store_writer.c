@@ -3,9 +3,12 @@
  *
  * Producers (the proxy's event loops) serialize a record straight into a
  * preallocated byte ring (struct store__rec_* then the strings), under a
- * mutex held only for those copies, and signal the writer when the ring
- * goes from empty to non-empty or reaches batch_max records. A full ring
- * drops the record and counts it: a producer never waits for the disk.
+ * mutex held only for those copies, and signal the writer only when it
+ * sleeps with nothing to do (the ring goes from empty to non-empty) or
+ * the ring reaches batch_max records: a writer waiting for its batch's
+ * deadline takes what came meanwhile when it wakes, so a busy proxy does
+ * not pay a futex wake per record. A full ring drops the record and
+ * counts it: a producer never waits for the disk.
  *
  * The writer thread moves records from the ring into its own pending
  * buffer (as large as the ring), which frees ring space at once, and
@@ -66,6 +69,7 @@ struct store_writer {
   size_t head;         /* offset of the oldest byte */
   size_t used;         /* bytes queued */
   size_t ring_records;
+  int idle; /* the writer waits with nothing pending (no deadline) */
   int closing;
   struct store_writer_stats stats;
 
@@ -164,7 +168,8 @@ static void ring_commit(struct store_writer *w, size_t size, size_t body)
   ring_put(w, zero, size - body);
   w->ring_records++;
   w->stats.queued++;
-  if (w->ring_records == SIGNAL_EMPTY || w->ring_records == w->batch_max)
+  if ((w->ring_records == SIGNAL_EMPTY && w->idle) ||
+      w->ring_records == w->batch_max)
     pthread_cond_signal(&w->cond);
 }
 
@@ -357,7 +362,9 @@ static int wait_for_work(struct store_writer *w)
     if (due >= 0 && due <= mono_ms())
       break;
     if (due < 0) {
+      w->idle = 1;
       pthread_cond_wait(&w->cond, &w->mu);
+      w->idle = 0;
     } else {
       abs_deadline(due, &ts);
       pthread_cond_timedwait(&w->cond, &w->mu, &ts);
