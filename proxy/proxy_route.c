@@ -30,15 +30,51 @@
 
 #define HTTP_DEFAULT_PORT 80u
 #define DECIMAL_BASE      10u
+#define PORT_DIGITS_MAX   5 /* 65535; an IPv6 literal is short, so a key fits */
 
 /* Fills conn->target from a host (brackets already removed) and port. */
+/* Writes port (at most 65535) in decimal at p; returns its length. */
+static size_t put_port(char *p, unsigned port)
+{
+  char digits[PORT_DIGITS_MAX];
+  size_t n = 0, i;
+
+  do {
+    digits[n++] = (char)('0' + port % DECIMAL_BASE);
+    port /= DECIMAL_BASE;
+  } while (port > 0 && n < sizeof(digits));
+  for (i = 0; i < n; i++)
+    p[i] = digits[n - 1 - i];
+  return n;
+}
+
+/* t->key "host:port" and t->authority ("host" or "host:port"), IPv6 in
+ * brackets; built by hand: this runs for every request (no printf). */
+static void set_key(struct proxy_target *t, int with_port)
+{
+  size_t hlen = strlen(t->host), n = 0, name_len;
+
+  if (t->is_ipv6)
+    t->key[n++] = '[';
+  memcpy(t->key + n, t->host, hlen);
+  n += hlen;
+  if (t->is_ipv6)
+    t->key[n++] = ']';
+  name_len = n;
+  t->key[n++] = ':';
+  n += put_port(t->key + n, t->port);
+  t->key[n] = '\0';
+  n = with_port ? n : name_len;
+  memcpy(t->authority, t->key, n);
+  t->authority[n] = '\0';
+}
+
 static int set_target(struct proxy_conn *conn, const char *host, size_t len,
                       unsigned port, int always_port)
 {
   struct proxy_target *t = &conn->target;
   enum hsts_host_kind kind;
   int rc = hsts_host_normalize(host, len, t->host, &kind);
-  const char *l, *r;
 
   if (rc != HSTS_OK) {
     proxy__conn_error(conn, 400, 0, "invalid host %.*s: %s", (int)len, host,
@@ -48,13 +84,7 @@ static int set_target(struct proxy_conn *conn, const char *host, size_t len,
   t->is_ipv6 = kind == HSTS_HOST_IPV6;
   t->is_ip = kind != HSTS_HOST_NAME;
   t->port = port;
-  l = t->is_ipv6 ? "[" : "";
-  r = t->is_ipv6 ? "]" : "";
-  snprintf(t->key, sizeof(t->key), "%s%s%s:%u", l, t->host, r, port);
-  if (always_port || port != HTTP_DEFAULT_PORT)
-    snprintf(t->authority, sizeof(t->authority), "%s", t->key);
-  else
-    snprintf(t->authority, sizeof(t->authority), "%s%s%s", l, t->host, r);
+  set_key(t, always_port || port != HTTP_DEFAULT_PORT);
   return 0;
 }
 

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,14 +353,34 @@ static int configure(struct store *s)
   return store__exec(s, "PRAGMA synchronous = NORMAL");
 }
 
+/*
+ * Once per process, before SQLite initializes: no memory statistics
+ * (SQLite would take a global mutex around every allocation to keep them;
+ * nothing here reads them). Too late after another part of the process
+ * initialized SQLite: then SQLite refuses, harmlessly.
+ */
+static void sqlite_setup(void)
+{
+  (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+/*
+ * A struct store is used by one thread at a time (store.h), so its
+ * connection is opened without SQLite's per-call mutex (NOMUTEX: the
+ * "multi-thread" mode): the hop-log writer binds 25 values per hop, and
+ * each call took and released that mutex.
+ */
 int store_open(const char *path, unsigned flags, struct store **out)
 {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
   struct store *s = calloc(1, sizeof(*s));
   int readonly = (flags & STORE_OPEN_READONLY) != 0;
-  int oflags = readonly ? SQLITE_OPEN_READONLY
-                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  int oflags = SQLITE_OPEN_NOMUTEX |
+               (readonly ? SQLITE_OPEN_READONLY
+                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int err;
 
+  pthread_once(&once, sqlite_setup);
   *out = s;
   if (s == NULL)
     return STORE_ENOMEM;
