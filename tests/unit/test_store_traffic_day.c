@@ -25,8 +25,8 @@
 #define ERRBUF  512
 #define OUT_MAX 4096
 /* STORE_SCHEMA_VERSION as SQL text: a current file without the v4 table. */
-#define SCHEMA_VERSION_TEXT "5"
-_Static_assert(STORE_SCHEMA_VERSION == 5, "update SCHEMA_VERSION_TEXT");
+#define SCHEMA_VERSION_TEXT "6"
+_Static_assert(STORE_SCHEMA_VERSION == 6, "update SCHEMA_VERSION_TEXT");
 
 _Static_assert(DAY0_MS / STORE_AUDIT_MS_PER_DAY == DAY0, "DAY0");
 _Static_assert(DAY0_MS % STORE_AUDIT_MS_PER_DAY == 0, "DAY0_MS is midnight");
