@@ -21,7 +21,7 @@
  * accepting until both it and the pending buffer are full (then records
  * are dropped and counted); stats.queued counts what waits. On close
  * everything is committed, retrying a failing store STORE__CLOSE_ATTEMPTS
- * times; what is still left then is counted as failed.
+ * times; what is still left then is counted as failed, and said.
  *
  * Store faults keep the one connection: a locked store (after the busy
  * timeout), a full disk and a write the kernel refuses (EROFS, EIO: a
@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -467,7 +468,10 @@ static void sleep_ms(unsigned ms)
 /* Counts everything still queued as failed (closing, store failing). */
 static void give_up_all(struct store_writer *w)
 {
+  uint64_t lost;
+
   pthread_mutex_lock(&w->mu);
+  lost = w->stats.queued;
   w->stats.failed += w->stats.queued;
   w->stats.queued = 0;
   w->ring_records = 0;
@@ -476,6 +480,11 @@ static void give_up_all(struct store_writer *w)
   pthread_mutex_unlock(&w->mu);
   w->pstart = w->pend = 0;
   w->pcount = 0;
+  fprintf(w->errors,
+          "hstsproxy: store %s: gave up %" PRIu64 " hop-log records: the "
+          "store still fails\n",
+          w->db_path, lost);
+  fflush(w->errors);
 }
 
 /* Writes the pending records in batches. Returns 0 to go on, -1 when
