@@ -93,6 +93,26 @@ class ForwardKeepAlive(H.ProxyTestCase):
         self.assertEqual([r.target for r in o.requests],
                          [p for _, p in reqs])
 
+    def test_pipelined_while_answering(self):
+        """Requests that arrive while an answer is on its way wait in the
+        spare room of the connection's head buffer (reading stops when it
+        is full and resumes after the answer): all answered, in order."""
+        o = self.origin()
+        a = o.authority
+        c = self.raw(self.p.port, timeout=15)
+        c.send(H.http_request("GET", o.url("/slow?delay=0.3&n=10&seed=1"), a))
+        H.wait_until(lambda: o.request_count() == 1, 10,
+                     what="the first request at the origin")
+        # 60 requests of ~190 bytes: more than the 4 KiB head buffer holds
+        paths = ["/echo?while=%d&pad=%s" % (i, "x" * 120) for i in range(60)]
+        c.send(b"".join(H.http_request("GET", o.url(p), a) for p in paths))
+        self.assertEqual(c.read_response().body, H.body_bytes(10, 1))
+        for p in paths:
+            r = c.read_response()
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(json.loads(r.body)["target"], p)
+        self.assertEqual(o.conn_count(), 1)
+
     def test_origin_connection_close_keeps_client(self):
         o = self.origin()
         c = self.raw(self.p.port, timeout=10)
