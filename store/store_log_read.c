@@ -59,8 +59,8 @@ enum filter { F_SINCE, F_UNTIL, F_HOST, F_KIND, F_CLIENT, F_AFTER, F_COUNT };
 static const char *const filter_sql[F_COUNT] = {
   " AND h.time_ms >= :since",
   " AND h.time_ms < :until",
-  " AND (h.host = :host OR (length(h.host) > length(:host) AND"
-  " substr(h.host, -length(:host) - 1) = '.' || :host))",
+  (" AND (h.host = :host OR (length(h.host) > length(:host) AND"
+   " substr(h.host, -length(:host) - 1) = '.' || :host))"),
   " AND h.kind = :kind",
   " AND h.client = :client",
   " AND h.id > :after"

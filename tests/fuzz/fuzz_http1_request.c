@@ -12,45 +12,11 @@
  * Then the pipeline goes on as the proxy would: body, next request.
  */
 #include "http1.h"
+#include "../unit/http1_same.h"
 #include "fuzz_util.h"
 
 #define BYTEWISE_MAX 512 /* longer inputs are not also fed byte by byte */
 #define MAX_MESSAGES 64  /* pipelined requests followed per input */
-
-static size_t off(const char *p, const char *base)
-{
-  return (size_t)(p - base);
-}
-
-static int same(const struct http1_request *a, const char *abuf,
-                const struct http1_request *b, const char *bbuf)
-{
-  size_t i;
-
-  if (off(a->method, abuf) != off(b->method, bbuf) ||
-      a->method_len != b->method_len ||
-      off(a->target, abuf) != off(b->target, bbuf) ||
-      a->target_len != b->target_len || a->form != b->form ||
-      a->version_minor != b->version_minor || a->head_len != b->head_len ||
-      a->nfields != b->nfields || a->conn_flags != b->conn_flags ||
-      a->keep_alive != b->keep_alive ||
-      a->expect_continue != b->expect_continue ||
-      a->is_connect != b->is_connect || a->is_head != b->is_head ||
-      a->body.kind != b->body.kind || a->body.remaining != b->body.remaining ||
-      (a->host == NULL) != (b->host == NULL) ||
-      (a->host != NULL && a->host - a->fields != b->host - b->fields)) {
-    return 0;
-  }
-  for (i = 0; i < a->nfields; i++) {
-    if (off(a->fields[i].name, abuf) != off(b->fields[i].name, bbuf) ||
-        a->fields[i].name_len != b->fields[i].name_len ||
-        off(a->fields[i].value, abuf) != off(b->fields[i].value, bbuf) ||
-        a->fields[i].value_len != b->fields[i].value_len) {
-      return 0;
-    }
-  }
-  return 1;
-}
 
 static void check_result(int rc, size_t len)
 {
@@ -120,10 +86,10 @@ static void check_splits(const uint8_t *data, size_t len,
   if (rc1 == HTTP1_AGAIN) {
     rc1 = http1_parse_request(wbuf, len, &r);
     FUZZ_CHECK(rc1 == rc);
-    FUZZ_CHECK(rc != HTTP1_OK || same(whole, wbuf, &r, wbuf));
+    FUZZ_CHECK(rc != HTTP1_OK || http1_same_request(whole, wbuf, &r, wbuf));
   } else {
     FUZZ_CHECK(rc1 == rc);
-    FUZZ_CHECK(rc != HTTP1_OK || same(whole, wbuf, &r, prefix));
+    FUZZ_CHECK(rc != HTTP1_OK || http1_same_request(whole, wbuf, &r, prefix));
   }
   free(prefix);
   if (len > BYTEWISE_MAX) {
@@ -134,7 +100,7 @@ static void check_splits(const uint8_t *data, size_t len,
     rc2 = http1_parse_request(wbuf, i, &r);
   }
   FUZZ_CHECK(rc2 == rc);
-  FUZZ_CHECK(rc != HTTP1_OK || same(whole, wbuf, &r, wbuf));
+  FUZZ_CHECK(rc != HTTP1_OK || http1_same_request(whole, wbuf, &r, wbuf));
 }
 
 /* Parses one request and its body; returns the bytes they took, or 0

@@ -11,39 +11,11 @@
  * than it is given. Then the next response, as the proxy would read it.
  */
 #include "http1.h"
+#include "../unit/http1_same.h"
 #include "fuzz_util.h"
 
 #define BYTEWISE_MAX 512
 #define MAX_MESSAGES 64
-
-static size_t off(const char *p, const char *base)
-{
-  return (size_t)(p - base);
-}
-
-static int same(const struct http1_response *a, const char *abuf,
-                const struct http1_response *b, const char *bbuf)
-{
-  size_t i;
-
-  if (a->version_minor != b->version_minor || a->status != b->status ||
-      off(a->reason, abuf) != off(b->reason, bbuf) ||
-      a->reason_len != b->reason_len || a->head_len != b->head_len ||
-      a->nfields != b->nfields || a->conn_flags != b->conn_flags ||
-      a->keep_alive != b->keep_alive || a->body.kind != b->body.kind ||
-      a->body.remaining != b->body.remaining) {
-    return 0;
-  }
-  for (i = 0; i < a->nfields; i++) {
-    if (off(a->fields[i].name, abuf) != off(b->fields[i].name, bbuf) ||
-        a->fields[i].name_len != b->fields[i].name_len ||
-        off(a->fields[i].value, abuf) != off(b->fields[i].value, bbuf) ||
-        a->fields[i].value_len != b->fields[i].value_len) {
-      return 0;
-    }
-  }
-  return 1;
-}
 
 static void check_response(const struct http1_response *r, const char *buf,
                            size_t len, int is_head)
@@ -85,10 +57,10 @@ static void check_splits(const uint8_t *data, size_t len, int is_head,
   if (rc1 == HTTP1_AGAIN) {
     rc1 = http1_parse_response(wbuf, len, is_head, &r);
     FUZZ_CHECK(rc1 == rc);
-    FUZZ_CHECK(rc != HTTP1_OK || same(whole, wbuf, &r, wbuf));
+    FUZZ_CHECK(rc != HTTP1_OK || http1_same_response(whole, wbuf, &r, wbuf));
   } else {
     FUZZ_CHECK(rc1 == rc);
-    FUZZ_CHECK(rc != HTTP1_OK || same(whole, wbuf, &r, prefix));
+    FUZZ_CHECK(rc != HTTP1_OK || http1_same_response(whole, wbuf, &r, prefix));
   }
   free(prefix);
   if (len > BYTEWISE_MAX) {
@@ -99,7 +71,7 @@ static void check_splits(const uint8_t *data, size_t len, int is_head,
     rc2 = http1_parse_response(wbuf, i, is_head, &r);
   }
   FUZZ_CHECK(rc2 == rc);
-  FUZZ_CHECK(rc != HTTP1_OK || same(whole, wbuf, &r, wbuf));
+  FUZZ_CHECK(rc != HTTP1_OK || http1_same_response(whole, wbuf, &r, wbuf));
 }
 
 static size_t one_response(const uint8_t *data, size_t len, int is_head)

@@ -10,49 +10,13 @@
  */
 #include "http1.h"
 #include "testlib.h"
+#include "http1_same.h"
 #include "test_http1_util.h"
 
 /* Parses in[0..len) whole into *out (views into *outbuf, which the caller
  * frees) and incrementally; checks that both agree. Returns the result. */
 static int parse_both(const char *in, size_t len, struct http1_request *out,
                       char **outbuf);
-
-static size_t off(const char *p, const char *base)
-{
-  return p == NULL ? (size_t)-1 : (size_t)(p - base);
-}
-
-/* 1 when two parses of the same bytes in different buffers agree. */
-static int same_request(const struct http1_request *a, const char *abuf,
-                        const struct http1_request *b, const char *bbuf)
-{
-  size_t i;
-
-  if (off(a->method, abuf) != off(b->method, bbuf) ||
-      a->method_len != b->method_len ||
-      off(a->target, abuf) != off(b->target, bbuf) ||
-      a->target_len != b->target_len || a->form != b->form ||
-      a->version_minor != b->version_minor || a->head_len != b->head_len ||
-      a->nfields != b->nfields || a->conn_flags != b->conn_flags ||
-      a->keep_alive != b->keep_alive ||
-      a->expect_continue != b->expect_continue ||
-      a->is_connect != b->is_connect || a->is_head != b->is_head ||
-      a->body.kind != b->body.kind || a->body.remaining != b->body.remaining ||
-      (a->host == NULL) != (b->host == NULL) ||
-      (a->host != NULL && a->host - a->fields != b->host - b->fields)) {
-    return 0;
-  }
-  for (i = 0; i < a->nfields; i++) {
-    const struct http1_field *fa = &a->fields[i], *fb = &b->fields[i];
-    if (off(fa->name, abuf) != off(fb->name, bbuf) ||
-        fa->name_len != fb->name_len ||
-        off(fa->value, abuf) != off(fb->value, bbuf) ||
-        fa->value_len != fb->value_len) {
-      return 0;
-    }
-  }
-  return 1;
-}
 
 static int parse_both(const char *in, size_t len, struct http1_request *out,
                       char **outbuf)
@@ -78,7 +42,7 @@ static int parse_both(const char *in, size_t len, struct http1_request *out,
   }
   CHECK_INT(irc, rc);
   if (rc == HTTP1_OK && irc == HTTP1_OK) {
-    CHECK(same_request(out, whole, &inc, buf));
+    CHECK(http1_same_request(out, whole, &inc, buf));
   }
   free(buf);
   *outbuf = whole;
@@ -574,7 +538,7 @@ static void test_every_split(void)
     CHECK_INT(http1_parse_request(in, k, &split),
               k == len ? HTTP1_OK : HTTP1_AGAIN);
     CHECK_INT(http1_parse_request(in, len, &split), HTTP1_OK);
-    CHECK(same_request(&whole, in, &split, in));
+    CHECK(http1_same_request(&whole, in, &split, in));
   }
 }
 

@@ -9,36 +9,8 @@
  */
 #include "http1.h"
 #include "testlib.h"
+#include "http1_same.h"
 #include "test_http1_util.h"
-
-static size_t off(const char *p, const char *base)
-{
-  return p == NULL ? (size_t)-1 : (size_t)(p - base);
-}
-
-static int same_response(const struct http1_response *a, const char *abuf,
-                         const struct http1_response *b, const char *bbuf)
-{
-  size_t i;
-
-  if (a->version_minor != b->version_minor || a->status != b->status ||
-      off(a->reason, abuf) != off(b->reason, bbuf) ||
-      a->reason_len != b->reason_len || a->head_len != b->head_len ||
-      a->nfields != b->nfields || a->conn_flags != b->conn_flags ||
-      a->keep_alive != b->keep_alive || a->body.kind != b->body.kind ||
-      a->body.remaining != b->body.remaining) {
-    return 0;
-  }
-  for (i = 0; i < a->nfields; i++) {
-    if (off(a->fields[i].name, abuf) != off(b->fields[i].name, bbuf) ||
-        a->fields[i].name_len != b->fields[i].name_len ||
-        off(a->fields[i].value, abuf) != off(b->fields[i].value, bbuf) ||
-        a->fields[i].value_len != b->fields[i].value_len) {
-      return 0;
-    }
-  }
-  return 1;
-}
 
 /* Parses whole into *out (views into *outbuf, freed by the caller) and
  * one byte at a time; checks both agree. Returns the result. */
@@ -66,7 +38,7 @@ static int parse_both(const char *in, size_t len, int is_head,
   }
   CHECK_INT(irc, rc);
   if (rc == HTTP1_OK && irc == HTTP1_OK) {
-    CHECK(same_response(out, whole, &inc, buf));
+    CHECK(http1_same_response(out, whole, &inc, buf));
   }
   free(buf);
   *outbuf = whole;
