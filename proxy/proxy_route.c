@@ -19,8 +19,10 @@
  * route_upgrade() is where the HSTS policy applies: it sees every
  * plain-HTTP request about to be forwarded, and answers those to HSTS
  * hosts with the internal 307 (proxy_upgrade.c). Each plain-HTTP request
- * and each CONNECT is counted in the hop log's traffic (proxy_log.c).
+ * and each CONNECT is counted in the hop log's traffic (proxy_log.c); an
+ * upgraded request is counted by its hop.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -89,11 +91,19 @@ static int set_target(struct proxy_conn *conn, const char *host, size_t len,
 }
 
 /* Whether the target is the very address this connection came in on. */
+/* Whether the target is the address the client reached us on. Only an
+ * IP literal with our port can be: the cheap test first, since this runs
+ * for every request. */
 static int is_self(const struct proxy_conn *conn)
 {
+  const union proxy_sockaddr *l = &conn->local;
+  unsigned port =
+      ntohs(l->sa.sa_family == AF_INET6 ? l->in6.sin6_port : l->in.sin_port);
   char local[PROXY_ADDR_TEXT];
 
-  proxy_addr_format(&conn->local.sa, local, sizeof(local));
+  if (!conn->target.is_ip || conn->target.port != port)
+    return 0;
+  proxy_addr_format(&l->sa, local, sizeof(local));
   return strcmp(local, conn->target.key) == 0;
 }
 
