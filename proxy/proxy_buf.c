@@ -154,29 +154,44 @@ void proxy__buf_free(char **buf, size_t *cap)
   *cap = 0;
 }
 
+int proxy__write(uv_stream_t *s, uv_write_t *req, uv_buf_t *bufs,
+                 unsigned nbufs, int direct, uv_write_cb cb)
+{
+  size_t done = 0, left = 0;
+  unsigned i;
+  int n, err;
+
+  if (direct) {
+    n = uv_try_write(s, bufs, nbufs);
+    if (n < 0 && n != UV_EAGAIN)
+      return n;
+    done = n > 0 ? (size_t)n : 0;
+  }
+  for (i = 0; i < nbufs && done >= bufs[i].len; i++)
+    done -= bufs[i].len;
+  if (i == nbufs)
+    return 0;
+  bufs[i].base += done;
+  bufs[i].len -= done;
+  err = uv_write(req, s, bufs + i, nbufs - i, cb);
+  if (err < 0)
+    return err;
+  for (; i < nbufs; i++)
+    left += bufs[i].len;
+  return (int)left;
+}
+
 int proxy__wreq_send(uv_stream_t *s, struct proxy_wreq *w, int direct,
                      uv_write_cb cb)
 {
   uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
-  int n = 0, err;
+  int n = proxy__write(s, &w->req, &buf, 1, direct, cb);
 
-  if (direct) {
-    n = uv_try_write(s, &buf, 1);
-    if (n < 0 && n != UV_EAGAIN)
-      return n;
-    if (n < 0)
-      n = 0;
-    if ((size_t)n == w->len) {
-      proxy__wreq_free(w);
-      return 0;
-    }
-  }
-  buf = uv_buf_init(w->data + n, (unsigned)(w->len - (size_t)n));
-  err = uv_write(&w->req, s, &buf, 1, cb);
-  if (err < 0)
-    return err;
-  w->len -= (size_t)n;
-  return (int)w->len;
+  if (n == 0)
+    proxy__wreq_free(w);
+  else if (n > 0)
+    w->len = (size_t)n;
+  return n;
 }
 
 size_t proxy__buf_room(char **buf, size_t *cap, size_t len, size_t max)

@@ -196,34 +196,22 @@ void proxy__conn_wrote(struct proxy_conn *conn, size_t len, int status)
     proxy__conn_answered(conn);
 }
 
-int proxy__conn_write_direct(struct proxy_conn *conn, uv_write_t *req,
-                             uv_buf_t *bufs, unsigned nbufs, int direct,
-                             uv_write_cb cb)
+/*
+ * Bytes for the client are written at once only when no pipelined
+ * request waits in conn->in: an answer that completes at once lets the
+ * next request be processed in the same call chain, so a buffer full of
+ * pipelined requests would otherwise recurse once per request.
+ */
+static int write_at_once(const struct proxy_conn *conn)
 {
-  size_t total = 0, done = 0;
-  unsigned i;
-  int n, err;
+  return conn->in_len <= conn->head_len;
+}
 
-  for (i = 0; i < nbufs; i++)
-    total += bufs[i].len;
-  if (direct && conn->client_wpending == 0) {
-    n = uv_try_write((uv_stream_t *)&conn->client, bufs, nbufs);
-    if (n < 0 && n != UV_EAGAIN)
-      return n;
-    done = n > 0 ? (size_t)n : 0;
-  }
-  if (done == total)
-    return 0;
-  for (i = 0; i < nbufs && done >= bufs[i].len; i++)
-    done -= bufs[i].len;
-  bufs[i].base += done;
-  bufs[i].len -= done;
-  err = uv_write(req, (uv_stream_t *)&conn->client, bufs + i, nbufs - i, cb);
-  if (err < 0)
-    return err;
-  for (total = 0; i < nbufs; i++)
-    total += bufs[i].len;
-  return (int)total;
+int proxy__conn_write_bufs(struct proxy_conn *conn, uv_write_t *req,
+                           uv_buf_t *bufs, unsigned nbufs, uv_write_cb cb)
+{
+  return proxy__write((uv_stream_t *)&conn->client, req, bufs, nbufs,
+                      write_at_once(conn), cb);
 }
 
 static void on_client_write(uv_write_t *req, int status)
@@ -236,12 +224,6 @@ static void on_client_write(uv_write_t *req, int status)
   proxy__conn_wrote(conn, len, status);
 }
 
-/*
- * Written at once only when no pipelined request waits in conn->in: an
- * answer that completes at once lets the next request be processed in
- * the same call chain, so a buffer full of pipelined requests would
- * otherwise recurse once per request.
- */
 void proxy__conn_write(struct proxy_conn *conn, struct proxy_wreq *w)
 {
   int n;
@@ -250,8 +232,8 @@ void proxy__conn_write(struct proxy_conn *conn, struct proxy_wreq *w)
     proxy__wreq_free(w);
     return;
   }
-  n = proxy__wreq_send((uv_stream_t *)&conn->client, w,
-                       conn->in_len <= conn->head_len, on_client_write);
+  n = proxy__wreq_send((uv_stream_t *)&conn->client, w, write_at_once(conn),
+                       on_client_write);
   if (n < 0) {
     proxy__wreq_free(w);
     proxy__conn_close(conn, uv_strerror(n));

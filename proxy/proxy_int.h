@@ -427,16 +427,10 @@ struct proxy_conn {
 };
 
 void proxy__conn_accept(struct proxy_listener *l);
-/*
- * Writes bufs[0..nbufs) (total bytes under INT_MAX) to the client: with
- * direct set and nothing queued, first at once (uv_try_write), then
- * whatever is left with uv_write(req, ..., cb) (bufs is adjusted in
- * place). Returns the bytes left to cb (0: all written, cb will not be
- * called; the caller adds them to client_wpending), or a libuv error.
- */
-int proxy__conn_write_direct(struct proxy_conn *conn, uv_write_t *req,
-                             uv_buf_t *bufs, unsigned nbufs, int direct,
-                             uv_write_cb cb);
+/* proxy__write() to the client, at once unless a pipelined request
+ * waits in conn->in (its answer would recurse); bufs is adjusted. */
+int proxy__conn_write_bufs(struct proxy_conn *conn, uv_write_t *req,
+                           uv_buf_t *bufs, unsigned nbufs, uv_write_cb cb);
 /* The only way a conn dies: idempotent; closes the attached upstream. */
 void proxy__conn_close(struct proxy_conn *conn, const char *reason);
 /* Closes an idle keep-alive connection (drain); returns 1 if it did. */
@@ -468,14 +462,19 @@ void proxy__conn_origin_ready(struct proxy_conn *conn, int status);
 struct proxy_wreq *proxy__wreq_new(size_t cap);
 struct proxy_wreq *proxy__wreq_of(const char *data); /* data of a wreq */
 /*
- * Writes w's bytes to s: with direct set, first at once (uv_try_write,
- * which also refuses while writes are queued, so order is kept): what the
- * socket takes then needs no write callback and no change to what the
- * loop polls (libuv 1.44 re-arms a stream's poll after every uv_write).
- * The rest goes with uv_write(&w->req, ..., cb), w->len then being what
- * is left. Returns those bytes (0: all written and w freed), or a libuv
- * error (w not freed, maybe partly written).
+ * Writes bufs[0..nbufs) (under INT_MAX bytes) to s: with direct set,
+ * first at once (uv_try_write, which also refuses while writes are
+ * queued, so order is kept): what the socket takes then needs no write
+ * callback and no change to what the loop polls (libuv 1.44 re-arms a
+ * stream's poll after every uv_write). The rest goes with uv_write(req,
+ * ..., cb), bufs adjusted in place. Returns the bytes left to cb (0: all
+ * written, cb is not called), or a libuv error (maybe partly written).
  */
+int proxy__write(uv_stream_t *s, uv_write_t *req, uv_buf_t *bufs,
+                 unsigned nbufs, int direct, uv_write_cb cb);
+/* proxy__write() of w's bytes with w->req: 0 when all went at once (w
+ * freed), else the bytes left (now w->len), or a libuv error (w not
+ * freed). */
 int proxy__wreq_send(uv_stream_t *s, struct proxy_wreq *w, int direct,
                      uv_write_cb cb);
 void proxy__wreq_free(struct proxy_wreq *w);

@@ -212,9 +212,8 @@ static const char *write_answer(struct proxy_conn *conn,
   }
   conn->keep_alive = mode != PROXY_CONN_CLOSE;
   conn->resp_started = 1;
-  err = proxy__conn_write_direct(conn, &conn->upg_req, bufs, PROXY_UPGRADE_BUFS,
-                                 conn->in_len == conn->head_len,
-                                 on_upgrade_write);
+  err = proxy__conn_write_bufs(conn, &conn->upg_req, bufs, PROXY_UPGRADE_BUFS,
+                               on_upgrade_write);
   if (err < 0) {
     proxy__conn_close(conn, uv_strerror(err));
     return NULL;
