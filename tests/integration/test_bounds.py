@@ -36,31 +36,17 @@ RECV = 1 << 20
 FDS_NEEDED = 4 * CONNS_EACH + 256  # our sockets, and the origin's
 
 
-def asan_env():
-    """A small ASan quarantine, so freed buffers do not count as held."""
-    return {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "detect_leaks=1")
-            + ":quarantine_size_mb=8"}
-
-
-def rss_kb(pid, field="VmRSS"):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError("no %s for pid %d" % (field, pid))
-
-
 class RssSampler:
-    """The highest VmRSS of pid seen while the with-block runs."""
+    """The highest VmRSS of proxy p seen while the with-block runs."""
 
-    def __init__(self, pid):
-        self.pid = pid
+    def __init__(self, p):
+        self.p = p
         self.peak = 0
         self.done = threading.Event()
 
     def _run(self):
         while not self.done.is_set():
-            self.peak = max(self.peak, rss_kb(self.pid))
+            self.peak = max(self.peak, self.p.status_field("VmRSS"))
             self.done.wait(SAMPLE_S)
 
     def __enter__(self):
@@ -71,7 +57,7 @@ class RssSampler:
     def __exit__(self, *exc):
         self.done.set()
         self.thread.join()
-        self.peak = max(self.peak, rss_kb(self.pid))
+        self.peak = max(self.peak, self.p.status_field("VmRSS"))
 
 
 class BlockCheck:
@@ -242,13 +228,6 @@ def read_status(bs):
     return int(start.split(" ")[1])
 
 
-def request(target, authority, body_len=None):
-    extra = "" if body_len is None else "Content-Length: %d\r\n" % body_len
-    return ("%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n"
-            % ("GET" if body_len is None else "POST", target, authority,
-               extra)).encode()
-
-
 class ManyConnections(H.ProxyTestCase):
     def setUp(self):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -273,26 +252,28 @@ class ManyConnections(H.ProxyTestCase):
         origin = HeldOrigin()
         self.addCleanup(origin.close)
         p = self.proxy(["--workers", "2", "--max-conns", str(4 * CONNS_EACH)],
-                       env=asan_env())
+                       env=H.small_quarantine_env())
         # warm up both paths, so pools and caches are in place
         for c in self.connect_all(p.port, 4):
-            c.sock.sendall(request("http://warm.dev/", "warm.dev"))
+            c.sock.sendall(H.http_request("GET", "http://warm.dev/",
+                                          "warm.dev"))
             self.assertEqual(read_status(c), 307)
-        base = rss_kb(p.pid)
+        base = p.status_field("VmRSS")
 
         idle = self.connect_all(p.port, CONNS_EACH)
         for i, c in enumerate(idle):
-            c.sock.sendall(request("http://c%d.dev/" % i, "c%d.dev" % i))
+            c.sock.sendall(H.http_request("GET", "http://c%d.dev/" % i,
+                                          "c%d.dev" % i))
         for c in idle:
             self.assertEqual(read_status(c), 307)
         held = self.connect_all(p.port, CONNS_EACH)
         authority = "127.0.0.1:%d" % origin.port
         for i, c in enumerate(held):
-            c.sock.sendall(request("http://%s/held/%d" % (authority, i),
-                                   authority))
+            c.sock.sendall(H.http_request(
+                "GET", "http://%s/held/%d" % (authority, i), authority))
         H.wait_until(lambda: origin.held_count() == CONNS_EACH, 60,
                      interval=0.1, what="every request held at the origin")
-        during = rss_kb(p.pid)
+        during = p.status_field("VmRSS")
         per_conn = (during - base) / (2 * CONNS_EACH)
         print("\n%d connections (%d idle after a 307, %d forwarded and "
               "held): RSS %d -> %d kB, %.1f kB per connection"
@@ -305,7 +286,8 @@ class ManyConnections(H.ProxyTestCase):
             self.assertEqual(read_status(c), 200)
         # the connections are still served: one more request on some
         for c in idle[:10] + held[:10]:
-            c.sock.sendall(request("http://again.dev/", "again.dev"))
+            c.sock.sendall(H.http_request("GET", "http://again.dev/",
+                                          "again.dev"))
             self.assertEqual(read_status(c), 307)
         p.assert_alive()
         p.stop()
@@ -313,9 +295,9 @@ class ManyConnections(H.ProxyTestCase):
 
 class MultiGigabyte(H.ProxyTestCase):
     def measure(self, p, what, run):
-        base = rss_kb(p.pid)
+        base = p.status_field("VmRSS")
         t0 = time.monotonic()
-        with RssSampler(p.pid) as s:
+        with RssSampler(p) as s:
             run()
         secs = time.monotonic() - t0
         growth = s.peak - base
@@ -328,14 +310,14 @@ class MultiGigabyte(H.ProxyTestCase):
 
     def test_download(self):
         o = self.origin()
-        p = self.proxy(env=asan_env())
+        p = self.proxy(env=H.small_quarantine_env())
         self.assertEqual(self.curl(o.url("/bytes?n=4000000"),
                                    proxy=p.port).status, 200)
 
         def run():
             c = self.raw(p.port, timeout=60)
-            c.send(request(o.url("/bytes?n=%d&seed=0" % TRANSFER),
-                           o.authority))
+            c.send(H.http_request("GET", o.url("/bytes?n=%d&seed=0"
+                                               % TRANSFER), o.authority))
             self.assertRegex(c.bs.read_head(), rb"^HTTP/1\.1 200 ")
             check = BlockCheck()
             c.bs.read_exact(TRANSFER, sink=check.feed)
@@ -347,7 +329,8 @@ class MultiGigabyte(H.ProxyTestCase):
     def upload(self, p, origin, n):
         c = self.raw(p.port, timeout=60)
         authority = "127.0.0.1:%d" % origin.port
-        c.send(request("http://%s/up" % authority, authority, body_len=n))
+        c.send(H.http_request("POST", "http://%s/up" % authority, authority,
+                              [("Content-Length", str(n))]))
         for block in H.body_iter(n, 0):
             c.sock.sendall(block)
         r = c.read_response()
@@ -356,7 +339,7 @@ class MultiGigabyte(H.ProxyTestCase):
     def test_upload(self):
         origin = SinkOrigin()
         self.addCleanup(origin.close)
-        p = self.proxy(env=asan_env())
+        p = self.proxy(env=H.small_quarantine_env())
         self.upload(p, origin, 4000000)
         self.measure(p, "POST through the proxy",
                      lambda: self.upload(p, origin, TRANSFER))
@@ -367,7 +350,8 @@ class MultiGigabyte(H.ProxyTestCase):
     def test_tunnel(self):
         origin = SinkOrigin(stream=TRANSFER)
         self.addCleanup(origin.close)
-        p = self.proxy(["--connect-ports", str(origin.port)], env=asan_env())
+        p = self.proxy(["--connect-ports", str(origin.port)],
+                       env=H.small_quarantine_env())
 
         def run():
             c = self.raw(p.port, timeout=60)

@@ -85,10 +85,7 @@ class ParallelClients(H.ProxyTestCase):
 class Backpressure(H.ProxyTestCase):
     def test_slow_reader_bounded_memory(self):
         o = self.origin()
-        # a small ASan quarantine, so freed buffers do not count as held
-        env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "detect_leaks=1")
-               + ":quarantine_size_mb=8"}
-        p = self.proxy(env=env)
+        p = self.proxy(env=H.small_quarantine_env())
         r = self.curl(o.url("/bytes?n=1000"), proxy=p.port)  # warm up
         self.assertEqual(r.status, 200, r)
         base_kb = p.status_field("VmRSS")
@@ -133,11 +130,6 @@ class BackpressureOther(H.ProxyTestCase):
     for a CONNECT tunnel whose client does not read, and a client that
     goes away mid-download (the origin side is closed, not drained)."""
 
-    def asan_env(self):
-        return {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS",
-                                               "detect_leaks=1")
-                + ":quarantine_size_mb=8"}
-
     @staticmethod
     def wait_stalled(counter, limit, what):
         """Waits until counter() stops growing for 1 s (or reaches
@@ -157,7 +149,7 @@ class BackpressureOther(H.ProxyTestCase):
 
     def test_upload_to_an_origin_not_reading(self):
         o = self.origin()
-        p = self.proxy(env=self.asan_env())
+        p = self.proxy(env=H.small_quarantine_env())
         self.curl(o.url("/echo"), proxy=p.port)  # warm up
         base_kb = p.status_field("VmRSS")
         c = self.raw(p.port, timeout=30)
@@ -189,7 +181,7 @@ class BackpressureOther(H.ProxyTestCase):
         echo = H.EchoServer()
         self.addCleanup(echo.close)
         p = self.proxy(["--connect-ports", str(echo.port)],
-                       env=self.asan_env())
+                       env=H.small_quarantine_env())
         base_kb = p.status_field("VmRSS")
         c = self.raw(p.port, timeout=30)
         c.send("CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -46,9 +46,9 @@ UPGRADERS = 4          # forward (the origin answers in ~40 ms)
 # Upgrades per upgrader and second: what the writer keeps up with even in
 # a sanitizer build (at full speed the loops outrun it: the queue grows).
 UPGRADE_RATE = 400
-# ASan's default quarantine (256 MB) makes every SQLite allocation of the
-# writer touch fresh pages, slowing it down some fifty times.
-SMALL_QUARANTINE = ":quarantine_size_mb=8"
+# The proxy runs with H.small_quarantine_env(): ASan's default quarantine
+# (256 MB) makes every SQLite allocation of the writer touch fresh pages,
+# slowing it down some fifty times.
 KILL_AFTER_HOPS = 1500  # answered hops before the kill
 FAULT_ROUNDS = 10      # exchanges while a fault lasts (each kind once)
 FAILED = "hstsproxy: store %s: cannot write hop log: %s"
@@ -199,9 +199,7 @@ class StoreFaults(H.ProxyTestCase):
         maps = self.maps + U.maps(self.o.port, "secure.test")
         args = ["--probe", "on", "--ca-file", pki["ca.pem"], "--workers", "2",
                 "--map", "secure.test:443=127.0.0.1:%d" % tls.port] + maps
-        env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "detect_leaks=1")
-               + SMALL_QUARANTINE}
-        p = self.proxy(args, db=db, env=env)
+        p = self.proxy(args, db=db, env=H.small_quarantine_env())
         load = Load(p.port)
         self.addCleanup(load.stop)
         H.wait_until(lambda: load.hops() >= KILL_AFTER_HOPS // 3, WAIT_S,

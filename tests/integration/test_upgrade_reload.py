@@ -127,9 +127,8 @@ class Reload(H.ProxyTestCase):
         p.stop()
 
     def test_old_snapshots_are_freed(self):
-        env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "detect_leaks=1")
-               + ":quarantine_size_mb=1"}
-        p = self.proxy(["--workers", "2"], db=self.db, env=env)
+        p = self.proxy(["--workers", "2"], db=self.db,
+                       env=H.small_quarantine_env(1))
         c = self.raw(p.port)
 
         def status():
