@@ -172,29 +172,24 @@ int store__log_open(const char *db_path, unsigned busy_ms, FILE *json,
   if (lg->arena == NULL || lg->chains == NULL)
     goto nomem;
   rc = store_open(db_path, 0, &lg->s);
-  if (rc != STORE_OK) {
-    snprintf(err, errsz, "%s", store_errmsg(lg->s));
-    store__log_close(&lg);
-    return rc;
-  }
+  if (rc != STORE_OK)
+    goto fail;
   sqlite3_busy_timeout(lg->s->db,
                        busy_ms != 0 ? (int)busy_ms : STORE_BUSY_TIMEOUT_MS);
   rc = store__exec(lg->s, cache_pragma);
-  if (rc != STORE_OK) {
-    snprintf(err, errsz, "%s", store_errmsg(lg->s));
-    store__log_close(&lg);
-    return rc;
-  }
+  if (rc != STORE_OK)
+    goto fail;
   for (i = 0; i < ST_COUNT; i++) {
     rc = store__prepare(lg->s, stmt_sql[i], &lg->st[i]);
-    if (rc != STORE_OK) {
-      snprintf(err, errsz, "%s", store_errmsg(lg->s));
-      store__log_close(&lg);
-      return rc;
-    }
+    if (rc != STORE_OK)
+      goto fail;
   }
   *out = lg;
   return STORE_OK;
+fail:
+  snprintf(err, errsz, "%s", store_errmsg(lg->s));
+  store__log_close(&lg);
+  return rc;
 nomem:
   snprintf(err, errsz, "%s: log writer: out of memory", db_path);
   store__log_close(&lg);

@@ -7,13 +7,13 @@
  *
  *   build/tests/bench_store_log [RECORDS] [DIR] [BATCH]
  *
- * One producer thread submits RECORDS internal-upgrade hops to a writer on a fresh store in DIR (default $TMPDIR
- * or /tmp), over HOSTS distinct hosts, as fast as the ring takes them
- * (a full ring makes it wait 0.2 ms and retry, so nothing is dropped); then the
- * writer is closed (everything committed). BATCH: the writer's batch_max
- * (default: the proxy's, STORE_WRITER_BATCH_MAX). Prints the wall time, the
- * records per second, and the process's CPU time per record. Not run by
- * ctest.
+ * One producer thread submits RECORDS internal-upgrade hops to a writer
+ * on a fresh store in DIR (default $TMPDIR or /tmp), over HOSTS distinct
+ * hosts, as fast as the ring takes them (a full ring makes it wait 0.2 ms
+ * and retry, so nothing is dropped); then the writer is closed
+ * (everything committed). BATCH: the writer's batch_max (default: the
+ * proxy's, STORE_WRITER_BATCH_MAX). Prints the wall time, the records per
+ * second, and the process's CPU time per record. Not run by ctest.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +75,6 @@ static void submit_hop(struct store_writer *w, const struct store_hop *h)
   while (store_writer_hop(w, h) == STORE_EFULL)
     full_wait();
 }
-
 
 static void run(struct store_writer *w, long n)
 {
