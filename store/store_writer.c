@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -376,16 +377,22 @@ static int wait_for_work(struct store_writer *w)
   return closing;
 }
 
-static void report(struct store_writer *w, const char *msg)
-{
-  fprintf(w->errors, "hstsproxy: store %s\n", msg);
-  fflush(w->errors);
-}
+/* One line on the error stream: "hstsproxy: store " and fmt's text. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void
+report(struct store_writer *w, const char *fmt, ...);
 
-static void report_recovered(struct store_writer *w)
+static void report(struct store_writer *w, const char *fmt, ...)
 {
-  fprintf(w->errors, "hstsproxy: store %s: hop log: writing again\n",
-          w->db_path);
+  va_list ap;
+
+  fputs("hstsproxy: store ", w->errors);
+  va_start(ap, fmt);
+  vfprintf(w->errors, fmt, ap);
+  va_end(ap);
+  fputc('\n', w->errors);
   fflush(w->errors);
 }
 
@@ -438,14 +445,14 @@ static enum store__write write_batch(struct store_writer *w, size_t n)
   if (r == STORE__WRITE_OK) {
     pending_done(w, n, bytes, 1);
     if (w->reported)
-      report_recovered(w);
+      report(w, "%s: hop log: writing again", w->db_path);
     w->reported = 0;
     w->retry_at = 0;
     set_failing(w, 0);
     return r;
   }
   if (!w->reported)
-    report(w, store__log_errmsg(w->log));
+    report(w, "%s", store__log_errmsg(w->log));
   w->reported = 1;
   if (r == STORE__WRITE_GIVEUP) {
     pending_done(w, n, bytes, 0);
@@ -480,11 +487,8 @@ static void give_up_all(struct store_writer *w)
   pthread_mutex_unlock(&w->mu);
   w->pstart = w->pend = 0;
   w->pcount = 0;
-  fprintf(w->errors,
-          "hstsproxy: store %s: gave up %" PRIu64 " hop-log records: the "
-          "store still fails\n",
-          w->db_path, lost);
-  fflush(w->errors);
+  report(w, "%s: gave up %" PRIu64 " hop-log records: the store still fails",
+         w->db_path, lost);
 }
 
 /* Writes the pending records in batches. Returns 0 to go on, -1 when
