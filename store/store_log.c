@@ -390,16 +390,9 @@ static void bind_hop(sqlite3_stmt *st, const struct hop_view *v, char *rid,
 static enum store__write fail(struct store__log *lg)
 {
   int rc = sqlite3_errcode(lg->s->db) & 0xff;
-  int os = sqlite3_system_errno(lg->s->db);
 
-  /* "disk I/O error" alone hides a disk gone read-only: add the OS's. */
-  if (rc == SQLITE_IOERR && os != 0)
-    snprintf(lg->errmsg, sizeof(lg->errmsg),
-             "%s: cannot write hop log: %s (%s)", lg->s->path,
-             sqlite3_errmsg(lg->s->db), strerror(os));
-  else
-    snprintf(lg->errmsg, sizeof(lg->errmsg), "%s: cannot write hop log: %s",
-             lg->s->path, sqlite3_errmsg(lg->s->db));
+  snprintf(lg->errmsg, sizeof(lg->errmsg), "%s: cannot write hop log: %s",
+           lg->s->path, sqlite3_errmsg(lg->s->db));
   switch (rc) {
   case SQLITE_BUSY:
   case SQLITE_LOCKED:
