@@ -36,7 +36,7 @@ CC=clang cmake -S "$top" -B "$build" -DHSTSPROXY_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null 2>&1 ||
   { echo "fuzz.sh: cmake configure of $build failed" >&2; exit 2; }
 
-# Which unit test seeds which corpus.
+# Which unit test (of tests/unit/http1/) seeds which corpus.
 seeder() {
   case "$1" in
     fuzz_http1_request) echo test_http1_request ;;
@@ -68,7 +68,7 @@ for t in $targets; do
     continue
   fi
   if [ -n "$s" ]; then
-    HSTSPROXY_DUMP_VECTORS="$corpus/$t" "$build/tests/$s" >/dev/null
+    HSTSPROXY_DUMP_VECTORS="$corpus/$t" "$build/tests/unit/http1/$s" >/dev/null
   fi
   if [ -d "$top/tests/fuzz/seeds/$t" ]; then
     cp "$top/tests/fuzz/seeds/$t"/* "$corpus/$t"/ 2>/dev/null || true

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "store.h"
-#include "store_log.h"
+#include "store_writer.h"
 
 #define DEFAULT_RECORDS 500000L
 #define MAX_RECORDS     100000000L

@@ -12,7 +12,7 @@
  * Then the pipeline goes on as the proxy would: body, next request.
  */
 #include "http1.h"
-#include "../unit/http1_same.h"
+#include "../unit/http1/http1_same.h"
 #include "fuzz_util.h"
 
 #define BYTEWISE_MAX 512 /* longer inputs are not also fed byte by byte */

@@ -11,7 +11,7 @@
  * than it is given. Then the next response, as the proxy would read it.
  */
 #include "http1.h"
-#include "../unit/http1_same.h"
+#include "../unit/http1/http1_same.h"
 #include "fuzz_util.h"
 
 #define BYTEWISE_MAX 512

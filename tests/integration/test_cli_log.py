@@ -2,7 +2,7 @@
 
 The hops are what the proxy's log writer stores; these tests insert them
 into the store's hop table with Python's sqlite3, as the schema
-(store/store_schema.c, docs/CLI.md) defines it, into a store that
+(store/core/store_schema.c, docs/CLI.md) defines it, into a store that
 `hstsproxy policy list` created (and migrated). --follow is checked by
 inserting rows while `log --follow` runs, and reading its output with a
 deadline (never a fixed sleep).

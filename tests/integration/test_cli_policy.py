@@ -2,7 +2,7 @@
 
 Learned policies come from TLS probes, which are not these commands: the
 tests that need one insert it into the store's policy table with Python's
-sqlite3, as the schema (docs/CLI.md, store/store_schema.c) defines it.
+sqlite3, as the schema (docs/CLI.md, store/core/store_schema.c) defines it.
 """
 
 import datetime

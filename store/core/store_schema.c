@@ -8,7 +8,7 @@
  * written into. A file newer than STORE_SCHEMA_VERSION is refused: its
  * meaning is unknown to this program. To change the schema, append a
  * migration and bump STORE_SCHEMA_VERSION; never edit a released one.
- * v2 adds the hop log and per-host counters (store_log.h); v3 the TLS
+ * v2 adds the hop log and per-host counters (store_writer.h); v3 the TLS
  * probe results (store_probe.h); v4 the per-host counters per UTC day
  * (store_audit.h reads them for windows and the trend).
  */
@@ -65,7 +65,7 @@ static const char migration_v1[] =
     "  WHERE expires IS NOT NULL;";
 
 /*
- * Version 2: the hop log (store_log.h), per-host traffic counters and the
+ * Version 2: the hop log (store_writer.h), per-host traffic counters and the
  * log writer's counters. Times are Unix milliseconds unless named
  * otherwise; `expires` is Unix seconds as in policy.
  */

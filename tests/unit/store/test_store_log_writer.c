@@ -1,5 +1,5 @@
 /*
- * test_store_log_writer.c - the hop log writer (store_log.h).
+ * test_store_log_writer.c - the hop log writer (store_writer.h).
  *
  * Concurrency (many producers, exact row counts), the bounded queue (drops
  * counted exactly, producers never wait), batching and close, a locked
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store_log.h"
+#include "store_writer.h"
 #include "store_testutil.h"
 #include "testlib.h"
 

@@ -1,5 +1,5 @@
 /*
- * store_log.h - the hop log writer: redirect hops and traffic counters.
+ * store_writer.h - the hop log writer: redirect hops and traffic counters.
  *
  * The proxy's event loops describe each internal 307 upgrade and each
  * upstream redirect (a "hop") and each plain-HTTP request or CONNECT
@@ -23,8 +23,8 @@
  * to give up (the store still failing at close) are counted as failed.
  * Counters are also kept in the store (table writer_stats) for `audit`.
  */
-#ifndef STORE_LOG_H
-#define STORE_LOG_H
+#ifndef STORE_WRITER_H
+#define STORE_WRITER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -164,4 +164,4 @@ int store_writer_probe(struct store_writer *w, const struct store_probe *p);
 /* A consistent snapshot of the counters. Safe from any thread. */
 void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
 
-#endif /* STORE_LOG_H */
+#endif /* STORE_WRITER_H */

@@ -13,7 +13,7 @@
  *
  * Before that, on the calling thread (blocking I/O is fine there), the
  * store is opened (created if missing) and the first policy snapshot is
- * loaded (proxy_hsts.c), and the hop log writer is opened (store_log.h);
+ * loaded (proxy_hsts.c), and the hop log writer is opened (store_writer.h);
  * the writer is closed last, after every worker has drained, so that all
  * that was queued is committed.
  *
@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "proxy_int.h"
-#include "store_log.h"
+#include "store_writer.h"
 
 #define ANNOUNCE_MAX (PROXY_MAX_LISTEN * PROXY_ADDR_TEXT + PROXY_ERROR_TEXT)
 

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "proxy_int.h"
-#include "store_log.h"
+#include "store_writer.h"
 
 #define PAC_TYPE  "application/x-ns-proxy-autoconfig"
 #define HTML_TYPE "text/html; charset=utf-8"

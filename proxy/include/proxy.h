@@ -12,7 +12,7 @@
  * or manual policies, RFC 6797 section 8.3) are not forwarded: the proxy
  * answers them itself with an internal 307 to https (proxy_upgrade.c).
  * Each such upgrade, each redirect an origin sends, and a traffic count
- * per request go to the store's hop log writer (store_log.h).
+ * per request go to the store's hop log writer (store_writer.h).
  *
  * The caller fills a struct proxy_config (proxy_config_init() sets the
  * defaults; the proxy_config_* parsers take option values as typed on the

@@ -294,7 +294,7 @@ static void route_absolute(struct proxy_conn *conn)
   }
   conn->ws_upgrade = proxy__is_ws_upgrade(req);
   if (route_upgrade(conn, &u))
-    return; /* its hop counts the request (store_log.h) */
+    return; /* its hop counts the request (store_writer.h) */
   proxy__log_traffic(conn, 0);
   proxy__forward_start(conn);
 }

@@ -1,12 +1,11 @@
 /*
  * test_cli_json.c - the CLI's JSON writer and time formats.
  *
- * cli_json.c and cli_time.c belong to the hstsproxy executable, not to a
- * library, so they are included here (as h2o's tests include static
- * helpers). Output goes to a memory stream and is compared byte for byte.
+ * cli_json.c and cli_time.c are linked from the hstsproxy_cli library.
+ * Output goes to a memory stream and is compared byte for byte.
  */
-#include "../../proxy/cli_json.c"
-#include "../../proxy/cli_time.c"
+#include "cli_json.h"
+#include "cli_time.h"
 
 #include "testlib.h"
 

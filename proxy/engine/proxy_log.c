@@ -1,5 +1,5 @@
 /*
- * proxy_log.c - what the proxy tells the hop log (store_log.h).
+ * proxy_log.c - what the proxy tells the hop log (store_writer.h).
  *
  * The loops describe three things and hand them to the store's writer,
  * which copies them into its ring at once (never blocking on the disk;
@@ -28,7 +28,7 @@
 
 #include "proxy_int.h"
 #include "store.h"
-#include "store_log.h"
+#include "store_writer.h"
 
 #define WORKER_SHIFT   56 /* request id: worker index above, counter below */
 #define COUNTER_MASK   ((UINT64_C(1) << WORKER_SHIFT) - 1)

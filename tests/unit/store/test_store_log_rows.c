@@ -1,5 +1,5 @@
 /*
- * test_store_log_rows.c - what the hop log writer stores (store_log.h).
+ * test_store_log_rows.c - what the hop log writer stores (store_writer.h).
  *
  * Chains assembled across hops (per client, within the window, Location
  * resolved and compared as a browser would request it), the derived
@@ -11,7 +11,7 @@
 #include <inttypes.h>
 #include <sqlite3.h>
 
-#include "store_log.h"
+#include "store_writer.h"
 #include "store_testutil.h"
 #include "testlib.h"
 

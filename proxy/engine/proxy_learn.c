@@ -42,7 +42,7 @@
 #include "proxy_int.h"
 #include "proxy_probe.h"
 #include "proxy_tls.h"
-#include "store_log.h"
+#include "store_writer.h"
 
 #define STATUS_3XX_MIN 300
 #define STATUS_3XX_MAX 399

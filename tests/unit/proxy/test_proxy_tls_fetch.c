@@ -5,7 +5,7 @@
  * refusal of a bad --ca-file. proxy_fetch.c is included so that its
  * static dechunk() can be tested (STYLE.md point 12).
  */
-#include "../../proxy/proxy_fetch.c"
+#include "../../../proxy/tls/proxy_fetch.c"
 
 #include <unistd.h>
 

@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 
 #include "store_audit.h"
-#include "store_log.h"
+#include "store_writer.h"
 #include "store_testutil.h"
 #include "testlib.h"
 

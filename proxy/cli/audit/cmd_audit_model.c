@@ -2,7 +2,7 @@
  * cmd_audit_model.c - the audit's judgement: category, problems, preload
  * eligibility, regressions and verdict of one host, as pure functions of
  * the evidence gathered by cmd_audit_build.c (no I/O, no clock: `now` is
- * passed in), so that tests/unit/test_audit_model.c can drive them with
+ * passed in), so that tests/unit/cli/test_cli_audit_model.c can drive them with
  * tables.
  *
  * Categories, one per host, first rule that applies (README "The audit"):

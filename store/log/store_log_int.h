@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "store_log.h"
+#include "store_writer.h"
 #include "store_probe.h"
 
 #define STORE__REC_ALIGN      8u

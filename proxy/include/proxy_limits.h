@@ -95,7 +95,7 @@
 #define PROXY_DISCARD_BODY_MAX (64u * 1024u * 1024u)
 
 /* The hop log (proxy_log.c): per-worker scratch for the NUL-terminated
- * copies of a hop's strings (each truncated to store_log.h's field caps,
+ * copies of a hop's strings (each truncated to store_writer.h's field caps,
  * which add up to less). */
 #define PROXY_HOP_SCRATCH 32768
 

@@ -1,13 +1,12 @@
 /*
- * test_audit_model.c - the audit's judgement as a spec: categories and
+ * test_cli_audit_model.c - the audit's judgement as a spec: categories and
  * their precedence, problems and verdicts, preload eligibility, first
  * redirects and regressions.
  *
- * cmd_audit_model.c belongs to the hstsproxy executable, not to a library,
- * so it is included here (as h2o's tests include static helpers); it is
- * pure (no I/O, `now` passed in), so each table row is a complete case.
+ * cmd_audit_model.c (linked from the hstsproxy_cli library) is pure (no
+ * I/O, `now` passed in), so each table row is a complete case.
  */
-#include "../../proxy/cmd_audit_model.c"
+#include "cmd_audit.h"
 
 #include "testlib.h"
 
