@@ -33,6 +33,9 @@
 #   BUILD_DIR [build-bench]  HSTSPROXY_BIN (skip the build, use this)
 #   DOC [docs/BENCHMARKS.md]; DOC=- prints only   KEEP_TMP=1 keeps the
 #   temp dir (configs, logs, raw wrk output) and names it
+#   BASELINE_BIN  another hstsproxy binary (say, the previous main) run
+#                 beside ours as server `base` in every load of the same
+#                 run, with a column ours/base in the ratio table
 # Needs: cmake and a C toolchain, nginx, tinyproxy, squid, wrk, curl,
 # python3. Everything listens on 127.0.0.1; every process is started by
 # this script, tracked by pid and stopped on exit. About 3 minutes with
@@ -42,7 +45,8 @@ set -euo pipefail
 # The settings given in the environment, for the doc.
 invocation=""
 for v in DURATION WARMUP THREADS CONNS WRK_TIMEOUT WORKERS ROUNDS \
-         PRELOAD_HOSTS IDLE_CONNS STARTUP_RUNS BUILD_DIR HSTSPROXY_BIN; do
+         PRELOAD_HOSTS IDLE_CONNS STARTUP_RUNS BUILD_DIR HSTSPROXY_BIN \
+         BASELINE_BIN; do
   [ -z "${!v:-}" ] || invocation="$invocation$v=${!v} "
 done
 invocation="${invocation}scripts/bench.sh"
@@ -90,7 +94,7 @@ done
 tmp=$(mktemp -d /tmp/hstsproxy-bench.XXXXXX)
 chmod 755 "$tmp" # nginx workers and Squid run as other users
 declare -a started=()
-pid_nginx="" pid_tinyproxy="" pid_squid="" pid_ours="" pid_idle=""
+pid_nginx="" pid_tinyproxy="" pid_squid="" pid_ours="" pid_idle="" pid_base=""
 
 cleanup() {
   local pid waited
@@ -409,6 +413,9 @@ else
   bin="$build/hstsproxy"
 fi
 [ -x "$bin" ] || die "$bin: not an executable"
+baseline=${BASELINE_BIN:-}
+[ -z "$baseline" ] || [ -x "$baseline" ] ||
+  die "BASELINE_BIN=$baseline: not an executable"
 
 hard=$(ulimit -Hn)
 want=$((IDLE_CONNS + FD_HEADROOM))
@@ -455,6 +462,16 @@ start ours "$bin" --db "$db" run --listen 127.0.0.1:0 --workers "$WORKERS" \
   --map "bench.test=127.0.0.1:$origin_port" --connect-ports "$origin_port"
 ours_port=$(wait_listening ours)
 say "hstsproxy on :$ours_port"
+base_port=""
+if [ -n "$baseline" ]; then
+  "$baseline" --db "$tmp/base.db" policy add up.test --include-subdomains \
+    >/dev/null
+  start base "$baseline" --db "$tmp/base.db" run --listen 127.0.0.1:0 \
+    --workers "$WORKERS" --map "bench.test=127.0.0.1:$origin_port" \
+    --connect-ports "$origin_port"
+  base_port=$(wait_listening base)
+  say "baseline hstsproxy on :$base_port"
+fi
 
 # --- sanity: every path answers what it should ---------------------------
 
@@ -485,7 +502,7 @@ r307=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
   -H 'Host: up.test' "http://127.0.0.1:$r307_port/1k") || true
 [ "$r307" = 307 ] || die "nginx 307 port answered '$r307'"
 declare -A broken=()
-for s in ours tinyproxy squid; do
+for s in ours tinyproxy squid ${baseline:+base}; do
   port_var="${s}_port"
   [ "$s" = tinyproxy ] && port_var=tiny_port
   msg=$(check_fetch "$s" "${!port_var}")
@@ -509,13 +526,18 @@ run_server() {
   case "$load:$s" in
     1:ours)
       wrk_load "$key" "$pid_ours" "$ours_port" http://up.test/1k up.test 0 ;;
+    1:base)
+      wrk_load "$key" "$pid_base" "$base_port" http://up.test/1k up.test 0 ;;
     1:nginx-307)
       wrk_load "$key" "$pid_nginx" "$r307_port" http://up.test/1k up.test 0 ;;
     5:ours) tunnel_load "$key" "$pid_ours" "$ours_port" ;;
+    5:base) tunnel_load "$key" "$pid_base" "$base_port" ;;
     5:tinyproxy) tunnel_load "$key" "$pid_tinyproxy" "$tiny_port" ;;
     5:squid) tunnel_load "$key" "$pid_squid" "$squid_port" ;;
     5:direct) tunnel_load "$key" "$pid_nginx" "" ;;
     *:ours) wrk_load "$key" "$pid_ours" "$ours_port" "$url" "$origin_host" \
+      "$close" ;;
+    *:base) wrk_load "$key" "$pid_base" "$base_port" "$url" "$origin_host" \
       "$close" ;;
     *:ours-name) wrk_load "$key" "$pid_ours" "$ours_port" \
       "http://bench.test/1k" bench.test "$close" ;;
@@ -529,10 +551,11 @@ run_server() {
 }
 
 load_servers() {
+  local b=${baseline:+base}
   case "$1" in
-    1) echo "ours nginx-307" ;;
-    2) echo "ours ours-name tinyproxy squid direct" ;;
-    *) echo "ours tinyproxy squid direct" ;;
+    1) echo "ours $b nginx-307" ;;
+    2) echo "ours $b ours-name tinyproxy squid direct" ;;
+    *) echo "ours $b tinyproxy squid direct" ;;
   esac
 }
 
@@ -554,6 +577,7 @@ for load in $loads; do
 done
 ours_stderr=$(grep -v 'listening on' "$tmp/ours.out" | head -n 5 || true)
 stop "$pid_ours"
+[ -z "$pid_base" ] || stop "$pid_base"
 
 # --- hstsproxy alone: preload list, start-up, idle connections -----------
 
@@ -648,7 +672,7 @@ server_table() {
       echo "- $s errors (wrk): ${ERRTXT[$load:$s]}"
     fi
     case "$s" in
-      ours*) [ -z "${THREADS_CPU[$load:$s]:-}" ] ||
+      ours* | base) [ -z "${THREADS_CPU[$load:$s]:-}" ] ||
         echo "- $s CPU s per thread: ${THREADS_CPU[$load:$s]}" ;;
     esac
   done
@@ -672,14 +696,19 @@ ratio_table() {
   echo "reference is nginx's own \`return 307\` for load 1, the origin"
   echo "served directly for the others."
   echo
-  echo "| load | figure | ours/tinyproxy | ours/squid | ours/reference |"
-  echo "|---|---|--:|--:|--:|"
+  if [ -n "$baseline" ]; then
+    echo "ours/base compares with BASELINE_BIN ($baseline) in the same run."
+    echo
+  fi
+  echo "| load | figure | ours/tinyproxy | ours/squid | ours/reference |" \
+    "${baseline:+ours/base |}"
+  echo "|---|---|--:|--:|--:|${baseline:+--:|}"
   for load in $loads; do
     o="$load:ours"
     ref=$(reference "$load")
     for fig in throughput p50 p99 cpu/req; do
       cells=""
-      for peer in tinyproxy squid "$ref"; do
+      for peer in tinyproxy squid "$ref" ${baseline:+base}; do
         case "$fig" in
           throughput)
             if [ "$load" = 3 ] || [ "$load" = 5 ]; then
