@@ -6,7 +6,7 @@
  * and manual policies) with the list's name and counts. It is built from
  * the store by blocking reads (proxy__hsts_load), never on a loop, and is
  * immutable once published: hsts_index.h allows any number of readers
- * while nobody writes, so the hot path (route_upgrade) takes no lock and
+ * while nobody writes, so the hot path (proxy__upgrade) takes no lock and
  * touches no shared counter. Expiry needs no rebuild: hsts_lookup() skips
  * dynamic entries whose time has passed.
  *

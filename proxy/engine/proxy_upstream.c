@@ -276,7 +276,7 @@ struct proxy_upstream *proxy__pool_take(struct proxy_conn *conn)
   up->conn = conn;
   conn->up = up;
   /* Still reading, as in the pool: the caller sends the request at once
-   * (proxy__forward_send), so the loop never polls it in between. */
+   * (the forward phase), so the loop never polls it in between. */
   return up;
 }
 
