@@ -5,13 +5,14 @@
  * The request head is rewritten (proxy_forward.c) and sent on a pooled
  * or fresh origin connection; request body bytes follow as the client
  * sends them, validated by the http1 body decoder and forwarded as they
- * came (chunk framing and trailers included). The response head is read
- * into up->in: interim 1xx answers are relayed to HTTP/1.1 clients and
- * the next head is parsed; 101 to a WebSocket upgrade turns the
- * connection into a tunnel; the final head is rewritten and its body
- * streamed in chunks until the decoder says it ended (or the origin
- * closes, for a close-delimited body: then the client connection closes
- * too, so a cut-off body never looks complete).
+ * came (chunk framing and trailers included). Body bytes that arrived
+ * with the head are validated first, before any origin is contacted: a
+ * malformed one is answered 400 and reaches no origin. The response head is
+ * read into up->in: interim 1xx answers are relayed to HTTP/1.1 clients and the
+ * next head is parsed; 101 to a WebSocket upgrade turns the connection into a
+ * tunnel; the final head is rewritten and its body streamed in chunks until the
+ * decoder says it ended (or the origin closes, for a close-delimited body: then
+ * the client connection closes too, so a cut-off body never looks complete).
  *
  * A pooled connection that the origin had already closed fails before
  * the first response byte; an idempotent request without a body is then
@@ -42,8 +43,32 @@ static const struct proxy_phase phase_forward;
 
 static void forward_send(struct proxy_conn *conn);
 
+/*
+ * Body bytes that came with the head are checked before anything goes
+ * upstream: a malformed body (a bad chunk-size line, say) is answered 400
+ * and never reaches the origin, not even its head. Bytes still to come
+ * are checked as they stream. Returns 0, or -1 after answering.
+ */
+static int check_buffered_body(struct proxy_conn *conn)
+{
+  struct http1_body b = conn->req.body; /* a copy: nothing is consumed */
+  size_t avail = conn->in_len - conn->head_len;
+  ssize_t n;
+
+  if (avail == 0 || proxy__body_empty(&b))
+    return 0;
+  n = http1_body_feed(&b, conn->in + conn->head_len, avail, NULL);
+  if (n >= 0)
+    return 0;
+  proxy__conn_error(conn, 400, 1, "malformed request body: %s",
+                    http1_strerror((int)n));
+  return -1;
+}
+
 void proxy__forward_start(struct proxy_conn *conn)
 {
+  if (check_buffered_body(conn) < 0)
+    return;
   if (proxy__pool_take(conn) != NULL) {
     forward_send(conn);
     return;
