@@ -14,8 +14,6 @@
  */
 #include "proxy_fetch.h"
 
-#include <openssl/evp.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
