@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "proxy_int.h"
+#include "proxy_server.h"
 
 #define V4_LEN          4
 #define V6_LEN          16

@@ -16,7 +16,8 @@
  * runs on an event loop. A worker decodes the credentials, takes a
  * reference to the current table (under the read side of a rwlock, held
  * for that pointer copy only) and hands the check to the thread pool; the
- * connection reads nothing until the answer comes back (PROXY_PHASE_AUTH).
+ * connection reads nothing until the answer comes back (the auth phase),
+ * then the request goes on through the caller's continuation.
  * At most PROXY_AUTH_JOBS_MAX checks per worker are in flight: past that
  * the request is answered 503 (a flood of guesses cannot queue unbounded
  * work in front of DNS lookups, which share the pool). An unknown user
@@ -37,11 +38,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy_int.h"
+#include "proxy_auth.h"
+#include "proxy_conn.h"
+#include "proxy_server.h"
 
-#define AUTH_FILE_MAX   (1024 * 1024) /* bytes of an htpasswd file */
-#define AUTH_USERS_MAX  10000
-#define AUTH_CRED_MAX   1024 /* decoded "user:password" */
 #define SHA1_LEN        20
 #define SHA1_B64_LEN    28
 #define MD5_LEN         16
@@ -51,8 +51,6 @@
 #define SHA256_HASH_LEN 43
 #define SHA512_HASH_LEN 86
 #define CRYPT_SALT_MAX  16
-#define B64_GROUP       4
-#define B64_BYTES       3
 #define ITOA_BITS       6
 #define ITOA_MASK       0x3fu
 #define ROUND_ODD       2 /* APR1: alternate on even and odd rounds */
@@ -100,9 +98,10 @@ struct proxy_auth {
 struct proxy_auth_job {
   uv_work_t req;
   struct proxy_conn *conn; /* NULL once the connection closed */
+  proxy__conn_cb cb;       /* the request goes on */
   struct proxy_worker *worker;
-  struct auth_table *table; /* a reference */
-  char cred[AUTH_CRED_MAX]; /* decoded "user:password" */
+  struct auth_table *table;       /* a reference */
+  char cred[PROXY_AUTH_CRED_MAX]; /* decoded "user:password" */
   size_t len;
   unsigned char digest[PROXY_AUTH_DIGEST]; /* of the field's value */
   int ok;
@@ -123,21 +122,10 @@ static void table_free(struct auth_table **t)
   *t = NULL;
 }
 
-static int is_b64(char c)
-{
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
 /* Base64 of SHA1_LEN bytes: 27 characters and one '='. */
 static int b64_text_ok(const char *s)
 {
-  size_t i;
-
-  for (i = 0; i + 1 < SHA1_B64_LEN; i++)
-    if (!is_b64(s[i]))
-      return 0;
-  return s[SHA1_B64_LEN - 1] == '=';
+  return proxy__base64_decode(s, SHA1_B64_LEN, 0, NULL, 0) == SHA1_LEN;
 }
 
 static int in_itoa64(const char *s, size_t len)
@@ -233,13 +221,13 @@ static const char *add_line(struct auth_table *t, char *line)
     if (t->users[i].name_len == u.name_len &&
         memcmp(t->users[i].name, u.name, u.name_len) == 0)
       return "duplicate user";
-  if (t->n >= AUTH_USERS_MAX)
+  if (t->n >= PROXY_AUTH_USERS_MAX)
     return "too many users";
   t->users[t->n++] = u;
   return NULL;
 }
 
-/* Reads the whole file (at most AUTH_FILE_MAX bytes) into t->text. */
+/* Reads the whole file (at most PROXY_AUTH_FILE_MAX bytes) into t->text. */
 static int read_file(const char *path, struct auth_table *t, char *err,
                      size_t errsz)
 {
@@ -250,9 +238,9 @@ static int read_file(const char *path, struct auth_table *t, char *err,
     snprintf(err, errsz, "%s", strerror(errno));
     return -1;
   }
-  t->text = malloc(AUTH_FILE_MAX + 1);
-  n = t->text != NULL ? fread(t->text, 1, AUTH_FILE_MAX + 1, f) : 0;
-  if (t->text == NULL || ferror(f) || n > AUTH_FILE_MAX) {
+  t->text = malloc(PROXY_AUTH_FILE_MAX + 1);
+  n = t->text != NULL ? fread(t->text, 1, PROXY_AUTH_FILE_MAX + 1, f) : 0;
+  if (t->text == NULL || ferror(f) || n > PROXY_AUTH_FILE_MAX) {
     snprintf(err, errsz, "%s",
              t->text == NULL ? "out of memory"
              : ferror(f)     ? "read error"
@@ -284,7 +272,7 @@ static struct auth_table *table_load(const char *path, char *err, size_t errsz)
   atomic_init(&t->refs, 1);
   if (read_file(path, t, err, errsz) < 0)
     goto fail;
-  t->users = calloc(AUTH_USERS_MAX, sizeof(*t->users));
+  t->users = calloc(PROXY_AUTH_USERS_MAX, sizeof(*t->users));
   if (t->users == NULL) {
     snprintf(err, errsz, "out of memory");
     goto fail;
@@ -421,14 +409,14 @@ static int same(const char *made, const char *stored)
 
 int proxy__auth_verify(const char *hash, const char *pw, size_t pwlen)
 {
-  char text[PROXY_APR1_TEXT], pwz[AUTH_CRED_MAX + 1];
+  char text[PROXY_APR1_TEXT], pwz[PROXY_AUTH_CRED_MAX + 1];
   unsigned char sha[SHA1_LEN];
   unsigned int shalen = 0;
   struct crypt_data *cd;
   const char *salt;
   int ok = 0;
 
-  if (pwlen > AUTH_CRED_MAX || memchr(pw, '\0', pwlen) != NULL)
+  if (pwlen > PROXY_AUTH_CRED_MAX || memchr(pw, '\0', pwlen) != NULL)
     return 0;
   switch (hash_kind(hash)) {
   case AUTH_CRYPT:
@@ -456,28 +444,6 @@ int proxy__auth_verify(const char *hash, const char *pw, size_t pwlen)
 
 /* ---- the request check ---- */
 
-/* Strict base64 (RFC 4648 section 4, padded) of in[0..len) into out. */
-static int b64_decode(const char *in, size_t len, char *out, size_t cap,
-                      size_t *outlen)
-{
-  size_t pads = 0, i;
-  int n;
-
-  if (len == 0 || len % B64_GROUP != 0 || len / B64_GROUP * B64_BYTES > cap)
-    return -1;
-  for (i = len; i > 0 && in[i - 1] == '=' && pads < 2; i--)
-    pads++;
-  for (i = 0; i < len - pads; i++)
-    if (!is_b64(in[i]))
-      return -1;
-  n = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)in,
-                      (int)len);
-  if (n < 0 || (size_t)n < pads)
-    return -1;
-  *outlen = (size_t)n - pads;
-  return 0;
-}
-
 /* The one Proxy-Authorization field, or NULL (none, or several). */
 static const struct http1_field *
 credentials_field(const struct http1_request *r)
@@ -499,10 +465,11 @@ credentials_field(const struct http1_request *r)
 /* Decodes the Basic credentials of f into cred ("user:password");
  * returns their length, or -1 when f is not well-formed Basic. */
 static ssize_t credentials_decode(const struct http1_field *f,
-                                  char cred[AUTH_CRED_MAX])
+                                  char cred[PROXY_AUTH_CRED_MAX])
 {
   size_t plen = strlen(basic_prefix), len;
   const char *v;
+  ssize_t n;
 
   if (f == NULL || f->value_len <= plen ||
       strncasecmp(f->value, basic_prefix, plen) != 0)
@@ -513,10 +480,10 @@ static ssize_t credentials_decode(const struct http1_field *f,
     v++;
     len--;
   }
-  if (b64_decode(v, len, cred, AUTH_CRED_MAX, &len) < 0 ||
-      memchr(cred, ':', len) == NULL)
+  n = proxy__base64_decode(v, len, 0, cred, PROXY_AUTH_CRED_MAX);
+  if (n < 0 || memchr(cred, ':', (size_t)n) == NULL)
     return -1;
-  return (ssize_t)len;
+  return n;
 }
 
 /* Whether cred[0..len) ("user:password") names a user of t with that
@@ -540,40 +507,8 @@ static int credentials_ok(const struct auth_table *t, const char *cred,
   return 0;
 }
 
-/* Writes the 407; the connection goes on only when nothing of the
- * request is left unread. */
-static void answer_407(struct proxy_conn *conn)
-{
-  static const char body[] =
-      "proxy authentication required (Basic, realm hstsproxy)\n";
-  const struct http1_body *b = &conn->req.body;
-  char head[PROXY_ERROR_BODY_MAX];
-  int unread = b->kind != HTTP1_BODY_NONE &&
-               !(b->kind == HTTP1_BODY_LENGTH && b->remaining == 0);
-  int close = !conn->req.keep_alive || unread || conn->worker->draining ||
-              conn->req.is_connect;
-  int n;
-
-  atomic_fetch_add_explicit(&conn->worker->server->stats.errors, 1,
-                            memory_order_relaxed);
-  proxy__log(conn->worker, "conn %llu %s: 407 no valid credentials",
-             (unsigned long long)conn->id, conn->peer);
-  conn->keep_alive = !close;
-  conn->resp_started = 1;
-  n = snprintf(head, sizeof(head),
-               "HTTP/1.1 407 Proxy Authentication Required\r\n"
-               "Proxy-Authenticate: Basic realm=\"hstsproxy\"\r\n"
-               "Content-Type: text/plain; charset=utf-8\r\n"
-               "Content-Length: %zu\r\n%s\r\n",
-               sizeof(body) - 1,
-               close                          ? "Connection: close\r\n"
-               : conn->req.version_minor == 0 ? "Connection: keep-alive\r\n"
-                                              : "");
-  proxy__conn_write_copy(conn, head, (size_t)n);
-  if (!conn->req.is_head)
-    proxy__conn_write_copy(conn, body, sizeof(body) - 1);
-  proxy__conn_answered(conn);
-}
+/* The auth phase: nothing is read; the check always ends. */
+static const struct proxy_phase phase_auth = { .name = "auth" };
 
 /* The current table with a reference taken (the caller drops it). */
 static struct auth_table *table_ref(struct proxy_auth *a)
@@ -612,23 +547,25 @@ static void on_check_done(uv_work_t *req, int status)
     return;
   }
   conn->auth_job = NULL;
-  conn->phase = PROXY_PHASE_HEAD;
   if (status == 0 && job->ok) {
+    proxy__conn_cb cb = job->cb;
+
     conn->auth_gen = job->table->gen;
     memcpy(conn->auth_digest, job->digest, sizeof(job->digest));
     job_free(job);
-    proxy__route(conn);
+    cb(conn);
     return;
   }
   job_free(job);
-  answer_407(conn);
+  proxy__answer_407(conn);
 }
 
 /* Queues the check of cred[0..len) for conn; -1 when it cannot (the
  * worker's checks are all taken, or out of memory). */
 static int check_queue(struct proxy_conn *conn, struct proxy_auth *a,
                        const char *cred, size_t len,
-                       const unsigned char digest[PROXY_AUTH_DIGEST])
+                       const unsigned char digest[PROXY_AUTH_DIGEST],
+                       proxy__conn_cb cb)
 {
   struct proxy_worker *w = conn->worker;
   struct proxy_auth_job *job;
@@ -640,6 +577,7 @@ static int check_queue(struct proxy_conn *conn, struct proxy_auth *a,
     return -1;
   job->req.data = job;
   job->conn = conn;
+  job->cb = cb;
   job->worker = w;
   job->table = table_ref(a);
   memcpy(job->cred, cred, len);
@@ -651,8 +589,7 @@ static int check_queue(struct proxy_conn *conn, struct proxy_auth *a,
     return -1;
   }
   conn->auth_job = job;
-  conn->phase = PROXY_PHASE_AUTH;
-  proxy__conn_sync_read(conn);
+  proxy__conn_enter(conn, &phase_auth, 0);
   return 0;
 }
 
@@ -662,17 +599,17 @@ static int check_queue(struct proxy_conn *conn, struct proxy_auth *a,
  * checked here, with one SHA-256 and a constant-time comparison. Anything
  * else well-formed goes to the thread pool (check_queue).
  */
-int proxy__auth_check(struct proxy_conn *conn)
+enum proxy_next proxy__auth_check(struct proxy_conn *conn, proxy__conn_cb cb)
 {
   struct proxy_auth *a = conn->worker->server->cfg->auth;
   const struct http1_field *f;
   unsigned char d[PROXY_AUTH_DIGEST];
-  char cred[AUTH_CRED_MAX];
+  char cred[PROXY_AUTH_CRED_MAX];
   ssize_t len;
   int ok, rc;
 
   if (a == NULL || conn->req.form == HTTP1_FORM_ORIGIN)
-    return 1;
+    return PROXY_NEXT;
   f = credentials_field(&conn->req);
   if (f == NULL ||
       EVP_Digest(f->value, f->value_len, d, NULL, EVP_sha256(), NULL) != 1)
@@ -682,20 +619,21 @@ int proxy__auth_check(struct proxy_conn *conn)
        CRYPTO_memcmp(d, conn->auth_digest, sizeof(d)) == 0;
   uv_rwlock_rdunlock(&a->lock);
   if (ok)
-    return 1;
+    return PROXY_NEXT;
   len = credentials_decode(f, cred);
   if (len < 0)
     goto refuse;
-  rc = check_queue(conn, a, cred, (size_t)len, d);
+  rc = check_queue(conn, a, cred, (size_t)len, d, cb);
   OPENSSL_cleanse(cred, sizeof(cred));
-  if (rc < 0)
-    proxy__conn_error(conn, 503, 1,
-                      "%u credential checks already in flight; try again",
-                      PROXY_AUTH_JOBS_MAX);
-  return 0;
+  if (rc == 0)
+    return PROXY_PENDING;
+  proxy__conn_error(conn, 503, 1,
+                    "%u credential checks already in flight; try again",
+                    PROXY_AUTH_JOBS_MAX);
+  return PROXY_DONE;
 refuse:
-  answer_407(conn);
-  return 0;
+  proxy__answer_407(conn);
+  return PROXY_DONE;
 }
 
 void proxy__auth_detach(struct proxy_auth_job *job)

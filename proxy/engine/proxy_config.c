@@ -1,5 +1,6 @@
 /*
- * proxy_config.c - option values of `hstsproxy run`, parsed strictly.
+ * proxy_config.c - option values of `hstsproxy run`, parsed strictly,
+ * and the one lookup into them that connecting needs (--map).
  *
  * Owns nothing beyond the caller's struct proxy_config: every parser
  * validates its whole argument before it stores anything, so a rejected
@@ -16,6 +17,7 @@
 #include <uv.h>
 
 #include "hsts_host.h"
+#include "proxy_net.h"
 
 #define DECIMAL_BASE 10u
 
@@ -288,4 +290,31 @@ char *proxy_addr_format(const struct sockaddr *sa, char *buf, size_t size)
     snprintf(buf, size, "%s:%u", ip, (unsigned)ntohs(a4->sin_port));
   }
   return buf;
+}
+
+const struct proxy_map *proxy__map_find(const struct proxy_map *maps, size_t n,
+                                        const char *host, unsigned port)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (strcmp(maps[i].host, host) == 0 &&
+        (maps[i].port == 0 || maps[i].port == port))
+      return &maps[i];
+  return NULL;
+}
+
+int proxy__map_route(const struct proxy_map *maps, size_t n, const char *host,
+                     unsigned port, struct proxy_addrs *out, unsigned *to_port)
+{
+  const struct proxy_map *m = proxy__map_find(maps, n, host, port);
+
+  *to_port = port;
+  if (m == NULL)
+    return 0;
+  memcpy(&out->a[0], &m->addr, sizeof(out->a[0]));
+  out->n = 1;
+  if (m->to_port != 0)
+    *to_port = m->to_port;
+  return 1;
 }

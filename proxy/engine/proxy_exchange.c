@@ -5,13 +5,14 @@
  * The request head is rewritten (proxy_forward.c) and sent on a pooled
  * or fresh origin connection; request body bytes follow as the client
  * sends them, validated by the http1 body decoder and forwarded as they
- * came (chunk framing and trailers included). The response head is read
- * into up->in: interim 1xx answers are relayed to HTTP/1.1 clients and
- * the next head is parsed; 101 to a WebSocket upgrade turns the
- * connection into a tunnel; the final head is rewritten and its body
- * streamed in chunks until the decoder says it ended (or the origin
- * closes, for a close-delimited body: then the client connection closes
- * too, so a cut-off body never looks complete).
+ * came (chunk framing and trailers included). Body bytes that arrived
+ * with the head are validated first, before any origin is contacted: a
+ * malformed one is answered 400 and reaches no origin. The response head is
+ * read into up->in: interim 1xx answers are relayed to HTTP/1.1 clients and the
+ * next head is parsed; 101 to a WebSocket upgrade turns the connection into a
+ * tunnel; the final head is rewritten and its body streamed in chunks until the
+ * decoder says it ended (or the origin closes, for a close-delimited body: then
+ * the client connection closes too, so a cut-off body never looks complete).
  *
  * A pooled connection that the origin had already closed fails before
  * the first response byte; an idempotent request without a body is then
@@ -21,40 +22,63 @@
  *
  * A final 3xx response with a Location is an "upstream-redirect" hop of
  * the hop log (proxy_log.c), recorded when its head arrives.
+ *
+ * This is the forward phase (proxy_conn.h), entered once the origin
+ * connection is there (from the pool, or the connect phase's
+ * continuation); its timer measures silence (--timeout-response).
  */
 #include <stdint.h>
 #include <string.h>
 
-#include "proxy_int.h"
+#include "proxy_conn.h"
+#include "proxy_debug.h"
+#include "proxy_forward.h"
+#include "proxy_learn.h"
+#include "proxy_log.h"
+#include "proxy_phases.h"
+#include "proxy_server.h"
+#include "proxy_upstream.h"
 
-static int body_empty(const struct http1_body *b)
-{
-  return b->kind == HTTP1_BODY_NONE ||
-         (b->kind == HTTP1_BODY_LENGTH && b->remaining == 0);
-}
+static const struct proxy_phase phase_forward;
 
-int proxy__forward_in_head(const struct proxy_conn *conn)
-{
-  return conn->phase == PROXY_PHASE_FORWARD && !conn->resp_started;
-}
+static void forward_send(struct proxy_conn *conn);
 
-static void connect_fresh(struct proxy_conn *conn)
+/*
+ * Body bytes that came with the head are checked before anything goes
+ * upstream: a malformed body (a bad chunk-size line, say) is answered 400
+ * and never reaches the origin, not even its head. Bytes still to come
+ * are checked as they stream. Returns 0, or -1 after answering.
+ */
+static int check_buffered_body(struct proxy_conn *conn)
 {
-  conn->phase = PROXY_PHASE_CONNECT;
-  proxy__conn_sync_read(conn);
-  proxy__conn_timer(conn,
-                    proxy__ms(conn->worker->server->cfg->timeout_connect_s));
-  proxy__origin_connect(conn);
+  struct http1_body b = conn->req.body; /* a copy: nothing is consumed */
+  size_t avail = conn->in_len - conn->head_len;
+  ssize_t n;
+
+  if (avail == 0 || proxy__body_empty(&b))
+    return 0;
+  n = http1_body_feed(&b, conn->in + conn->head_len, avail, NULL);
+  if (n >= 0)
+    return 0;
+  proxy__conn_error(conn, 400, 1, "malformed request body: %s",
+                    http1_strerror((int)n));
+  return -1;
 }
 
 void proxy__forward_start(struct proxy_conn *conn)
 {
-  conn->phase = PROXY_PHASE_CONNECT;
+  if (check_buffered_body(conn) < 0)
+    return;
   if (proxy__pool_take(conn) != NULL) {
-    proxy__forward_send(conn);
+    forward_send(conn);
     return;
   }
-  connect_fresh(conn);
+  proxy__origin_connect(conn, forward_send);
+}
+
+static uint64_t response_ms(const struct proxy_conn *conn)
+{
+  return proxy__ms(conn->worker->server->cfg->timeout_response_s);
 }
 
 /* Finishes the exchange once the response has ended. */
@@ -139,13 +163,13 @@ static int reserve_leftover(struct proxy_conn *conn)
   return 0;
 }
 
-void proxy__forward_send(struct proxy_conn *conn)
+static void forward_send(struct proxy_conn *conn)
 {
   struct proxy_upstream *up = conn->up;
   struct proxy_wreq *head = NULL;
 
   conn->req_body = conn->req.body;
-  conn->req_done = body_empty(&conn->req_body);
+  conn->req_done = proxy__body_empty(&conn->req_body);
   if (conn->req_done || reserve_leftover(conn) == 0)
     head = proxy__request_head(conn);
   if (head == NULL) {
@@ -156,15 +180,12 @@ void proxy__forward_send(struct proxy_conn *conn)
   memset(&up->resp, 0, sizeof(up->resp));
   up->in_len = 0;
   up->resp_bytes = 0;
-  conn->phase = PROXY_PHASE_FORWARD;
-  proxy__conn_activity(conn);
-  proxy__conn_timer(conn,
-                    proxy__ms(conn->worker->server->cfg->timeout_response_s));
+  proxy__conn_enter(conn, &phase_forward, response_ms(conn));
   proxy__upstream_write(up, head);
   if (conn->closing)
     return;
   send_buffered_body(conn);
-  if (conn->closing || conn->phase != PROXY_PHASE_FORWARD)
+  if (conn->closing || conn->phase != &phase_forward)
     return;
   proxy__conn_sync_read(conn);
   proxy__upstream_sync_read(conn->up);
@@ -178,7 +199,7 @@ static void keep_leftover(struct proxy_conn *conn, const char *p, size_t n)
   conn->in_len += n;
 }
 
-void proxy__forward_client_read(struct proxy_conn *conn, ssize_t nread,
+static void forward_client_read(struct proxy_conn *conn, ssize_t nread,
                                 char *base)
 {
   struct proxy_wreq *w = base != NULL ? proxy__wreq_of(base) : NULL;
@@ -284,7 +305,8 @@ static void final_response(struct proxy_conn *conn)
   const struct http1_response *resp = &up->resp;
   size_t extra = up->in_len - resp->head_len;
   const char *body = up->in + resp->head_len;
-  int empty = body_empty(&resp->body); /* before inline_body() feeds it */
+  int empty =
+      proxy__body_empty(&resp->body); /* before inline_body() feeds it */
   size_t inlined = !empty && extra <= PROXY_BODY_INLINE ? extra : 0;
   struct proxy_wreq *head;
   int keep = conn->req.keep_alive && conn->req_done &&
@@ -404,7 +426,7 @@ static int retryable(const struct proxy_conn *conn)
   size_t i;
 
   if (!conn->up->reused || conn->up->resp_bytes > 0 || conn->retried ||
-      !body_empty(&req->body))
+      !proxy__body_empty(&req->body))
     return 0;
   for (i = 0; idempotent[i] != NULL; i++)
     if (http1_token_eq(req->method, req->method_len, idempotent[i]))
@@ -418,15 +440,15 @@ static void head_failed(struct proxy_conn *conn, int err)
   struct proxy_upstream *up = conn->up;
 
   if (retryable(conn)) {
-    proxy__log(conn->worker,
-               "conn %llu: pooled connection to %s was "
-               "stale, retrying",
-               (unsigned long long)conn->id, up->key);
+    proxy__debug(conn->worker,
+                 "conn %llu: pooled connection to %s was "
+                 "stale, retrying",
+                 (unsigned long long)conn->id, up->key);
     conn->retried = 1;
     conn->up = NULL;
     up->conn = NULL;
     proxy__upstream_close(up, "stale pooled connection");
-    connect_fresh(conn);
+    proxy__origin_connect(conn, forward_send);
     return;
   }
   if (err == UV_EOF)
@@ -439,12 +461,12 @@ static void head_failed(struct proxy_conn *conn, int err)
                       conn->target.key, uv_strerror(err));
 }
 
-void proxy__forward_upstream_read(struct proxy_conn *conn, ssize_t nread,
+static void forward_upstream_read(struct proxy_conn *conn, ssize_t nread,
                                   char *base)
 {
   struct proxy_upstream *up = conn->up;
 
-  if (proxy__forward_in_head(conn)) { /* base points into up->in */
+  if (!conn->resp_started) { /* base points into up->in */
     if (nread < 0)
       head_failed(conn, (int)nread);
     if (nread <= 0)
@@ -470,8 +492,12 @@ void proxy__forward_upstream_read(struct proxy_conn *conn, ssize_t nread,
   }
 }
 
-void proxy__forward_timeout(struct proxy_conn *conn)
+/* ---- the phase ---- */
+
+static void forward_timeout(struct proxy_conn *conn)
 {
+  if (!proxy__conn_silent(conn, response_ms(conn)))
+    return;
   if (!conn->resp_started && conn->req_done)
     proxy__conn_error(conn, 504, 0, "%s did not answer within %u s",
                       conn->target.key,
@@ -481,3 +507,39 @@ void proxy__forward_timeout(struct proxy_conn *conn)
                                                : "client request body "
                                                  "stalled");
 }
+
+/* The client: the body goes up in chunks; once it ended, what comes is
+ * the next request (the hub keeps it). */
+static enum proxy_rbuf forward_client_buf(const struct proxy_conn *conn)
+{
+  return conn->req_done ? PROXY_RBUF_NEXT : PROXY_RBUF_CHUNK;
+}
+
+static int forward_client_wants(const struct proxy_conn *conn, int reading)
+{
+  return conn->up != NULL && proxy__flow_ok(reading, conn->up->wpending);
+}
+
+/* The origin: the response head into up->in, then the body in chunks. */
+static enum proxy_rbuf forward_up_buf(const struct proxy_conn *conn)
+{
+  return conn->resp_started ? PROXY_RBUF_CHUNK : PROXY_RBUF_HEAD;
+}
+
+/* A finished response: the connection goes back to the pool (reading)
+ * in the same call chain, so it keeps its poll meanwhile. */
+static int forward_up_wants(const struct proxy_conn *conn, int reading)
+{
+  return conn->resp_done || proxy__flow_ok(reading, conn->client_wpending);
+}
+
+static const struct proxy_phase phase_forward = {
+  .name = "forward",
+  .client_buf = forward_client_buf,
+  .client_wants = forward_client_wants,
+  .client_read = forward_client_read,
+  .up_buf = forward_up_buf,
+  .up_wants = forward_up_wants,
+  .up_read = forward_upstream_read,
+  .timeout = forward_timeout,
+};

@@ -19,7 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "proxy_int.h"
+#include "proxy_conn.h"
+#include "proxy_forward.h"
 
 #define VIA_LINE  "Via: 1.1 hstsproxy\r\n"
 #define VIA_TOKEN "hstsproxy"

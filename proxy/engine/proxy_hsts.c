@@ -6,7 +6,7 @@
  * and manual policies) with the list's name and counts. It is built from
  * the store by blocking reads (proxy__hsts_load), never on a loop, and is
  * immutable once published: hsts_index.h allows any number of readers
- * while nobody writes, so the hot path (route_upgrade) takes no lock and
+ * while nobody writes, so the hot path (proxy__upgrade) takes no lock and
  * touches no shared counter. Expiry needs no rebuild: hsts_lookup() skips
  * dynamic entries whose time has passed.
  *
@@ -46,7 +46,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "proxy_int.h"
+#include "proxy_hsts.h"
+#include "proxy_server.h"
 #include "store.h"
 #include "store_policy.h"
 #include "store_preload.h"
@@ -92,6 +93,54 @@ void proxy__hsts_free(struct proxy_hsts **snap)
   hsts_index_free(&(*snap)->dynamic);
   free(*snap);
   *snap = NULL;
+}
+
+struct copy {
+  struct hsts_index *ix;
+  int64_t now;
+};
+
+static int copy_entry(const struct hsts_entry *e, void *arg)
+{
+  struct copy *c = arg;
+
+  if (e->expires != 0 && c->now > e->expires)
+    return 0; /* expired: left behind */
+  return hsts_index_put(c->ix, e) != HSTS_OK;
+}
+
+struct proxy_hsts *proxy__hsts_derive(struct proxy_hsts *cur, size_t more,
+                                      proxy__hsts_edit_cb edit, void *arg,
+                                      int *err)
+{
+  struct proxy_hsts *snap = calloc(1, sizeof(*snap));
+  struct copy c;
+  int changed;
+
+  *err = 1;
+  if (snap == NULL || hsts_index_new(hsts_index_count(cur->dynamic) + more,
+                                     &snap->dynamic) != HSTS_OK)
+    goto fail;
+  c.ix = snap->dynamic;
+  c.now = (int64_t)time(NULL);
+  if (cur->dynamic != NULL &&
+      hsts_index_foreach(cur->dynamic, copy_entry, &c) != 0)
+    goto fail;
+  changed = edit(snap->dynamic, arg);
+  if (changed < 0)
+    goto fail;
+  *err = 0;
+  if (changed == 0)
+    goto fail;
+  snap->static_ix = cur->static_ix;
+  cur->static_borrowed = 1; /* the newer snapshot owns it now */
+  memcpy(snap->list_name, cur->list_name, sizeof(snap->list_name));
+  snap->list_hosts = cur->list_hosts;
+  snap->learned = hsts_index_count(snap->dynamic);
+  return snap;
+fail:
+  proxy__hsts_free(&snap);
+  return NULL;
 }
 
 void proxy__hsts_counts(const struct proxy_hsts *snap,

@@ -39,9 +39,14 @@
 #include <time.h>
 
 #include "hsts_host.h"
-#include "proxy_int.h"
+#include "proxy_conn.h"
+#include "proxy_debug.h"
+#include "proxy_hsts.h"
+#include "proxy_learn.h"
+#include "proxy_server.h"
 #include "proxy_probe.h"
 #include "proxy_tls.h"
+#include "store_policy.h"
 #include "store_writer.h"
 
 #define STATUS_3XX_MIN 300
@@ -149,12 +154,16 @@ static int64_t policy_fresh_s(uint32_t max_age)
   return half > PROXY_PROBE_FRESH_MIN_S ? half : PROXY_PROBE_FRESH_MIN_S;
 }
 
-/* A valid header over verified TLS: what store_probe_record learns from
- * (or deletes with). */
+/* A header over verified TLS that the store learns from (or deletes
+ * with): store_probe_record applies the same rule. */
 static int teaches(const struct store_probe *r)
 {
-  return r->ok && r->sts_count > 0 && r->parse.valid && r->parse.has_max_age &&
-         r->sts_len <= STORE_RAW_HEADER_MAX;
+  const char *why;
+
+  return r->ok && r->sts_count > 0 &&
+         store_policy_learn_rule(&r->parse, r->sts_len, r->time,
+                                 HSTS_SOURCE_NONE, NULL,
+                                 &why) != STORE_RULE_IGNORE;
 }
 
 static int64_t fresh_until(const struct store_probe *r)
@@ -183,81 +192,53 @@ static int known_fresh(const struct proxy_worker *w, const char *host,
 
 /* ---- the main thread: publishing ---- */
 
-struct copy {
-  struct hsts_index *ix;
-  int64_t now;
-};
-
-static int copy_entry(const struct hsts_entry *e, void *arg)
-{
-  struct copy *c = arg;
-
-  if (e->expires != 0 && c->now > e->expires)
-    return 0; /* expired: left behind */
-  return hsts_index_put(c->ix, e) != HSTS_OK;
-}
-
-/* Applies u to ix as the store does. Returns 1 changed, 0 not, -1. */
+/* Applies u to ix by the store's rule (store_policy_learn_rule).
+ * Returns 1 changed, 0 not, -1 out of memory. */
 static int apply_one(struct hsts_index *ix, const struct update *u)
 {
   struct hsts_entry cur, e;
+  struct hsts_header h;
   int have = hsts_index_get(ix, u->host, strlen(u->host), &cur);
+  const char *why;
 
-  if (have && cur.source == HSTS_SOURCE_MANUAL)
-    return 0; /* a manual policy takes precedence */
-  if (u->max_age == 0) {
-    if (!have || cur.source != HSTS_SOURCE_LEARNED)
+  memset(&h, 0, sizeof(h)); /* what the queue kept of a taught header */
+  h.valid = h.has_max_age = 1;
+  h.max_age = u->max_age;
+  h.include_subdomains = u->include_subdomains;
+  switch (store_policy_learn_rule(
+      &h, 0, u->observed, have ? cur.source : HSTS_SOURCE_NONE, &e, &why)) {
+  case STORE_RULE_IGNORE:
+    return 0;
+  case STORE_RULE_DELETE:
+    if (!have)
       return 0;
     return hsts_index_remove(ix, u->host) == HSTS_OK ? 1 : -1;
+  case STORE_RULE_PUT:
+    break;
   }
-  memset(&e, 0, sizeof(e));
   e.host = u->host;
-  e.source = HSTS_SOURCE_LEARNED;
-  e.include_subdomains = u->include_subdomains != 0;
-  e.force_https = 1;
-  e.max_age = u->max_age;
-  e.observed = u->observed;
-  e.expires = u->observed + (int64_t)u->max_age;
   return hsts_index_put(ix, &e) == HSTS_OK ? 1 : -1;
 }
 
-/* Builds a snapshot: cur's static index (moved), a changed copy of its
- * dynamic one. Returns it, or NULL (nothing changed, or no memory: *err). */
-static struct proxy_hsts *derive(struct proxy_hsts *cur, const struct update *u,
-                                 size_t n, int *err)
+/* proxy__hsts_derive's edit: the updates of the batch. */
+struct batch {
+  const struct update *u;
+  size_t n;
+};
+
+static int apply_batch(struct hsts_index *ix, void *arg)
 {
-  struct proxy_hsts *snap = calloc(1, sizeof(*snap));
-  struct copy c;
+  const struct batch *b = arg;
   size_t i;
   int changed = 0, rc;
 
-  *err = 1;
-  if (snap == NULL || hsts_index_new(hsts_index_count(cur->dynamic) + n,
-                                     &snap->dynamic) != HSTS_OK)
-    goto fail;
-  c.ix = snap->dynamic;
-  c.now = (int64_t)time(NULL);
-  if (cur->dynamic != NULL &&
-      hsts_index_foreach(cur->dynamic, copy_entry, &c) != 0)
-    goto fail;
-  for (i = 0; i < n; i++) {
-    rc = apply_one(snap->dynamic, &u[i]);
+  for (i = 0; i < b->n; i++) {
+    rc = apply_one(ix, &b->u[i]);
     if (rc < 0)
-      goto fail;
+      return -1;
     changed += rc;
   }
-  *err = 0;
-  if (changed == 0)
-    goto fail;
-  snap->static_ix = cur->static_ix;
-  cur->static_borrowed = 1; /* the newer snapshot owns it now */
-  memcpy(snap->list_name, cur->list_name, sizeof(snap->list_name));
-  snap->list_hosts = cur->list_hosts;
-  snap->learned = hsts_index_count(snap->dynamic);
-  return snap;
-fail:
-  proxy__hsts_free(&snap);
-  return NULL;
+  return changed;
 }
 
 static void on_async(uv_async_t *a)
@@ -265,6 +246,7 @@ static void on_async(uv_async_t *a)
   struct proxy_learn *l = a->data;
   struct proxy_server *s = l->server;
   struct proxy_hsts *cur, *snap;
+  struct batch batch;
   size_t n;
   int err;
 
@@ -276,7 +258,9 @@ static void on_async(uv_async_t *a)
   cur = atomic_load(&s->hsts);
   if (n == 0 || cur == NULL)
     return;
-  snap = derive(cur, l->work, n, &err);
+  batch.u = l->work;
+  batch.n = n;
+  snap = proxy__hsts_derive(cur, n, apply_batch, &batch, &err);
   if (snap != NULL) {
     proxy__hsts_publish(s, snap);
     if (s->cfg->verbose)
@@ -325,8 +309,8 @@ static void on_done(const struct store_probe *r, void *arg)
     return;
   }
   release(s->learn, r->host, fresh_until(r));
-  proxy__log(lw->w, "probe %s:%u: %s", r->host, r->port,
-             r->ok ? "completed" : r->error);
+  proxy__debug(lw->w, "probe %s:%u: %s", r->host, r->port,
+               r->ok ? "completed" : r->error);
   if (s->writer != NULL)
     (void)store_writer_probe(s->writer, r); /* a full ring drops it */
   if (teaches(r))
@@ -378,10 +362,10 @@ static void trigger(struct proxy_worker *w, const char *host, unsigned port)
   if (rc < 0) {
     slot->used = 0;
     release(s->learn, host, 0);
-    proxy__log(w, "probe %s:%u: %s", host, port, uv_strerror(rc));
+    proxy__debug(w, "probe %s:%u: %s", host, port, uv_strerror(rc));
     return;
   }
-  proxy__log(w, "probe %s:%u: started", host, port);
+  proxy__debug(w, "probe %s:%u: started", host, port);
 }
 
 void proxy__learn_connect(struct proxy_conn *conn)

@@ -1,153 +1,28 @@
 /*
- * proxy_local.c - answers the proxy writes itself: errors, the status
- * page, the PAC file.
+ * proxy_local.c - the proxy's own pages: the status page, the PAC file
+ * (written as answers by proxy_answer.c).
  *
- * Error answers are short text/plain bodies naming the cause and the host
- * (PRODUCT.md, "Answers the proxy gives"), always with Content-Length. The
- * connection continues after an answer only when the client asked for
- * keep-alive and no request body is left unread; otherwise the answer
- * says "Connection: close" and the connection closes gracefully
- * (proxy__conn_answered). Origin-form requests are for the proxy itself:
+ * Origin-form requests are for the proxy itself, as are absolute-form
+ * ones to the address the client connected to (proxy_route.c):
  * GET / is a small status page (with the policies this worker uses and
  * the hop log's counters: written, dropped because the queue was full,
  * given up because the store failed, pending: accepted and not committed
  * yet, which grows while the store fails), GET /proxy.pac a PAC file
  * naming the address the request came in on.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "proxy_int.h"
+#include "proxy_conn.h"
+#include "proxy_hsts.h"
+#include "proxy_phases.h"
+#include "proxy_server.h"
 #include "store_writer.h"
 
 #define PAC_TYPE  "application/x-ns-proxy-autoconfig"
 #define HTML_TYPE "text/html; charset=utf-8"
 #define TEXT_TYPE "text/plain; charset=utf-8"
 #define NS_PER_S  1000000000u
-
-const char *proxy__reason(int status)
-{
-  switch (status) {
-  case 200:
-    return "OK";
-  case 400:
-    return "Bad Request";
-  case 403:
-    return "Forbidden";
-  case 404:
-    return "Not Found";
-  case 405:
-    return "Method Not Allowed";
-  case 408:
-    return "Request Timeout";
-  case 414:
-    return "URI Too Long";
-  case 431:
-    return "Request Header Fields Too Large";
-  case 501:
-    return "Not Implemented";
-  case 502:
-    return "Bad Gateway";
-  case 503:
-    return "Service Unavailable";
-  case 504:
-    return "Gateway Timeout";
-  case 505:
-    return "HTTP Version Not Supported";
-  case 508:
-    return "Loop Detected";
-  default:
-    return "Error";
-  }
-}
-
-/* Whether request body bytes remain unread on the client connection. */
-static int body_unread(const struct proxy_conn *conn)
-{
-  const struct http1_body *b = &conn->req.body;
-
-  if (conn->req_done || b->kind == HTTP1_BODY_NONE)
-    return 0;
-  return !(b->kind == HTTP1_BODY_LENGTH && b->remaining == 0);
-}
-
-/* Closes the request's origin side (a lookup or connection in progress):
- * an answer from the proxy replaces the origin's. */
-static void drop_origin(struct proxy_conn *conn)
-{
-  if (conn->dnsq != NULL) {
-    proxy__dns_detach(conn->dnsq);
-    conn->dnsq = NULL;
-  }
-  if (conn->up != NULL) {
-    struct proxy_upstream *up = conn->up;
-
-    conn->up = NULL;
-    up->conn = NULL;
-    proxy__upstream_close(up, "answered by the proxy");
-  }
-}
-
-/* Writes a complete answer and ends the exchange. */
-static void answer(struct proxy_conn *conn, int status, const char *extra,
-                   const char *type, const char *body, size_t len,
-                   int force_close)
-{
-  char head[PROXY_ERROR_BODY_MAX];
-  int close = force_close || conn->head_len == 0 || !conn->req.keep_alive ||
-              body_unread(conn) || conn->worker->draining;
-  const char *connection = close ? "Connection: close\r\n"
-                           : conn->req.version_minor == 0
-                               ? "Connection: keep-alive\r\n"
-                               : "";
-  int n;
-
-  drop_origin(conn);
-  conn->keep_alive = !close;
-  conn->resp_started = 1;
-  n = snprintf(head, sizeof(head),
-               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-               "Content-Length: %zu\r\n%s%s\r\n",
-               status, proxy__reason(status), type, len, extra, connection);
-  if (n < 0 || (size_t)n >= sizeof(head)) {
-    proxy__conn_close(conn, "answer head too long");
-    return;
-  }
-  proxy__conn_write_copy(conn, head, (size_t)n);
-  if (len > 0 && !conn->req.is_head)
-    proxy__conn_write_copy(conn, body, len);
-  proxy__conn_answered(conn);
-}
-
-void proxy__conn_error(struct proxy_conn *conn, int status, int force_close,
-                       const char *fmt, ...)
-{
-  char body[PROXY_ERROR_BODY_MAX];
-  va_list ap;
-  int n;
-
-  if (conn->closing)
-    return;
-  atomic_fetch_add_explicit(&conn->worker->server->stats.errors, 1,
-                            memory_order_relaxed);
-  va_start(ap, fmt);
-  n = vsnprintf(body, sizeof(body) - 1, fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    n = 0;
-  if ((size_t)n > sizeof(body) - 2)
-    n = (int)sizeof(body) - 2;
-  proxy__log(conn->worker, "conn %llu %s: %d %s", (unsigned long long)conn->id,
-             conn->peer, status, body);
-  if (conn->resp_started) { /* too late for an answer: cut it short */
-    proxy__conn_close(conn, body);
-    return;
-  }
-  body[n++] = '\n';
-  body[n] = '\0';
-  answer(conn, status, "", TEXT_TYPE, body, (size_t)n, force_close);
-}
 
 static void status_page(struct proxy_conn *conn)
 {
@@ -197,8 +72,8 @@ static void status_page(struct proxy_conn *conn)
     proxy__conn_close(conn, "status page too long");
     return;
   }
-  answer(conn, 200, "Cache-Control: no-store\r\n", HTML_TYPE, body, (size_t)n,
-         0);
+  proxy__answer(conn, 200, "Cache-Control: no-store\r\n", HTML_TYPE, body,
+                (size_t)n, 0);
 }
 
 static void pac_file(struct proxy_conn *conn)
@@ -215,8 +90,8 @@ static void pac_file(struct proxy_conn *conn)
     proxy__conn_close(conn, "PAC file too long");
     return;
   }
-  answer(conn, 200, "Cache-Control: no-store\r\n", PAC_TYPE, body, (size_t)n,
-         0);
+  proxy__answer(conn, 200, "Cache-Control: no-store\r\n", PAC_TYPE, body,
+                (size_t)n, 0);
 }
 
 static int path_is(const char *p, size_t len, const char *lit)
@@ -244,9 +119,9 @@ void proxy__local_serve(struct proxy_conn *conn)
   if (!get) {
     atomic_fetch_add_explicit(&conn->worker->server->stats.errors, 1,
                               memory_order_relaxed);
-    answer(conn, 405, "Allow: GET, HEAD\r\n", TEXT_TYPE,
-           "only GET and HEAD are served here\n",
-           strlen("only GET and HEAD are served here\n"), 0);
+    proxy__answer(conn, 405, "Allow: GET, HEAD\r\n", TEXT_TYPE,
+                  "only GET and HEAD are served here\n",
+                  strlen("only GET and HEAD are served here\n"), 0);
     return;
   }
   if (root)

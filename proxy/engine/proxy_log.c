@@ -26,7 +26,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "proxy_int.h"
+#include "proxy_conn.h"
+#include "proxy_log.h"
+#include "proxy_server.h"
+#include "proxy_upstream.h"
 #include "store.h"
 #include "store_writer.h"
 

@@ -1,5 +1,12 @@
 /*
- * proxy_route.c - what to do with a parsed request head.
+ * proxy_route.c - what runs for a parsed request head: the handler
+ * table at the end of this file, read top to bottom, is a request's
+ * path through the engine.
+ *
+ * Each handler answers PROXY_NEXT (not mine: go on), PROXY_DONE (the
+ * request was answered, or handed to the phase that runs it to its end)
+ * or PROXY_PENDING (a check went off the loop: its continuation resumes
+ * the table at the next handler).
  *
  * RFC 9112 section 3.2 names the request-target forms; each has one route:
  *   origin-form "/path"          the proxy itself (status page, PAC file)
@@ -16,11 +23,11 @@
  * let a request reach a host that filters on the other, as relayd
  * argues).
  *
- * route_upgrade() is where the HSTS policy applies: it sees every
- * plain-HTTP request about to be forwarded, and answers those to HSTS
- * hosts with the internal 307 (proxy_upgrade.c). Each plain-HTTP request
- * and each CONNECT is counted in the hop log's traffic (proxy_log.c); an
- * upgraded request is counted by its hop.
+ * The HSTS handler is where the policy applies: it sees every plain-HTTP
+ * request about to be forwarded, and answers those to HSTS hosts with
+ * the internal 307 (proxy_upgrade.c). Each plain-HTTP request and each
+ * CONNECT is counted in the hop log's traffic (proxy_log.c); an upgraded
+ * request is counted by its hop.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -28,13 +35,19 @@
 
 #include "hsts_host.h"
 #include "hsts_url.h"
-#include "proxy_int.h"
+#include "proxy_auth.h"
+#include "proxy_conn.h"
+#include "proxy_forward.h"
+#include "proxy_log.h"
+#include "proxy_phases.h"
+#include "proxy_route.h"
+#include "proxy_server.h"
+#include "proxy_upgrade.h"
 
 #define HTTP_DEFAULT_PORT 80u
 #define DECIMAL_BASE      10u
 #define PORT_DIGITS_MAX   5 /* 65535; an IPv6 literal is short, so a key fits */
 
-/* Fills conn->target from a host (brackets already removed) and port. */
 /* Writes port (at most 65535) in decimal at p; returns its length. */
 static size_t put_port(char *p, unsigned port)
 {
@@ -71,6 +84,7 @@ static void set_key(struct proxy_target *t, int with_port)
   t->authority[n] = '\0';
 }
 
+/* Fills conn->target from a host (brackets already removed) and port. */
 static int set_target(struct proxy_conn *conn, const char *host, size_t len,
                       unsigned port, int always_port)
 {
@@ -90,7 +104,6 @@ static int set_target(struct proxy_conn *conn, const char *host, size_t len,
   return 0;
 }
 
-/* Whether the target is the very address this connection came in on. */
 /* Whether the target is the address the client reached us on. Only an
  * IP literal with our port can be: the cheap test first, since this runs
  * for every request. */
@@ -115,35 +128,6 @@ static int port_allowed(const struct proxy_config *cfg, unsigned port)
     if (cfg->connect_ports[i] == port)
       return 1;
   return 0;
-}
-
-/* A request whose Via names us went round a loop: it reached the origin
- * side of this proxy again (through --map, DNS, or another proxy). Checked
- * before anything else, origin-form included, since that is how a request
- * forwarded to our own address arrives. */
-static int is_loop(struct proxy_conn *conn)
-{
-  const struct http1_request *req = &conn->req;
-
-  if (!proxy__via_has_us(req->fields, req->nfields))
-    return 0;
-  proxy__conn_error(conn, 508, 0,
-                    "forwarding loop: the request for %.*s already passed "
-                    "through hstsproxy (Via)",
-                    (int)(req->target_len < PROXY_HOST_MAX ? req->target_len
-                                                           : PROXY_HOST_MAX),
-                    req->target);
-  return 1;
-}
-
-/*
- * The HSTS seam: for an HSTS host (per the worker's policy snapshot) the
- * proxy answers the internal 307 itself (no DNS, no origin connection)
- * and this returns 1. Returns 0: forward as is.
- */
-static int route_upgrade(struct proxy_conn *conn, const struct hsts_url *u)
-{
-  return proxy__upgrade(conn, u);
 }
 
 /* Parses the port of a Host value: empty means the default. */
@@ -200,43 +184,6 @@ int proxy__host_matches(const char *v, size_t len, const struct proxy_target *t)
   return port == t->port && strcmp(host, t->host) == 0;
 }
 
-static void route_connect(struct proxy_conn *conn)
-{
-  const struct http1_request *req = &conn->req;
-  struct hsts_url u;
-
-  if (req->form != HTTP1_FORM_AUTHORITY ||
-      hsts_authority_parse(req->target, req->target_len, &u) != HSTS_OK) {
-    proxy__conn_error(conn, 400, 1, "CONNECT needs host:port, not %.*s",
-                      (int)req->target_len, req->target);
-    return;
-  }
-  if (set_target(conn, u.host, u.host_len, u.port, 1) < 0)
-    return;
-  proxy__log_traffic(conn, 1); /* refused ports too: the audit shows them */
-  if (!port_allowed(conn->worker->server->cfg, u.port)) {
-    proxy__conn_error(conn, 403, 0,
-                      "CONNECT to %s refused: port %u is not in "
-                      "--connect-ports",
-                      conn->target.key, u.port);
-    return;
-  }
-  if (is_self(conn)) {
-    proxy__conn_error(conn, 508, 0,
-                      "CONNECT to %s refused: that is this proxy's own "
-                      "address",
-                      conn->target.key);
-    return;
-  }
-  conn->is_tunnel = 1;
-  proxy__learn_connect(conn); /* maybe a probe beside it; never waits */
-  conn->phase = PROXY_PHASE_CONNECT;
-  proxy__conn_sync_read(conn);
-  proxy__conn_timer(conn,
-                    proxy__ms(conn->worker->server->cfg->timeout_connect_s));
-  proxy__origin_connect(conn);
-}
-
 static int check_scheme(struct proxy_conn *conn, const struct hsts_url *u)
 {
   if (http1_token_eq(u->scheme, u->scheme_len, "http"))
@@ -254,26 +201,71 @@ static int check_scheme(struct proxy_conn *conn, const struct hsts_url *u)
   return -1;
 }
 
-static void route_absolute(struct proxy_conn *conn)
+/* ---- the handlers ---- */
+
+static void route_resume(struct proxy_conn *conn);
+
+/* With --auth-file, credentials first (proxy_auth.c). */
+static enum proxy_next step_auth(struct proxy_conn *conn)
+{
+  return proxy__auth_check(conn, route_resume);
+}
+
+/* A request whose Via names us went round a loop: it reached the origin
+ * side of this proxy again (through --map, DNS, or another proxy). Checked
+ * for every form, origin-form included, since that is how a request
+ * forwarded to our own address arrives. */
+static enum proxy_next step_loop(struct proxy_conn *conn)
+{
+  const struct http1_request *req = &conn->req;
+
+  if (!proxy__via_has_us(req->fields, req->nfields))
+    return PROXY_NEXT;
+  proxy__conn_error(conn, 508, 0,
+                    "forwarding loop: the request for %.*s already passed "
+                    "through hstsproxy (Via)",
+                    (int)(req->target_len < PROXY_HOST_MAX ? req->target_len
+                                                           : PROXY_HOST_MAX),
+                    req->target);
+  return PROXY_DONE;
+}
+
+static enum proxy_next target_connect(struct proxy_conn *conn)
 {
   const struct http1_request *req = &conn->req;
   struct hsts_url u;
 
-  if (hsts_url_parse(req->target, req->target_len, &u) != HSTS_OK) {
-    proxy__conn_error(conn, 400, 0, "malformed request target");
-    return;
+  if (req->form != HTTP1_FORM_AUTHORITY ||
+      hsts_authority_parse(req->target, req->target_len, &u) != HSTS_OK) {
+    proxy__conn_error(conn, 400, 1, "CONNECT needs host:port, not %.*s",
+                      (int)req->target_len, req->target);
+    return PROXY_DONE;
   }
-  if (check_scheme(conn, &u) < 0)
-    return;
-  if (u.userinfo != NULL) {
+  if (set_target(conn, u.host, u.host_len, u.port, 1) < 0)
+    return PROXY_DONE;
+  return PROXY_NEXT;
+}
+
+static enum proxy_next target_absolute(struct proxy_conn *conn)
+{
+  const struct http1_request *req = &conn->req;
+  struct hsts_url *u = &conn->target.url;
+
+  if (hsts_url_parse(req->target, req->target_len, u) != HSTS_OK) {
+    proxy__conn_error(conn, 400, 0, "malformed request target");
+    return PROXY_DONE;
+  }
+  if (check_scheme(conn, u) < 0)
+    return PROXY_DONE;
+  if (u->userinfo != NULL) {
     proxy__conn_error(conn, 400, 0,
                       "user information in the request URL is "
                       "not forwarded");
-    return;
+    return PROXY_DONE;
   }
-  if (set_target(conn, u.host, u.host_len,
-                 u.port != 0 ? u.port : HTTP_DEFAULT_PORT, 0) < 0)
-    return;
+  if (set_target(conn, u->host, u->host_len,
+                 u->port != 0 ? u->port : HTTP_DEFAULT_PORT, 0) < 0)
+    return PROXY_DONE;
   if (req->host != NULL &&
       !proxy__host_matches(req->host->value, req->host->value_len,
                            &conn->target)) {
@@ -284,44 +276,114 @@ static void route_absolute(struct proxy_conn *conn)
                                 ? req->host->value_len
                                 : PROXY_HOST_MAX),
                       req->host->value, conn->target.key);
-    return;
+    return PROXY_DONE;
   }
-  conn->target.path = u.path;
-  conn->target.path_len = u.path_len;
-  if (is_self(conn)) {
-    proxy__local_serve(conn);
-    return;
-  }
-  conn->ws_upgrade = proxy__is_ws_upgrade(req);
-  if (route_upgrade(conn, &u))
-    return; /* its hop counts the request (store_writer.h) */
-  proxy__log_traffic(conn, 0);
-  proxy__forward_start(conn);
+  conn->target.path = u->path;
+  conn->target.path_len = u->path_len;
+  return PROXY_NEXT;
 }
 
-void proxy__route(struct proxy_conn *conn)
+/* The destination, by the request-target's form. */
+static enum proxy_next step_target(struct proxy_conn *conn)
 {
   const struct http1_request *req = &conn->req;
 
-  if (is_loop(conn))
-    return;
-  if (req->is_connect) {
-    route_connect(conn);
-    return;
-  }
+  if (req->is_connect)
+    return target_connect(conn);
   switch (req->form) {
   case HTTP1_FORM_ORIGIN:
     conn->target.path = req->target;
     conn->target.path_len = req->target_len;
-    proxy__local_serve(conn);
-    return;
+    return PROXY_NEXT;
   case HTTP1_FORM_ABSOLUTE:
-    route_absolute(conn);
-    return;
+    return target_absolute(conn);
   default:
     proxy__conn_error(conn, 400, 0,
                       "not a proxy request: send absolute URLs "
                       "(GET http://host/path) or CONNECT host:port");
-    return;
+    return PROXY_DONE;
   }
+}
+
+/* Origin-form, or an absolute URL naming this very proxy: its pages. */
+static enum proxy_next step_local(struct proxy_conn *conn)
+{
+  if (conn->req.is_connect ||
+      (conn->req.form != HTTP1_FORM_ORIGIN && !is_self(conn)))
+    return PROXY_NEXT;
+  proxy__local_serve(conn);
+  return PROXY_DONE;
+}
+
+/* CONNECT to an allowed port that is not our own address: a tunnel. */
+static enum proxy_next step_connect(struct proxy_conn *conn)
+{
+  if (!conn->req.is_connect)
+    return PROXY_NEXT;
+  proxy__log_traffic(conn, 1); /* refused ports too: the audit shows them */
+  if (!port_allowed(conn->worker->server->cfg, conn->target.port)) {
+    proxy__conn_error(conn, 403, 0,
+                      "CONNECT to %s refused: port %u is not in "
+                      "--connect-ports",
+                      conn->target.key, conn->target.port);
+    return PROXY_DONE;
+  }
+  if (is_self(conn)) {
+    proxy__conn_error(conn, 508, 0,
+                      "CONNECT to %s refused: that is this proxy's own "
+                      "address",
+                      conn->target.key);
+    return PROXY_DONE;
+  }
+  proxy__tunnel_connect(conn);
+  return PROXY_DONE;
+}
+
+/* The HSTS seam: for an HSTS host (per the worker's policy snapshot) the
+ * proxy answers the internal 307 itself, with no DNS and no origin. */
+static enum proxy_next step_upgrade(struct proxy_conn *conn)
+{
+  conn->ws_upgrade = proxy__is_ws_upgrade(&conn->req);
+  return proxy__upgrade(conn) ? PROXY_DONE : PROXY_NEXT;
+}
+
+/* Everything else is forwarded as it is. */
+static enum proxy_next step_forward(struct proxy_conn *conn)
+{
+  proxy__log_traffic(conn, 0); /* an upgrade counts by its hop instead */
+  proxy__forward_start(conn);
+  return PROXY_DONE;
+}
+
+/* A request's path, in order. */
+static enum proxy_next (*const steps[])(struct proxy_conn *conn) = {
+  step_auth,    /* --auth-file: 407, or wait for the check */
+  step_loop,    /* Via names us: 508 */
+  step_target,  /* the destination, by the target's form; 400 */
+  step_local,   /* the status page and the PAC file */
+  step_connect, /* CONNECT: 403, 508, or a tunnel */
+  step_upgrade, /* an HSTS host: the internal 307 */
+  step_forward, /* to the origin */
+};
+
+/* Runs the handlers from conn->route_next until one takes the request. */
+static enum proxy_next route_run(struct proxy_conn *conn)
+{
+  enum proxy_next r = PROXY_NEXT;
+
+  while (r == PROXY_NEXT && conn->route_next < sizeof(steps) / sizeof(*steps))
+    r = steps[conn->route_next++](conn);
+  return r;
+}
+
+/* A handler's continuation: the table goes on after it. */
+static void route_resume(struct proxy_conn *conn)
+{
+  (void)route_run(conn);
+}
+
+void proxy__route(struct proxy_conn *conn)
+{
+  conn->route_next = 0;
+  (void)route_run(conn);
 }

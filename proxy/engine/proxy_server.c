@@ -30,7 +30,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy_int.h"
+#include "proxy_auth.h"
+#include "proxy_hsts.h"
+#include "proxy_learn.h"
+#include "proxy_log.h"
+#include "proxy_server.h"
 #include "store_writer.h"
 
 #define ANNOUNCE_MAX (PROXY_MAX_LISTEN * PROXY_ADDR_TEXT + PROXY_ERROR_TEXT)

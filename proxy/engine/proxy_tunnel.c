@@ -10,21 +10,30 @@
  * Half-close: when one side ends its stream, the other side's write half
  * is shut down (after the queued bytes) and the reverse direction keeps
  * flowing; the tunnel closes when both directions have ended, on any
- * error, or after --timeout-tunnel of silence.
+ * error (a failed write to either side included), or after
+ * --timeout-tunnel of silence. This is the tunnel phase (proxy_conn.h).
  */
-#include "proxy_int.h"
+#include "proxy_conn.h"
+#include "proxy_learn.h"
+#include "proxy_phases.h"
+#include "proxy_server.h"
+#include "proxy_upstream.h"
+
+static const struct proxy_phase phase_tunnel;
+
+static uint64_t tunnel_ms(const struct proxy_conn *conn)
+{
+  return proxy__ms(conn->worker->server->cfg->timeout_tunnel_s);
+}
 
 void proxy__tunnel_start(struct proxy_conn *conn)
 {
   struct proxy_upstream *up = conn->up;
   size_t early = conn->in_len - conn->head_len;
 
-  conn->phase = PROXY_PHASE_TUNNEL;
   atomic_fetch_add_explicit(&conn->worker->server->stats.tunnels, 1,
                             memory_order_relaxed);
-  proxy__conn_activity(conn);
-  proxy__conn_timer(conn,
-                    proxy__ms(conn->worker->server->cfg->timeout_tunnel_s));
+  proxy__conn_enter(conn, &phase_tunnel, tunnel_ms(conn));
   if (early > 0) /* the client did not wait for our answer */
     proxy__upstream_write_copy(up, conn->in + conn->head_len, early);
   conn->in_len = conn->head_len;
@@ -44,13 +53,13 @@ static void finish_if_done(struct proxy_conn *conn)
     proxy__conn_close(conn, "tunnel finished");
 }
 
-void proxy__tunnel_shutdown_done(struct proxy_conn *conn)
+static void shutdown_done(struct proxy_conn *conn)
 {
   conn->tunnel_shutdowns++;
   finish_if_done(conn);
 }
 
-void proxy__tunnel_client_read(struct proxy_conn *conn, ssize_t nread,
+static void tunnel_client_read(struct proxy_conn *conn, ssize_t nread,
                                char *base)
 {
   struct proxy_wreq *w = base != NULL ? proxy__wreq_of(base) : NULL;
@@ -70,12 +79,12 @@ void proxy__tunnel_client_read(struct proxy_conn *conn, ssize_t nread,
   }
   conn->client_eof = 1;
   proxy__conn_sync_read(conn);
-  proxy__upstream_shutdown(conn->up);
+  proxy__upstream_shutdown(conn->up, shutdown_done);
 }
 
 static void on_shutdown_client(uv_shutdown_t *req, int status);
 
-void proxy__tunnel_upstream_read(struct proxy_conn *conn, ssize_t nread,
+static void tunnel_upstream_read(struct proxy_conn *conn, ssize_t nread,
                                  char *base)
 {
   struct proxy_wreq *w = base != NULL ? proxy__wreq_of(base) : NULL;
@@ -111,5 +120,66 @@ static void on_shutdown_client(uv_shutdown_t *req, int status)
   if (status < 0)
     proxy__conn_close(conn, uv_strerror(status));
   else
-    proxy__tunnel_shutdown_done(conn);
+    shutdown_done(conn);
+}
+
+/* ---- the phase ---- */
+
+static enum proxy_rbuf tunnel_buf(const struct proxy_conn *conn)
+{
+  (void)conn;
+  return PROXY_RBUF_CHUNK;
+}
+
+static int tunnel_client_wants(const struct proxy_conn *conn, int reading)
+{
+  return !conn->client_eof && conn->up != NULL &&
+         proxy__flow_ok(reading, conn->up->wpending);
+}
+
+static int tunnel_up_wants(const struct proxy_conn *conn, int reading)
+{
+  return !conn->tunnel_up_eof && proxy__flow_ok(reading, conn->client_wpending);
+}
+
+static void tunnel_up_write_failed(struct proxy_conn *conn, int status)
+{
+  proxy__conn_close(conn, uv_strerror(status));
+}
+
+static void tunnel_timeout(struct proxy_conn *conn)
+{
+  if (proxy__conn_silent(conn, tunnel_ms(conn)))
+    proxy__conn_close(conn, "tunnel idle timeout");
+}
+
+static const struct proxy_phase phase_tunnel = {
+  .name = "tunnel",
+  .client_buf = tunnel_buf,
+  .client_wants = tunnel_client_wants,
+  .client_read = tunnel_client_read,
+  .up_buf = tunnel_buf,
+  .up_wants = tunnel_up_wants,
+  .up_read = tunnel_upstream_read,
+  .up_write_failed = tunnel_up_write_failed,
+  .timeout = tunnel_timeout,
+};
+
+/* ---- CONNECT ---- */
+
+static void established(struct proxy_conn *conn)
+{
+  static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+
+  conn->resp_started = 1;
+  proxy__conn_write_copy(conn, ok, sizeof(ok) - 1);
+  if (!conn->closing)
+    proxy__tunnel_start(conn);
+}
+
+void proxy__tunnel_connect(struct proxy_conn *conn)
+{
+  conn->is_tunnel = 1;
+  proxy__learn_connect(conn); /* maybe a probe beside it; never waits */
+  proxy__origin_connect(conn, established);
 }

@@ -41,12 +41,18 @@
  * the client is to take its body to the https URL), or when the body is
  * longer than PROXY_DISCARD_BODY_MAX. Discarding is bounded in time by
  * --timeout-header; a client that has not finished by then loses only
- * keep-alive.
+ * keep-alive. Reading the body is the discard phase (proxy_conn.h).
  */
+#include "proxy_upgrade.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy_int.h"
+#include "proxy_conn.h"
+#include "proxy_debug.h"
+#include "proxy_hsts.h"
+#include "proxy_log.h"
+#include "proxy_server.h"
 
 #define MS_PER_S 1000
 
@@ -119,11 +125,7 @@ int proxy__upgrade_build(const struct hsts_url *u, const char *origin,
 
 /* ---- the connection side ---- */
 
-static int body_empty(const struct http1_body *b)
-{
-  return b->kind == HTTP1_BODY_NONE ||
-         (b->kind == HTTP1_BODY_LENGTH && b->remaining == 0);
-}
+static const struct proxy_phase phase_discard;
 
 /* Drops the body bytes that came with the head; sets req_done when the
  * body ended there. Returns -1 after answering a malformed body. */
@@ -135,7 +137,7 @@ static int discard_buffered(struct proxy_conn *conn)
   ssize_t n;
 
   conn->req_body = conn->req.body;
-  conn->req_done = body_empty(&conn->req_body);
+  conn->req_done = proxy__body_empty(&conn->req_body);
   conn->discarded = 0;
   if (conn->req_done || avail == 0)
     return 0;
@@ -230,14 +232,13 @@ static void after_answer(struct proxy_conn *conn)
     proxy__conn_answered(conn); /* keep-alive, or close after the write */
     return;
   }
-  conn->phase = PROXY_PHASE_DISCARD;
-  proxy__conn_timer(conn,
+  proxy__conn_enter(conn, &phase_discard,
                     proxy__ms(conn->worker->server->cfg->timeout_header_s));
-  proxy__conn_sync_read(conn);
 }
 
-int proxy__upgrade(struct proxy_conn *conn, const struct hsts_url *u)
+int proxy__upgrade(struct proxy_conn *conn)
 {
+  const struct hsts_url *u = &conn->target.url;
   const struct proxy_hsts *snap = conn->worker->hsts;
   struct hsts_result r;
   const char *loc;
@@ -279,12 +280,13 @@ static void stop_discarding(struct proxy_conn *conn)
   proxy__conn_answered(conn);
 }
 
-void proxy__upgrade_client_read(struct proxy_conn *conn, ssize_t nread)
+static void discard_read(struct proxy_conn *conn, ssize_t nread, char *buf)
 {
-  const char *base = conn->worker->discard;
+  const char *base = conn->worker->discard; /* buf is it, or NULL */
   int done = 0;
   ssize_t n;
 
+  (void)buf;
   if (nread == 0)
     return;
   if (nread < 0) { /* the body will not come: no keep-alive */
@@ -312,11 +314,26 @@ void proxy__upgrade_client_read(struct proxy_conn *conn, ssize_t nread)
   proxy__conn_answered(conn);
 }
 
-void proxy__upgrade_timeout(struct proxy_conn *conn)
+/* ---- the phase ---- */
+
+static void discard_timeout(struct proxy_conn *conn)
 {
-  proxy__log(conn->worker,
-             "conn %llu %s: request body not discarded within %u s",
-             (unsigned long long)conn->id, conn->peer,
-             conn->worker->server->cfg->timeout_header_s);
+  proxy__debug(conn->worker,
+               "conn %llu %s: request body not discarded within %u s",
+               (unsigned long long)conn->id, conn->peer,
+               conn->worker->server->cfg->timeout_header_s);
   stop_discarding(conn);
 }
+
+static int discard_wants(const struct proxy_conn *conn, int reading)
+{
+  (void)reading;
+  return !conn->req_done && !conn->client_eof;
+}
+
+static const struct proxy_phase phase_discard = {
+  .name = "discard",
+  .client_wants = discard_wants,
+  .client_read = discard_read,
+  .timeout = discard_timeout,
+};

@@ -1,11 +1,10 @@
 /*
  * proxy_upstream.c - connections to origins, and the pool of idle ones.
  *
- * Connecting: --map first (no lookup), else the worker's resolver; then
- * each address in turn until one connects. Every attempt is a fresh
- * struct proxy_upstream, because a libuv handle whose connect failed
- * cannot connect again. The whole sequence, DNS included, is bounded by
- * the client connection's timer (--timeout-connect).
+ * An attached origin connection is read and written for the phase its
+ * client connection runs: the phase says whether to read, where a read
+ * lands and what it does (proxy_conn.h); this file knows no phase by
+ * name. Connecting is the connect phase's (proxy_connect.c).
  *
  * The pool keeps idle keep-alive connections per worker, keyed
  * "host:port" as the client asked for it: at most PROXY_POOL_PER_ORIGIN
@@ -18,10 +17,13 @@
  * proxy__upstream_close() is the only function that closes an upstream's
  * handles; its last close callback frees it.
  */
+#include "proxy_upstream.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy_int.h"
+#include "proxy_debug.h"
+#include "proxy_server.h"
 
 static void on_up_closed(uv_handle_t *h)
 {
@@ -55,8 +57,8 @@ void proxy__upstream_close(struct proxy_upstream *up, const char *reason)
   if (up == NULL || up->closing)
     return;
   up->closing = 1;
-  proxy__log(up->worker, "origin %s (%s): closed: %s", up->key,
-             up->peer[0] != '\0' ? up->peer : "not connected", reason);
+  proxy__debug(up->worker, "origin %s (%s): closed: %s", up->key,
+               up->peer[0] != '\0' ? up->peer : "not connected", reason);
   pool_unlink(up);
   if (up->conn != NULL && up->conn->up == up)
     up->conn->up = NULL;
@@ -66,7 +68,7 @@ void proxy__upstream_close(struct proxy_upstream *up, const char *reason)
   uv_close((uv_handle_t *)&up->timer, on_up_closed);
 }
 
-static struct proxy_upstream *upstream_new(struct proxy_conn *conn)
+struct proxy_upstream *proxy__upstream_new(struct proxy_conn *conn)
 {
   struct proxy_worker *w = conn->worker;
   struct proxy_upstream *up = calloc(1, sizeof(*up));
@@ -100,8 +102,8 @@ static void on_up_write(uv_write_t *req, int status)
      * decides. Nothing more is sent, and the connection is not reused. */
     up->write_failed = 1;
     conn->up_bad = 1;
-    if (conn->phase == PROXY_PHASE_TUNNEL)
-      proxy__conn_close(conn, uv_strerror(status));
+    if (conn->phase->up_write_failed != NULL)
+      conn->phase->up_write_failed(conn, status);
     return;
   }
   proxy__conn_activity(conn);
@@ -156,16 +158,17 @@ static void on_up_shutdown(uv_shutdown_t *req, int status)
   if (status < 0)
     proxy__conn_close(conn, uv_strerror(status));
   else
-    proxy__tunnel_shutdown_done(conn);
+    up->shut(conn);
 }
 
-void proxy__upstream_shutdown(struct proxy_upstream *up)
+void proxy__upstream_shutdown(struct proxy_upstream *up, proxy__conn_cb cb)
 {
   int err;
 
   if (up->shut_write)
     return;
   up->shut_write = 1;
+  up->shut = cb;
   err = uv_shutdown(&up->shutdown_req, (uv_stream_t *)&up->tcp, on_up_shutdown);
   if (err < 0 && up->conn != NULL)
     proxy__conn_close(up->conn, uv_strerror(err));
@@ -173,19 +176,13 @@ void proxy__upstream_shutdown(struct proxy_upstream *up)
 
 /* ---- reading ---- */
 
-enum bufkind { BUF_HEAD, BUF_CHUNK, BUF_DISCARD };
-
-static enum bufkind up_buf_kind(const struct proxy_upstream *up)
+static enum proxy_rbuf up_buf(const struct proxy_upstream *up)
 {
   const struct proxy_conn *conn = up->conn;
 
-  if (conn == NULL)
-    return BUF_DISCARD; /* pooled: anything read ends it */
-  if (proxy__forward_in_head(conn))
-    return BUF_HEAD;
-  if (conn->phase == PROXY_PHASE_FORWARD || conn->phase == PROXY_PHASE_TUNNEL)
-    return BUF_CHUNK;
-  return BUF_DISCARD;
+  if (conn == NULL || conn->phase->up_buf == NULL)
+    return PROXY_RBUF_DISCARD; /* pooled: anything read ends it */
+  return conn->phase->up_buf(conn);
 }
 
 static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -194,17 +191,17 @@ static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
   struct proxy_wreq *w;
   size_t room;
 
-  switch (up_buf_kind(up)) {
-  case BUF_HEAD:
+  switch (up_buf(up)) {
+  case PROXY_RBUF_HEAD:
     room = proxy__buf_room(&up->in, &up->in_cap, up->in_len, PROXY_IN_MAX);
     *buf = uv_buf_init(room > 0 ? up->in + up->in_len : NULL, (unsigned)room);
     return;
-  case BUF_CHUNK:
+  case PROXY_RBUF_CHUNK:
     w = proxy__wreq_new(PROXY_READ_CHUNK);
     *buf = uv_buf_init(w != NULL ? w->data : NULL,
                        w != NULL ? PROXY_READ_CHUNK : 0);
     return;
-  case BUF_DISCARD:
+  default:
     *buf = uv_buf_init(up->worker->discard, sizeof(up->worker->discard));
     return;
   }
@@ -213,43 +210,27 @@ static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
   struct proxy_upstream *up = s->data;
-  struct proxy_conn *conn = up->conn;
 
-  switch (up_buf_kind(up)) {
-  case BUF_DISCARD:
-    if (nread != 0)
-      proxy__upstream_close(up, nread < 0 ? "closed by the origin while idle"
-                                          : "origin sent bytes while idle");
-    return;
-  case BUF_HEAD:
-  case BUF_CHUNK:
-    if (conn->phase == PROXY_PHASE_TUNNEL)
-      proxy__tunnel_upstream_read(conn, nread, buf->base);
-    else
-      proxy__forward_upstream_read(conn, nread, buf->base);
+  if (up_buf(up) != PROXY_RBUF_DISCARD) {
+    up->conn->phase->up_read(up->conn, nread, buf->base);
     return;
   }
+  if (nread != 0)
+    proxy__upstream_close(up, nread < 0 ? "closed by the origin while idle"
+                                        : "origin sent bytes while idle");
 }
 
 static int up_wants_read(const struct proxy_upstream *up)
 {
   const struct proxy_conn *conn = up->conn;
-  size_t limit;
 
   if (!up->connected || up->closing)
     return 0;
   if (up->pooled)
     return 1;
-  if (conn == NULL)
+  if (conn == NULL || conn->phase->up_wants == NULL)
     return 0;
-  limit = up->reading ? PROXY_WRITE_HIGH_WATER : PROXY_WRITE_LOW_WATER;
-  /* A finished response: the connection goes back to the pool (reading)
-   * in the same call chain, so it keeps its poll meanwhile. */
-  if (conn->phase == PROXY_PHASE_FORWARD)
-    return conn->resp_done || conn->client_wpending < limit;
-  if (conn->phase == PROXY_PHASE_TUNNEL)
-    return !conn->tunnel_up_eof && conn->client_wpending < limit;
-  return 0;
+  return conn->phase->up_wants(conn, up->reading);
 }
 
 void proxy__upstream_sync_read(struct proxy_upstream *up)
@@ -271,125 +252,6 @@ void proxy__upstream_sync_read(struct proxy_upstream *up)
     uv_read_stop((uv_stream_t *)&up->tcp);
     up->reading = 0;
   }
-}
-
-/* ---- connecting ---- */
-
-static void try_next(struct proxy_conn *conn);
-
-static void on_connect(uv_connect_t *req, int status)
-{
-  struct proxy_upstream *up = req->data;
-  struct proxy_conn *conn = up->conn;
-
-  if (up->closing)
-    return;
-  if (conn == NULL) {
-    proxy__upstream_close(up, "client gone");
-    return;
-  }
-  if (status < 0) {
-    conn->connect_err = status;
-    proxy__upstream_close(up, uv_strerror(status));
-    try_next(conn);
-    return;
-  }
-  up->connected = 1;
-  uv_tcp_nodelay(&up->tcp, 1);
-  snprintf(up->peer, sizeof(up->peer), "%s", conn->connect_addr);
-  proxy__conn_origin_ready(conn, 0);
-}
-
-static void set_port(union proxy_sockaddr *a, unsigned port)
-{
-  if (a->sa.sa_family == AF_INET6)
-    a->in6.sin6_port = htons((uint16_t)port);
-  else
-    a->in.sin_port = htons((uint16_t)port);
-}
-
-static void try_next(struct proxy_conn *conn)
-{
-  while (conn->addr_next < conn->addrs.n) {
-    union proxy_sockaddr a = conn->addrs.a[conn->addr_next++];
-    struct proxy_upstream *up;
-    int err;
-
-    set_port(&a, conn->connect_port);
-    proxy_addr_format(&a.sa, conn->connect_addr, sizeof(conn->connect_addr));
-    up = upstream_new(conn);
-    if (up == NULL) {
-      conn->connect_err = UV_ENOMEM;
-      break;
-    }
-    err = uv_tcp_connect(&up->connect_req, &up->tcp, &a.sa, on_connect);
-    if (err == 0) {
-      up->conn = conn;
-      conn->up = up;
-      return;
-    }
-    conn->connect_err = err;
-    proxy__upstream_close(up, uv_strerror(err));
-  }
-  proxy__conn_origin_ready(conn, conn->connect_err < 0 ? conn->connect_err
-                                                       : UV_EHOSTUNREACH);
-}
-
-static void on_resolved(void *arg, int status, const struct proxy_addrs *a)
-{
-  struct proxy_conn *conn = arg;
-
-  conn->dnsq = NULL;
-  if (status < 0) {
-    conn->addrs.n = 0;
-    proxy__conn_origin_ready(conn, status);
-    return;
-  }
-  conn->addrs = *a;
-  try_next(conn);
-}
-
-const struct proxy_map *proxy__map_find(const struct proxy_map *maps, size_t n,
-                                        const char *host, unsigned port)
-{
-  size_t i;
-
-  for (i = 0; i < n; i++)
-    if (strcmp(maps[i].host, host) == 0 &&
-        (maps[i].port == 0 || maps[i].port == port))
-      return &maps[i];
-  return NULL;
-}
-
-void proxy__origin_connect(struct proxy_conn *conn)
-{
-  const struct proxy_config *cfg = conn->worker->server->cfg;
-  const struct proxy_map *m = proxy__map_find(
-      cfg->maps, cfg->nmaps, conn->target.host, conn->target.port);
-  int rc;
-
-  memset(&conn->addrs, 0, sizeof(conn->addrs));
-  conn->addr_next = 0;
-  conn->connect_err = 0;
-  conn->connect_port = conn->target.port;
-  if (m != NULL) {
-    memcpy(&conn->addrs.a[0], &m->addr, sizeof(conn->addrs.a[0]));
-    conn->addrs.n = 1;
-    if (m->to_port != 0)
-      conn->connect_port = m->to_port;
-    try_next(conn);
-    return;
-  }
-  rc = proxy__dns_resolve(&conn->worker->dns, conn->target.host, &conn->addrs,
-                          on_resolved, conn, &conn->dnsq);
-  if (rc == 1)
-    return;
-  if (rc < 0) {
-    conn->addrs.n = 0;
-    proxy__conn_origin_ready(conn, rc);
-    return;
-  }
-  try_next(conn);
 }
 
 /* ---- the pool ---- */
@@ -414,7 +276,7 @@ struct proxy_upstream *proxy__pool_take(struct proxy_conn *conn)
   up->conn = conn;
   conn->up = up;
   /* Still reading, as in the pool: the caller sends the request at once
-   * (proxy__forward_send), so the loop never polls it in between. */
+   * (the forward phase), so the loop never polls it in between. */
   return up;
 }
 

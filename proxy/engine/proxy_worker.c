@@ -1,5 +1,5 @@
 /*
- * proxy_worker.c - one event-loop thread: its listeners, accepting, and
+ * proxy_worker.c - one event-loop thread: its listeners, admission, and
  * its part of a graceful shutdown.
  *
  * Each worker owns a libuv loop with its own listening socket per
@@ -13,27 +13,148 @@
  * that wait, closes everything. The loop then runs out of handles and
  * the thread ends. The same async handle tells the worker that a newer
  * policy snapshot is published (proxy_hsts.c).
+ *
+ * Admission: a connection is accepted only with one of the --max-conns
+ * slots (counted across workers by stats.conns_active); without one, the
+ * listener is left paused (libuv stops watching it while a connection it
+ * accepted is not taken, and the kernel's backlog holds the rest) and
+ * retried when a slot frees in this worker, or every
+ * PROXY_ACCEPT_RETRY_MS for a slot freed in another. The accepted
+ * connection is proxy_conn.c's from then on.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "proxy_int.h"
+#include "proxy_conn.h"
+#include "proxy_debug.h"
+#include "proxy_hsts.h"
+#include "proxy_learn.h"
+#include "proxy_server.h"
+#include "proxy_upstream.h"
 
-#define LOG_LINE_MAX 1024
+static void relisten(struct proxy_listener *l);
 
-void proxy__log(struct proxy_worker *w, const char *fmt, ...)
+/* ---- admission ---- */
+
+/*
+ * Takes one of the --max-conns slots, counted across all workers by
+ * stats.conns_active (proxy__worker_conn_gone gives it back). Returns 0
+ * when all are taken: the caller then leaves the connection in the
+ * listener.
+ */
+static int slot_take(struct proxy_server *s)
 {
-  char line[LOG_LINE_MAX];
-  va_list ap;
-  int n;
+  atomic_uint_fast64_t *active = &s->stats.conns_active;
+  uint_fast64_t cur = atomic_load_explicit(active, memory_order_relaxed);
 
-  if (!w->server->cfg->verbose)
+  do {
+    if (cur >= s->cfg->max_conns)
+      return 0;
+  } while (!atomic_compare_exchange_weak_explicit(
+      active, &cur, cur + 1, memory_order_relaxed, memory_order_relaxed));
+  return 1;
+}
+
+static int any_paused(const struct proxy_worker *w)
+{
+  size_t i;
+
+  for (i = 0; i < w->nlisteners; i++)
+    if (w->listeners[i].open && w->listeners[i].paused)
+      return 1;
+  return 0;
+}
+
+static void admit(struct proxy_listener *l);
+
+/*
+ * Paused listeners try again: each holds one connection libuv accepted
+ * but we did not take (libuv stops watching the socket until uv_accept,
+ * so the kernel's backlog holds the rest, unanswered).
+ */
+static void resume_paused(struct proxy_worker *w)
+{
+  size_t i;
+
+  if (w->draining)
     return;
-  n = snprintf(line, sizeof(line), "hstsproxy: worker %zu: ", w->index);
-  va_start(ap, fmt);
-  vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "%s\n", line); /* one call: lines stay whole */
+  for (i = 0; i < w->nlisteners; i++) {
+    struct proxy_listener *l = &w->listeners[i];
+
+    if (l->open && l->paused) {
+      l->paused = 0;
+      admit(l); /* pauses it again when no slot is free */
+    }
+  }
+}
+
+static void retry_arm(struct proxy_worker *w);
+
+static void on_retry_closed(uv_handle_t *h)
+{
+  struct proxy_worker *w = h->data;
+
+  w->accept_retry_open = 0;
+  if (any_paused(w))
+    retry_arm(w);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+  struct proxy_worker *w = t->data;
+
+  resume_paused(w);
+  if (w->draining || !any_paused(w))
+    uv_close((uv_handle_t *)t, on_retry_closed);
+}
+
+/* The timer lives only while a listener is paused, so that it never
+ * outlasts the worker's drain (it closes itself when draining). */
+static void retry_arm(struct proxy_worker *w)
+{
+  uv_timer_t *t = &w->accept_retry;
+
+  if (w->draining)
+    return;
+  if (!w->accept_retry_open) {
+    uv_timer_init(&w->loop, t);
+    t->data = w;
+    w->accept_retry_open = 1;
+  } else if (uv_is_closing((uv_handle_t *)t)) {
+    return; /* on_retry_closed arms a new one */
+  }
+  if (!uv_is_active((uv_handle_t *)t))
+    uv_timer_start(t, on_retry, PROXY_ACCEPT_RETRY_MS, PROXY_ACCEPT_RETRY_MS);
+}
+
+/* Leaves the connection in the listener until a slot or memory frees. */
+static void pause_listener(struct proxy_listener *l)
+{
+  l->paused = 1;
+  retry_arm(l->worker);
+}
+
+static void admit(struct proxy_listener *l)
+{
+  struct proxy_worker *w = l->worker;
+  int rc;
+
+  if (!slot_take(w->server)) {
+    if (!l->paused)
+      proxy__debug(w, "at --max-conns %u: not accepting until a slot frees",
+                   w->server->cfg->max_conns);
+    pause_listener(l);
+    return;
+  }
+  rc = proxy__conn_accept(l);
+  if (rc < 0) { /* the connection waits in the listener */
+    atomic_fetch_sub_explicit(&w->server->stats.conns_active, 1,
+                              memory_order_relaxed);
+    proxy__debug(w, "accept: out of memory");
+    pause_listener(l);
+  } else if (rc > 0) {
+    relisten(l);
+  }
 }
 
 static void on_connection(uv_stream_t *s, int status)
@@ -41,10 +162,10 @@ static void on_connection(uv_stream_t *s, int status)
   struct proxy_listener *l = s->data;
 
   if (status < 0) {
-    proxy__log(l->worker, "accept: %s", uv_strerror(status));
+    proxy__debug(l->worker, "accept: %s", uv_strerror(status));
     return;
   }
-  proxy__conn_accept(l);
+  admit(l);
 }
 
 static void maybe_finish(struct proxy_worker *w)
@@ -61,6 +182,10 @@ static void maybe_finish(struct proxy_worker *w)
 
 void proxy__worker_conn_gone(struct proxy_worker *w)
 {
+  atomic_fetch_sub_explicit(&w->server->stats.conns_active, 1,
+                            memory_order_relaxed);
+  if (any_paused(w))
+    resume_paused(w);
   maybe_finish(w);
 }
 
@@ -92,7 +217,7 @@ static void drain_start(struct proxy_worker *w)
   proxy__pool_close_all(w);
   proxy__learn_worker_drain(w); /* probes canceled: a bounded end */
   for (conn = w->conns; conn != NULL; conn = conn->next)
-    proxy__conn_close_if_idle(conn);
+    proxy__head_close_if_idle(conn);
   uv_timer_start(&w->drain_timer, on_drain_timeout, PROXY_DRAIN_MS, 0);
   maybe_finish(w);
 }
@@ -133,7 +258,7 @@ static int open_listener(struct proxy_worker *w, size_t i, uv_os_sock_t *fd)
  * closes that connection without watching again: calling uv_listen() on
  * the listening socket once more restarts the watcher.
  */
-void proxy__worker_relisten(struct proxy_listener *l)
+static void relisten(struct proxy_listener *l)
 {
   int err = uv_listen((uv_stream_t *)&l->tcp, PROXY_BACKLOG, on_connection);
 

@@ -94,6 +94,40 @@
  * continues; a longer body closes the connection instead. */
 #define PROXY_DISCARD_BODY_MAX (64u * 1024u * 1024u)
 
+/* Basic proxy authentication (proxy_auth.c). */
+#define PROXY_AUTH_FILE_MAX  (1024 * 1024) /* bytes of an htpasswd file */
+#define PROXY_AUTH_USERS_MAX 10000
+#define PROXY_AUTH_CRED_MAX  1024 /* decoded "user:password" */
+
+/* The TLS client (proxy_tls.c). */
+#define PROXY_TLS_ERROR_MAX   512   /* bytes of a failure message */
+#define PROXY_TLS_READ_CHUNK  17408 /* a TLS record (16 KiB) and framing */
+#define PROXY_TLS_PLAIN_CHUNK 16384 /* plaintext per on_read */
+#define PROXY_TLS_SHUTDOWN_MS 2000u /* close_notify and FIN, at most */
+#define PROXY_TLS_VERSION_MAX 16    /* "TLSv1.3" and NUL */
+
+/* Probes (proxy_probe.c): `probe` and those `run` starts by itself
+ * (proxy_learn.c). */
+#define PROXY_PROBE_PORT           443u   /* default port */
+#define PROXY_PROBE_TIMEOUT_S      10u    /* default --timeout */
+#define PROXY_PROBE_RUN_TIMEOUT_MS 10000u /* DNS, connect, TLS, head */
+#define PROXY_PROBE_GLOBAL_MAX     16u    /* in flight, all workers */
+#define PROXY_PROBE_WORKER_MAX     8u     /* in flight, one worker */
+#define PROXY_PROBE_FRESH_SLOTS    1024u  /* host -> next probe time */
+#define PROXY_PROBE_QUEUE_MAX      64u    /* learned, not yet published */
+#define PROXY_PROBE_FRESH_NONE_S   86400  /* after no (valid) header */
+#define PROXY_PROBE_FRESH_ERROR_S  3600   /* after a failed probe */
+#define PROXY_PROBE_FRESH_MIN_S    60     /* at least, after a policy */
+
+/* The HTTPS fetch behind `preload update` (proxy_fetch.c). */
+#define PROXY_FETCH_BODY_MAX   (64u << 20) /* bytes received, framing too */
+#define PROXY_FETCH_TIMEOUT_MS 30000u      /* connect; then read silence */
+#define PROXY_FETCH_ERROR_MAX  (PROXY_TLS_ERROR_MAX + 256)
+#define PROXY_FETCH_URL_MAX    8192 /* bytes of a URL it accepts */
+
+/* The stderr debug log (proxy_debug.c): bytes of one line. */
+#define PROXY_DEBUG_LINE_MAX 1024
+
 /* The hop log (proxy_log.c): per-worker scratch for the NUL-terminated
  * copies of a hop's strings (each truncated to store_writer.h's field caps,
  * which add up to less). */

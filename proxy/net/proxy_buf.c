@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "proxy_int.h"
+#include "proxy_net.h"
 
 /* Hidden before each wreq: its capacity, so that a free can tell a read
  * chunk; the union keeps the wreq aligned as malloc would. */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy_int.h"
+#include "proxy_net.h"
 
 struct proxy_dns_query {
   uv_getaddrinfo_t req;

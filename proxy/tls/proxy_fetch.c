@@ -14,8 +14,6 @@
  */
 #include "proxy_fetch.h"
 
-#include <openssl/evp.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +21,14 @@
 
 #include "hsts_host.h"
 #include "hsts_url.h"
-#include "proxy_int.h"
+#include "proxy_net.h"
 
 #define STATUS_OK        200
 #define STATUS_FINAL_MIN 200
 #define STATUS_REDIR_MIN 300
 #define STATUS_REDIR_MAX 399
 #define HTTPS_PORT       443u
-#define URL_MAX          8192 /* bytes of a URL we accept */
-#define REQUEST_MAX      (URL_MAX + PROXY_AUTHORITY_MAX + 256)
+#define REQUEST_MAX      (PROXY_FETCH_URL_MAX + PROXY_AUTHORITY_MAX + 256)
 #define B64_QUANTUM      4 /* characters per 3 bytes */
 #define B64_BYTES        3
 #define HEX_BASE         16
@@ -46,8 +43,8 @@ struct fetch {
   char host[PROXY_HOST_MAX + 1];
   unsigned port;
   char authority[PROXY_AUTHORITY_MAX];
-  char target[URL_MAX + 2]; /* path and query, "/" when empty */
-  char *in;                 /* owned: the response head */
+  char target[PROXY_FETCH_URL_MAX + 2]; /* path and query, "/" when empty */
+  char *in;                             /* owned: the response head */
   size_t in_len, in_cap;
   struct http1_response resp;
   struct http1_body body;
@@ -178,7 +175,8 @@ static void check_status(struct fetch *f)
          "%s: HTTP %d %.*s to %.*s: redirects are not followed "
          "(use --url with that address if you trust it)",
          f->o->url, s, (int)f->resp.reason_len, f->resp.reason,
-         (int)(loc->value_len < URL_MAX ? loc->value_len : URL_MAX),
+         (int)(loc->value_len < PROXY_FETCH_URL_MAX ? loc->value_len
+                                                    : PROXY_FETCH_URL_MAX),
          loc->value);
   else
     fail(f, "%s: HTTP %d %.*s (expected 200)", f->o->url, s,
@@ -336,7 +334,7 @@ static int parse_url(struct fetch *f, const char *url, const char **why)
   enum hsts_host_kind kind;
   size_t len = strlen(url);
 
-  if (len > URL_MAX || hsts_url_parse(url, len, &u) != HSTS_OK) {
+  if (len > PROXY_FETCH_URL_MAX || hsts_url_parse(url, len, &u) != HSTS_OK) {
     *why = "not a valid absolute URL";
     return -1;
   }
@@ -450,71 +448,54 @@ void proxy_fetch_result_cleanup(struct proxy_fetch_result *r)
   r->len = 0;
 }
 
-/* ---- base64 ---- */
-
-static int is_b64_char(unsigned char c)
-{
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
+/* ---- base64 (proxy_base64.c decodes) ---- */
 
 static int is_blank(unsigned char c)
 {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-int proxy_fetch_is_base64(const char *data, size_t len)
+/* Skips the blanks before the text; NULL when nothing else is there. */
+static const char *text_start(const char *data, size_t len)
 {
-  size_t i, chars = 0, pad = 0;
+  size_t i;
 
   for (i = 0; i < len && is_blank((unsigned char)data[i]); i++)
     ;
-  if (i == len || data[i] == '{')
-    return 0;
-  for (; i < len; i++) {
-    unsigned char c = (unsigned char)data[i];
+  return i < len ? data + i : NULL;
+}
 
-    if (c == '\r' || c == '\n')
-      continue;
-    if (c == '=') {
-      pad++;
-    } else if (!is_b64_char(c) || pad > 0) {
-      return 0; /* outside the alphabet, or data after the padding */
-    }
-    chars++;
-  }
-  return chars > 0 && chars % B64_QUANTUM == 0 && pad <= 2;
+int proxy_fetch_is_base64(const char *data, size_t len)
+{
+  const char *p = text_start(data, len);
+
+  if (p == NULL || *p == '{')
+    return 0;
+  return proxy__base64_decode(p, len - (size_t)(p - data), 1, NULL, 0) >= 0;
 }
 
 int proxy_fetch_base64_decode(const char *data, size_t len, char **out,
                               size_t *outlen)
 {
-  EVP_ENCODE_CTX *ctx;
-  unsigned char *buf;
-  int n = 0, fin = 0, ok;
+  const char *p = text_start(data, len);
+  size_t cap = len / B64_QUANTUM * B64_BYTES + B64_BYTES;
+  char *buf;
+  ssize_t n;
 
   *out = NULL;
   *outlen = 0;
-  if (len > INT_MAX)
+  if (p == NULL)
     return -1;
-  buf = malloc(len / B64_QUANTUM * B64_BYTES + B64_BYTES + 1);
-  ctx = EVP_ENCODE_CTX_new();
-  if (buf == NULL || ctx == NULL) {
-    free(buf);
-    EVP_ENCODE_CTX_free(ctx);
+  buf = malloc(cap + 1);
+  if (buf == NULL)
     return -1;
-  }
-  EVP_DecodeInit(ctx);
-  ok = EVP_DecodeUpdate(ctx, buf, &n, (const unsigned char *)data, (int)len) >=
-           0 &&
-       EVP_DecodeFinal(ctx, buf + n, &fin) == 1;
-  EVP_ENCODE_CTX_free(ctx);
-  if (!ok) {
+  n = proxy__base64_decode(p, len - (size_t)(p - data), 1, buf, cap);
+  if (n < 0) {
     free(buf);
     return -1;
   }
-  buf[n + fin] = '\0';
-  *out = (char *)buf;
-  *outlen = (size_t)(n + fin);
+  buf[n] = '\0';
+  *out = buf;
+  *outlen = (size_t)n;
   return 0;
 }

@@ -21,9 +21,7 @@
 
 #include "proxy_tls.h"
 
-#define PROXY_FETCH_BODY_MAX   (64u << 20) /* bytes received, framing too */
-#define PROXY_FETCH_TIMEOUT_MS 30000u      /* connect; then read silence */
-#define PROXY_FETCH_ERROR_MAX  (PROXY_TLS_ERROR_MAX + 256)
+/* Its caps are in proxy_limits.h (PROXY_FETCH_*). */
 #define PROXY_FETCH_USER_AGENT "hstsproxy/" HSTSPROXY_VERSION
 
 struct proxy_fetch_options {

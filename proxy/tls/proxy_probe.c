@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "hsts_host.h"
-#include "proxy_int.h"
+#include "proxy_net.h"
 #include "proxy_tls.h"
 
 #define STS_FIELD        "Strict-Transport-Security"
@@ -315,18 +315,11 @@ void proxy_probe_cancel(struct proxy_probe *p)
 /* Map, or resolver (at once for a cached answer, else later). */
 static int route(struct proxy_probe *p, const struct proxy_probe_params *pp)
 {
-  const struct proxy_map *m = proxy__map_find(
-      pp->maps, pp->maps != NULL ? pp->nmaps : 0, p->r.host, p->r.port);
   int rc;
 
-  p->connect_port = p->r.port;
-  if (m != NULL) {
-    memcpy(&p->addrs.a[0], &m->addr, sizeof(p->addrs.a[0]));
-    p->addrs.n = 1;
-    if (m->to_port != 0)
-      p->connect_port = m->to_port;
+  if (proxy__map_route(pp->maps, pp->maps != NULL ? pp->nmaps : 0, p->r.host,
+                       p->r.port, &p->addrs, &p->connect_port))
     return 0;
-  }
   p->dns = pp->dns;
   if (p->dns == NULL) {
     p->dns_own = malloc(sizeof(*p->dns_own));

@@ -25,19 +25,8 @@
 #include "proxy.h"
 #include "store_probe.h"
 
-#define PROXY_PROBE_PORT       443u /* default port */
-#define PROXY_PROBE_TIMEOUT_S  10u  /* default --timeout */
+/* Its caps and defaults are in proxy_limits.h (PROXY_PROBE_*). */
 #define PROXY_PROBE_USER_AGENT "hstsproxy/" HSTSPROXY_VERSION " (HSTS probe)"
-
-/* Probes `run` starts by itself (proxy_learn.c). */
-#define PROXY_PROBE_RUN_TIMEOUT_MS 10000u /* DNS, connect, TLS, head */
-#define PROXY_PROBE_GLOBAL_MAX     16u    /* in flight, all workers */
-#define PROXY_PROBE_WORKER_MAX     8u     /* in flight, one worker */
-#define PROXY_PROBE_FRESH_SLOTS    1024u  /* host -> next probe time */
-#define PROXY_PROBE_QUEUE_MAX      64u    /* learned, not yet published */
-#define PROXY_PROBE_FRESH_NONE_S   86400  /* after no (valid) header */
-#define PROXY_PROBE_FRESH_ERROR_S  3600   /* after a failed probe */
-#define PROXY_PROBE_FRESH_MIN_S    60     /* at least, after a policy */
 
 struct proxy_tls_ctx;
 struct proxy_dns;

@@ -33,7 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy_int.h"
+#include "proxy_net.h"
 
 #define ALPN_HTTP11     "\x08http/1.1"
 #define ALPN_HTTP11_LEN 9
@@ -557,14 +557,6 @@ static void on_connect(uv_connect_t *req, int status)
   handshake_step(c);
 }
 
-static void set_port(union proxy_sockaddr *a, unsigned port)
-{
-  if (a->sa.sa_family == AF_INET6)
-    a->in6.sin6_port = htons((uint16_t)port);
-  else
-    a->in.sin_port = htons((uint16_t)port);
-}
-
 /* "label (peer)", or the label alone when it is the peer already. */
 static void set_who(struct proxy_tls_conn *c)
 {
@@ -586,7 +578,7 @@ static void try_next(struct proxy_tls_conn *c)
     return;
   }
   a = c->addrs.a[c->next_addr++];
-  set_port(&a, c->port);
+  proxy__addr_set_port(&a, c->port);
   proxy_addr_format(&a.sa, c->peer, sizeof(c->peer));
   set_who(c);
   err = uv_tcp_init(c->loop, &c->tcp);

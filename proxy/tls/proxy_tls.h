@@ -26,11 +26,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define PROXY_TLS_ERROR_MAX   512   /* bytes of a failure message */
-#define PROXY_TLS_READ_CHUNK  17408 /* a TLS record (16 KiB) and framing */
-#define PROXY_TLS_PLAIN_CHUNK 16384 /* plaintext per on_read */
-#define PROXY_TLS_SHUTDOWN_MS 2000u /* close_notify and FIN, at most */
-#define PROXY_TLS_VERSION_MAX 16    /* "TLSv1.3" and NUL */
+#include "proxy_limits.h" /* PROXY_TLS_*: its caps */
 
 /* How a connection ended (on_close's status). */
 enum proxy_tls_err {
@@ -50,7 +46,7 @@ const char *proxy_tls_strerror(int err);
 
 struct proxy_tls_ctx;  /* an SSL_CTX and its trust store */
 struct proxy_tls_conn; /* one connection */
-struct proxy_addrs;    /* proxy_int.h: addresses to try in turn */
+struct proxy_addrs;    /* proxy_net.h: addresses to try in turn */
 
 /*
  * CONSTRUCTOR. Builds the client context once per process (per --ca-file

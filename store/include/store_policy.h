@@ -60,6 +60,31 @@ int store_policy_learn(struct store *s, const char *host,
                        const char *how, int64_t now, enum store_learn *outcome,
                        const char **why, struct store_policy *out);
 
+/* What a header teaches (store_policy_learn_rule()). */
+enum store_learn_rule {
+  STORE_RULE_IGNORE = 0, /* nothing changes; *why says why */
+  STORE_RULE_DELETE,     /* max-age=0: the learned entry goes, if any */
+  STORE_RULE_PUT         /* learn or refresh the entry *out */
+};
+
+/*
+ * The learning rule, pure, shared by store_policy_learn() and the proxy's
+ * copy of the policies (proxy_learn.c): what the header h (raw_len bytes
+ * as received), observed at now, teaches about a host whose current
+ * dynamic entry has source cur (HSTS_SOURCE_NONE: none, or not known to
+ * the caller). IGNORE for an invalid header, a raw value longer than
+ * STORE_RAW_HEADER_MAX or a manual entry (the user's decision wins);
+ * DELETE for max-age=0 (only a learned entry is ever deleted); else PUT
+ * with *out filled (may be NULL; its host is left NULL): a learned,
+ * upgrading entry expiring at now + max-age. *why is a static sentence,
+ * "" unless IGNORE.
+ */
+enum store_learn_rule store_policy_learn_rule(const struct hsts_header *h,
+                                              size_t raw_len, int64_t now,
+                                              enum hsts_source cur,
+                                              struct hsts_entry *out,
+                                              const char **why);
+
 /*
  * Adds or replaces a manual policy for `host` expiring at now + max_age
  * (1 to UINT32_MAX seconds); `how` names the way it was added ("cli").

@@ -165,6 +165,44 @@ static void bind_policy(sqlite3_stmt *st, const struct store_policy *p)
     sqlite3_bind_text(st, 7, p->raw_header, -1, SQLITE_STATIC);
 }
 
+enum store_learn_rule store_policy_learn_rule(const struct hsts_header *h,
+                                              size_t raw_len, int64_t now,
+                                              enum hsts_source cur,
+                                              struct hsts_entry *out,
+                                              const char **why)
+{
+  *why = "";
+  if (!h->valid || !h->has_max_age) {
+    *why = "the Strict-Transport-Security header is invalid";
+    return STORE_RULE_IGNORE;
+  }
+  if (raw_len > STORE_RAW_HEADER_MAX) {
+    *why = "the header is longer than 1024 bytes";
+    return STORE_RULE_IGNORE;
+  }
+  if (cur == HSTS_SOURCE_MANUAL) {
+    *why = "a manual policy for this host takes precedence";
+    return STORE_RULE_IGNORE;
+  }
+  if (h->max_age == 0)
+    return STORE_RULE_DELETE;
+  if (out != NULL) {
+    memset(out, 0, sizeof(*out));
+    out->source = HSTS_SOURCE_LEARNED;
+    out->include_subdomains = h->include_subdomains != 0;
+    out->force_https = 1;
+    out->max_age = h->max_age;
+    out->observed = now;
+    out->expires = now + (int64_t)h->max_age;
+  }
+  return STORE_RULE_PUT;
+}
+
+/*
+ * The rule above decides; the table then enforces the manual precedence
+ * itself (SQL_LEARN updates and SQL_UNLEARN deletes only a learned row),
+ * since the current row is not read first.
+ */
 int store_policy_learn(struct store *s, const char *host,
                        const struct hsts_header *h, const char *raw,
                        const char *how, int64_t now, enum store_learn *outcome,
@@ -172,24 +210,24 @@ int store_policy_learn(struct store *s, const char *host,
 {
   char norm[HSTS_HOST_MAX + 1];
   struct store_policy p;
+  struct hsts_entry e;
   sqlite3_stmt *st;
   int err, changes = 0;
 
   *outcome = STORE_LEARN_IGNORED;
   if (normalize(host, norm, why) != STORE_OK)
     return STORE_OK;
-  if (!h->valid || !h->has_max_age) {
-    *why = "the Strict-Transport-Security header is invalid";
+  switch (
+      store_policy_learn_rule(h, strlen(raw), now, HSTS_SOURCE_NONE, &e, why)) {
+  case STORE_RULE_IGNORE:
     return STORE_OK;
-  }
-  if (strlen(raw) > STORE_RAW_HEADER_MAX) {
-    *why = "the header is longer than 1024 bytes";
-    return STORE_OK;
-  }
-  if (h->max_age == 0)
+  case STORE_RULE_DELETE:
     return learn_delete(s, norm, outcome, why);
-  fill(&p, norm, HSTS_SOURCE_LEARNED, h->include_subdomains, h->max_age, now,
-       how, raw);
+  case STORE_RULE_PUT:
+    break;
+  }
+  fill(&p, norm, e.source, e.include_subdomains, e.max_age, e.observed, how,
+       raw);
   err = store__prepare(s, SQL_LEARN, &st);
   if (err != STORE_OK)
     return err;

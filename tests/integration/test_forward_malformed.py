@@ -128,6 +128,30 @@ class ForwardMalformed(H.ProxyTestCase):
         self.assertNotIn(b"/smuggled", o.raw_bytes())
         self.assertEqual(o.request_count(), 0)
 
+    def test_malformed_buffered_body_never_reaches_origin(self):
+        """Body bytes that came with the head are checked before anything
+        goes upstream: a bad chunk-size line there is answered 400 and
+        the connection closes, with no origin connection at all (not even
+        the head). The same body arriving later still streams (above)."""
+        o = self.origin()
+        n0 = o.conn_count()
+        for name, body in (("bad size line", b"zz\r\nhello\r\n0\r\n\r\n"),
+                           ("bad after a chunk",
+                            b"5\r\nhello\r\nzz\r\n"),
+                           ("chunk without CRLF", b"5\r\nhelloXX0\r\n\r\n")):
+            with self.subTest(case=name):
+                c = self.raw(self.p.port, timeout=10)
+                c.send(H.http_request("POST", o.url("/echo?buffered"),
+                                      o.authority,
+                                      [("Transfer-Encoding", "chunked")],
+                                      body))
+                r = c.read_response()
+                self.assertEqual(r.status, 400, r)
+                self.assertIn(b"malformed request body", r.body)
+                self.assertTrue(c.closed_by_peer(5))
+        self.assertEqual(o.conn_count(), n0,
+                         "the origin was contacted: %r" % o.raw_bytes()[:300])
+
     def test_valid_request_still_forwarded(self):
         """The baseline: the same shape, well formed, goes through."""
         c = self.raw(self.p.port, timeout=10)

@@ -15,7 +15,8 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "proxy_int.h"
+#include "proxy_auth.h"
+#include "proxy_server.h"
 
 #define MAX_NETS 4
 

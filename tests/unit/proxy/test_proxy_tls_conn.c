@@ -13,7 +13,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "proxy_int.h"
+#include "proxy_net.h"
 #include "proxy_tls.h"
 #include "testlib.h"
 

@@ -13,7 +13,9 @@
  */
 #include "testlib.h"
 
-#include "proxy_int.h"
+#include "proxy_conn.h"
+#include "proxy_route.h"
+#include "proxy_upgrade.h"
 
 #define HEAD_MAX 2048
 
