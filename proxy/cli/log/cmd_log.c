@@ -6,7 +6,8 @@
  * Rows come from store_log_read.h oldest first; --limit N keeps the
  * newest N. --follow then polls by id every CMD_LOG_POLL_MS (WAL: each
  * query sees the latest commit) until SIGINT or SIGTERM, which end it
- * with status 0. Printing is in cmd_log_text.c and cmd_log_har.c.
+ * with status 0. print_row() sends each row to its output form;
+ * the forms are in cmd_log_text.c and cmd_log_har.c.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -203,6 +204,35 @@ static int parse_args(int argc, char **argv, struct log_opts *o)
   return -1;
 }
 
+/* store_log_foreach() callback: prints one hop in the chosen form (the
+ * dispatch shared by every output form). Returns 0. */
+static int print_row(const struct store_log_row *r, void *arg)
+{
+  struct cmd_log__out *o = arg;
+
+  switch (o->mode) {
+  case CMD_LOG_JSON:
+    if (r->json != NULL)
+      fprintf(o->o.f, "%s\n", r->json);
+    break;
+  case CMD_LOG_HAR:
+    cmd_log__har_entry(o->o.f, r, o->rows == 0);
+    break;
+  case CMD_LOG_CHAINS:
+    cmd_log__chain_row(o, r);
+    break;
+  default:
+    cmd_log__text_row(o, r);
+    break;
+  }
+  o->rows++;
+  if (r->id > o->last_id)
+    o->last_id = r->id;
+  snprintf(o->last_chain, sizeof(o->last_chain), "%s",
+           r->chain_id != NULL ? r->chain_id : "");
+  return 0;
+}
+
 static unsigned query_flags(enum cmd_log_mode m, int chains_grouped)
 {
   unsigned flags = 0;
@@ -244,8 +274,8 @@ static int follow(struct store *s, struct log_opts *lo,
     err = store_log_max_id(s, &top);
     lo->f.after_id = out->last_id > seen ? out->last_id : seen;
     if (err == STORE_OK)
-      err = store_log_foreach(s, &lo->f, query_flags(lo->mode, 0),
-                              cmd_log__print, out);
+      err = store_log_foreach(s, &lo->f, query_flags(lo->mode, 0), print_row,
+                              out);
     if (err != STORE_OK)
       return cli_store_error(WHAT, s, err);
     seen = top > seen ? top : seen;
@@ -274,8 +304,7 @@ int cmd_log(int argc, char **argv, const struct cli_globals *g)
   if (lo.mode == CMD_LOG_HAR)
     cmd_log__har_begin(stdout);
   if (err == STORE_OK)
-    err = store_log_foreach(s, &lo.f, query_flags(lo.mode, 1), cmd_log__print,
-                            &out);
+    err = store_log_foreach(s, &lo.f, query_flags(lo.mode, 1), print_row, &out);
   if (err != STORE_OK) {
     rc = cli_store_error(WHAT, s, err);
   } else if (lo.follow) {
