@@ -186,7 +186,7 @@ static int run_probe(const struct opts *o, struct proxy_tls_ctx *tls,
   memset(&pp, 0, sizeof(pp));
   pp.host = o->host;
   pp.port = o->port;
-  pp.timeout_ms = o->timeout_s * PROXY_MS_PER_S;
+  pp.timeout_ms = o->timeout_s * HSTS_MS_PER_S;
   pp.maps = o->cfg.maps;
   pp.nmaps = o->cfg.nmaps;
   pp.tls = tls;

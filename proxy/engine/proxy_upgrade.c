@@ -48,8 +48,6 @@
 
 #include "proxy_int.h"
 
-#define MS_PER_S 1000
-
 /* "https://" "[" "]" ":65535" "/" and the NUL hsts_url_upgrade() adds. */
 #define URL_EXTRA 32
 
@@ -246,7 +244,7 @@ int proxy__upgrade(struct proxy_conn *conn, const struct hsts_url *u)
       hsts_host_is_localhost(conn->target.host))
     return 0;
   if (!hsts_lookup(snap->dynamic, snap->static_ix, conn->target.host,
-                   conn->req_ms / MS_PER_S, &r))
+                   conn->req_ms / HSTS_MS_PER_S, &r))
     return 0;
   if (discard_buffered(conn) < 0)
     return 1;

@@ -219,5 +219,5 @@ size_t proxy__buf_room(char **buf, size_t *cap, size_t len, size_t max)
 
 uint64_t proxy__ms(unsigned seconds)
 {
-  return (uint64_t)seconds * PROXY_MS_PER_S;
+  return (uint64_t)seconds * HSTS_MS_PER_S;
 }

@@ -25,7 +25,6 @@
 
 #define WHAT       "audit"
 #define WHY_MAX    512
-#define MS_PER_S   1000
 #define TMP_SUFFIX ".XXXXXX"
 #define FILE_MODE  0666 /* before the umask, as open(2) would */
 
@@ -265,7 +264,7 @@ int cmd_audit(int argc, char **argv, const struct cli_globals *g)
   rc = cli_store_open_existing(g, WHAT, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
-  err = cmd_audit__build(s, &o.w, now / MS_PER_S, &r);
+  err = cmd_audit__build(s, &o.w, now / HSTS_MS_PER_S, &r);
   if (err != STORE_OK)
     rc = build_error(s, err);
   else if (o.output != NULL)
