@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "hsts_utf8.h"
-#include "store_internal.h"
+#include "store_import_int.h"
 
 #define ENTRIES_KEY        "entries"
 #define ENTRY_KEYS_CHECKED 32 /* keys of one entry checked for repeats */
