@@ -128,8 +128,8 @@ class CliTestCase(unittest.TestCase):
         return path
 
     def assert_one_error_line(self, res, what):
-        """stderr is exactly one line "hstsproxy: <what>: <why>"."""
+        """stderr is exactly one line "hstsproxy <what>: <why>"."""
         lines = res.err.splitlines()
         self.assertEqual(len(lines), 1, res)
-        self.assertTrue(lines[0].startswith("hstsproxy: %s: " % what), res)
+        self.assertTrue(lines[0].startswith("hstsproxy %s: " % what), res)
         return lines[0]

@@ -262,7 +262,7 @@ class AuthFile(H.ProxyTestCase):
                 rc = p.proc.wait(10)
                 p.kill()
                 self.assertEqual(rc, 2, p.stderr())
-                self.assertIn("hstsproxy: --auth-file %s: " % path,
+                self.assertIn("hstsproxy run: --auth-file %s: " % path,
                               p.stderr())
                 self.assertIn(named, p.stderr())
         p = H.start_proxy(["--auth-file", os.path.join(self.tmp, "absent")],

@@ -65,7 +65,7 @@ class AccessControl(H.ProxyTestCase):
                               % addr)
                 p.kill()
                 self.assertIn(rc, (2, 3), p.stderr())
-                self.assertRegex(p.stderr(), r"(?m)^hstsproxy: .+: .+")
+                self.assertRegex(p.stderr(), r"(?m)^hstsproxy run: .+: .+")
                 self.assertFalse(p.listening.is_set())
 
     def test_allow_admits_listed_clients_only(self):

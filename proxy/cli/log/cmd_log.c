@@ -65,13 +65,13 @@ static void on_signal(int sig)
   stop_requested = 1;
 }
 
+static const struct cli_cmd log_cmd = { .what = WHAT,
+                                        .help = WHAT,
+                                        .usage = usage_text };
+
 static int usage_error(const char *fmt, const char *arg)
 {
-  char why[CMD_LOG_WHY_MAX];
-
-  snprintf(why, sizeof(why), fmt, arg);
-  cli_error(WHAT, "%s (see hstsproxy log --help)", why);
-  return CLI_EXIT_USAGE;
+  return cli_usage_error(&log_cmd, fmt, arg);
 }
 
 /* The WHEN of --since/--until (cli_time_parse_when) into *out. */
@@ -169,22 +169,17 @@ static int parse_args(int argc, char **argv, struct log_opts *o)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
+  struct cli_cmd cmd = log_cmd;
   int c, rc;
 
   memset(o, 0, sizeof(*o));
-  optind = 0;
-  opterr = 0;
+  cmd.longopts = longopts;
   for (;;) {
-    c = getopt_long(argc, argv, "+", longopts, NULL);
-    if (c == -1)
+    c = cli_opt_next(&cmd, argc, argv);
+    if (c == CLI_OPT_END)
       break;
-    if (c == 'h') {
-      fputs(usage_text, stdout);
-      return CLI_EXIT_OK;
-    }
-    if (c == '?' || c == ':')
-      return usage_error("%s: unknown option or missing value",
-                         argv[optind - 1]);
+    if (c == CLI_OPT_STOP)
+      return cmd.status;
     rc = 0;
     if (c == 'j' || c == 'a' || c == 'C')
       rc = set_mode(o, c == 'j'   ? CMD_LOG_JSON
@@ -197,8 +192,11 @@ static int parse_args(int argc, char **argv, struct log_opts *o)
     if (rc != 0)
       return rc;
   }
-  if (optind < argc)
-    return usage_error("%s: unexpected operand", argv[optind]);
+  if (cli_opt_operands(&cmd, argc, argv, NULL) != CLI_EXIT_OK)
+    return CLI_EXIT_USAGE;
+  if (cli_opt_window(&cmd, o->f.has_since, o->f.since_ms, o->f.has_until,
+                     o->f.until_ms) != CLI_EXIT_OK)
+    return CLI_EXIT_USAGE;
   if (o->follow && o->mode == CMD_LOG_HAR)
     return usage_error("%s: a HAR document cannot be followed", "--har");
   return -1;

@@ -285,20 +285,18 @@ int cmd_policy__query(int argc, char **argv, const struct cli_globals *g)
   struct cmd_policy__opts o;
   struct answer a;
   size_t n;
-  int rc = cmd_policy__parse(argc, argv, WHAT, CMD_POLICY_OPT_JSON, &o), err;
+  int rc = cmd_policy__args(argc, argv, WHAT, CMD_POLICY_OPT_JSON, "HOST", &o);
+  int err;
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;
-  if (argc - optind != 1)
-    return cmd_policy__usage_error(WHAT, optind >= argc ? "HOST is missing"
-                                                        : "too many operands");
   memset(&a, 0, sizeof(a));
   a.given = argv[optind];
   a.now = (int64_t)time(NULL);
   err = hsts_host_normalize(a.given, strlen(a.given), a.norm, &a.kind);
   if (err != HSTS_OK) {
     n = strlen(a.given);
-    fputs("hstsproxy: " WHAT ": \"", stderr);
+    fputs("hstsproxy " WHAT ": \"", stderr);
     cli_json_escape(stderr, a.given, n > SHOWN_MAX ? SHOWN_MAX : n);
     fprintf(stderr, "%s\": %s\n", n > SHOWN_MAX ? "..." : "",
             hsts_strerror(err));
