@@ -496,7 +496,8 @@ void proxy__route(struct proxy_conn *conn);
  * Whether the Host field value v[0..len) names the same host and port as
  * conn->target (hosts normalized, ports defaulting to 80): RFC 9112
  * section 3.2.2 wants a client to send the target's authority there, and
- * a mismatch is refused (STYLE.md point 8). Returns 1 or 0.
+ * a mismatch is refused (docs/ARCHITECTURE.md, "Reject, don't
+ * repair"). Returns 1 or 0.
  */
 int proxy__host_matches(const char *v, size_t len,
                         const struct proxy_target *t);

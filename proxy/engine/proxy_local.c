@@ -3,7 +3,7 @@
  * page, the PAC file.
  *
  * Error answers are short text/plain bodies naming the cause and the host
- * (PRODUCT.md, "Answers the proxy gives"), always with Content-Length. The
+ * (README.md, "What the proxy answers"), always with Content-Length. The
  * connection continues after an answer only when the client asked for
  * keep-alive and no request body is left unread; otherwise the answer
  * says "Connection: close" and the connection closes gracefully

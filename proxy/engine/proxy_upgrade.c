@@ -1,7 +1,7 @@
 /*
  * proxy_upgrade.c - the internal upgrade: a 307 to https for HSTS hosts.
  *
- * RFC 6797 section 8.3 and Chromium's behaviour (HSTS-NOTES.md, "The
+ * RFC 6797 section 8.3 and Chromium's behaviour (docs/HSTS.md, "The
  * upgrade"): a plain-HTTP request whose host has a policy in the worker's
  * snapshot (proxy_hsts.c; IP literals and localhost never) is answered by
  * the proxy itself, whatever the method, without a DNS lookup or an

@@ -29,8 +29,12 @@ def binary():
 
 
 def shared(*parts):
-    base = os.environ.get("HSTSPROXY_SHARED") or os.path.join(
-        os.path.dirname(REPO), "shared")
+    """A file of the test data folder, $HSTSPROXY_SHARED (ctest sets it from
+    the CMake cache variable HSTSPROXY_SHARED_DIR)."""
+    base = os.environ.get("HSTSPROXY_SHARED")
+    if not base:
+        raise RuntimeError("HSTSPROXY_SHARED is not set: run the test "
+                           "through ctest, or set it to the test data folder")
     return os.path.join(base, *parts)
 
 

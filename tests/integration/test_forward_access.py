@@ -1,4 +1,4 @@
-"""`hstsproxy run` access control (PRODUCT.md): clients are loopback only
+"""`hstsproxy run` access control (README.md, "Access"): clients are loopback only
 unless --allow CIDR says otherwise; listening on a non-loopback address
 with no --allow refuses to start, saying why; a client outside --allow
 gets a 403 text/plain answer and nothing is forwarded.
