@@ -134,7 +134,7 @@ int cli_opt_next(struct cli_cmd *c, int argc, char **argv)
       c->usage_fn(stdout);
     else
       fputs(c->usage, stdout);
-    c->status = cli_out_finish(c->what != NULL ? c->what : "help");
+    c->status = cli_out_finish(c->what);
     return CLI_OPT_STOP;
   }
   if (ch == '?' || ch == ':')

@@ -127,7 +127,7 @@ int main(int argc, char **argv)
       g.db_arg = optarg;
     } else {
       printf("hstsproxy %s\n", HSTSPROXY_VERSION);
-      return cli_out_finish("--version");
+      return cli_out_finish(NULL);
     }
   }
   if (optind >= argc) {
