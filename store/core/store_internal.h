@@ -15,7 +15,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
-#include "store_preload.h"
+#include "hsts_index.h"
 
 struct store {
   sqlite3 *db;    /* owned; closed by store_close() */
