@@ -221,20 +221,50 @@ static int apply(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
   return rc;
 }
 
-/*
- * The files named by options, checked before anything starts, so that
- * each is a usage error (exit 2) like a bad value: --auth-file read and
- * parsed (kept in cfg->auth), --ca-file loaded as a trust store, and
- * --log-json, when a regular file or missing, opened for appending
- * (created, as the writer would). Also refuses a non-loopback --listen without
- * --allow. Returns 0, or -1 after the error line.
- */
-static int check_files(struct proxy_config *cfg)
+/* --ca-file loaded as the probes' trust store will be. Returns 0, or -1
+ * after the error line. */
+static int check_ca_file(const char *path)
 {
   struct proxy_tls_ctx *ctx = NULL;
-  struct proxy_error err;
+  char why[PROXY_ERROR_TEXT];
+
+  if (proxy_tls_ctx_new(path, &ctx, why, sizeof(why)) < 0) {
+    cli_error(WHAT, "--ca-file %s", why);
+    return -1;
+  }
+  proxy_tls_ctx_free(&ctx);
+  return 0;
+}
+
+/* --log-json opened for appending (and created) as the writer will open
+ * it; only a regular or missing file: opening a FIFO here would block, or
+ * end its reader. Returns 0, or -1 after the error line. */
+static int check_log_json(const char *path)
+{
   struct stat st;
   int fd;
+
+  if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
+    return 0;
+  fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, LOG_FILE_MODE);
+  if (fd < 0) {
+    cli_error(WHAT, "--log-json %s: %s", path, strerror(errno));
+    return -1;
+  }
+  close(fd);
+  return 0;
+}
+
+/*
+ * What the user gave, checked before anything starts, so that each fault
+ * is a usage error (exit 2) like a bad value: a non-loopback --listen
+ * without --allow, and the files named by options: --auth-file read and
+ * parsed (kept in cfg->auth), --ca-file, --log-json. Returns 0, or -1
+ * after the error line.
+ */
+static int check_before_start(struct proxy_config *cfg)
+{
+  struct proxy_error err;
 
   memset(&err, 0, sizeof(err));
   if (proxy_config_check_open(cfg, &err) < 0 ||
@@ -243,24 +273,10 @@ static int check_files(struct proxy_config *cfg)
     cli_error(WHAT, "%s: %s", err.what, err.why);
     return -1;
   }
-  if (cfg->ca_file != NULL) {
-    if (proxy_tls_ctx_new(cfg->ca_file, &ctx, err.why, sizeof(err.why)) < 0) {
-      cli_error(WHAT, "--ca-file %s", err.why);
-      return -1;
-    }
-    proxy_tls_ctx_free(&ctx);
-  }
-  /* Only a regular file: opening a FIFO would block, or end its reader. */
-  if (cfg->log_json != NULL && strcmp(cfg->log_json, "-") != 0 &&
-      (stat(cfg->log_json, &st) != 0 || S_ISREG(st.st_mode))) {
-    fd = open(cfg->log_json, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-              LOG_FILE_MODE);
-    if (fd < 0) {
-      cli_error(WHAT, "--log-json %s: %s", cfg->log_json, strerror(errno));
-      return -1;
-    }
-    close(fd);
-  }
+  if (cfg->ca_file != NULL && check_ca_file(cfg->ca_file) < 0)
+    return -1;
+  if (cfg->log_json != NULL && check_log_json(cfg->log_json) < 0)
+    return -1;
   return 0;
 }
 
@@ -306,7 +322,7 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
   }
   if (cli_opt_operands(&cmd, argc, argv, NULL) != CLI_EXIT_OK)
     return CLI_EXIT_USAGE;
-  if (check_files(&cfg) < 0) {
+  if (check_before_start(&cfg) < 0) {
     proxy_auth_close(&cfg.auth);
     return CLI_EXIT_USAGE;
   }
