@@ -73,8 +73,8 @@ static const struct cli_opt_member all_options[] = {
 
 #define NOPTIONS (sizeof(all_options) / sizeof(all_options[0]))
 
-static int parse(int argc, char **argv, const char *what, unsigned allowed,
-                 struct cmd_policy__opts *o)
+int cmd_policy__parse(int argc, char **argv, const char *what, unsigned allowed,
+                      struct cmd_policy__opts *o)
 {
   struct option longopts[NOPTIONS + 1];
   struct cli_cmd cmd = {
@@ -106,11 +106,13 @@ static int parse(int argc, char **argv, const char *what, unsigned allowed,
   return CLI_EXIT_OK;
 }
 
-int cmd_policy__args(int argc, char **argv, const char *what, unsigned allowed,
-                     const char *operand, struct cmd_policy__opts *o)
+/* Parses options, then requires the one operand named `operand` (or none
+ * when NULL). */
+static int args(int argc, char **argv, const char *what, unsigned allowed,
+                const char *operand, struct cmd_policy__opts *o)
 {
   struct cli_cmd cmd = { .what = what, .help = "policy", .usage = usage_text };
-  int rc = parse(argc, argv, what, allowed, o);
+  int rc = cmd_policy__parse(argc, argv, what, allowed, o);
 
   if (rc != CLI_EXIT_OK || o->help)
     return rc;
@@ -126,9 +128,8 @@ static int do_add(int argc, char **argv, const struct cli_globals *g)
   uint64_t max_age = DEFAULT_MAX_AGE;
   int64_t now = (int64_t)time(NULL);
   char t[CLI_TIME_MAX], rel[CLI_TIME_MAX], d[CLI_TIME_MAX];
-  int rc = cmd_policy__args(argc, argv, what,
-                            CMD_POLICY_OPT_MAX_AGE | CMD_POLICY_OPT_SUBDOMAINS,
-                            "HOST", &o);
+  int rc = args(argc, argv, what,
+                CMD_POLICY_OPT_MAX_AGE | CMD_POLICY_OPT_SUBDOMAINS, "HOST", &o);
   int err;
 
   if (rc != CLI_EXIT_OK || o.help)
@@ -189,7 +190,7 @@ static int do_delete(int argc, char **argv, const struct cli_globals *g)
   struct store_policy p;
   char note[STORE_ERRMSG_MAX];
   struct store *s;
-  int rc = cmd_policy__args(argc, argv, what, 0, "HOST", &o), err;
+  int rc = args(argc, argv, what, 0, "HOST", &o), err;
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;
@@ -350,8 +351,8 @@ static int do_list(int argc, char **argv, const struct cli_globals *g)
   enum hsts_source src = HSTS_SOURCE_NONE;
   struct store *s;
   struct walk w;
-  int rc = cmd_policy__args(
-      argc, argv, what, CMD_POLICY_OPT_JSON | CMD_POLICY_OPT_SOURCE, NULL, &o);
+  int rc = args(argc, argv, what, CMD_POLICY_OPT_JSON | CMD_POLICY_OPT_SOURCE,
+                NULL, &o);
   int err;
 
   if (rc != CLI_EXIT_OK || o.help)
@@ -416,7 +417,7 @@ static int do_export(int argc, char **argv, const struct cli_globals *g)
   struct store *s;
   int64_t now = (int64_t)time(NULL);
   int json, err;
-  int rc = cmd_policy__args(argc, argv, what, CMD_POLICY_OPT_FORMAT, NULL, &o);
+  int rc = args(argc, argv, what, CMD_POLICY_OPT_FORMAT, NULL, &o);
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;
@@ -444,7 +445,7 @@ static int do_import(int argc, char **argv, const struct cli_globals *g)
   struct store *s;
   size_t imported = 0, expired = 0;
   int64_t now = (int64_t)time(NULL);
-  int rc = cmd_policy__args(argc, argv, what, 0, "FILE", &o), err;
+  int rc = args(argc, argv, what, 0, "FILE", &o), err;
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;

@@ -28,14 +28,13 @@ struct cmd_policy__opts {
 
 /*
  * Parses the options of argv (argv[0] is the subcommand's name) with
- * cli_opt_next(), then requires the one operand named `operand` (or none
- * when NULL), at argv[optind]. An option not in `allowed` is unknown to
- * the subcommand. When parsing stops (--help answered, or a usage error
- * printed) it sets o->help and returns the exit status; otherwise
- * CLI_EXIT_OK.
+ * cli_opt_next(), leaving optind at the first operand. An option not in
+ * `allowed` is unknown to the subcommand. When parsing stops (--help
+ * answered, or a usage error printed) sets o->help and returns the exit
+ * status; otherwise returns CLI_EXIT_OK.
  */
-int cmd_policy__args(int argc, char **argv, const char *what, unsigned allowed,
-                     const char *operand, struct cmd_policy__opts *o);
+int cmd_policy__parse(int argc, char **argv, const char *what, unsigned allowed,
+                      struct cmd_policy__opts *o);
 
 /* Prints "hstsproxy <what>: <why> (see ...)"; returns CLI_EXIT_USAGE. */
 int cmd_policy__usage_error(const char *what, const char *why);

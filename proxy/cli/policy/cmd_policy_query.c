@@ -282,14 +282,16 @@ static void print_text(const struct answer *a)
 
 int cmd_policy__query(int argc, char **argv, const struct cli_globals *g)
 {
+  struct cli_cmd cmd = { .what = WHAT, .help = "policy" }; /* messages */
   struct cmd_policy__opts o;
   struct answer a;
   size_t n;
-  int rc = cmd_policy__args(argc, argv, WHAT, CMD_POLICY_OPT_JSON, "HOST", &o);
-  int err;
+  int rc = cmd_policy__parse(argc, argv, WHAT, CMD_POLICY_OPT_JSON, &o), err;
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;
+  if (cli_opt_operands(&cmd, argc, argv, "HOST") != CLI_EXIT_OK)
+    return CLI_EXIT_USAGE;
   memset(&a, 0, sizeof(a));
   a.given = argv[optind];
   a.now = (int64_t)time(NULL);
