@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli_time.h"
+#include "hsts_utf8.h"
 #include "store.h"
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
@@ -110,37 +111,6 @@ void cli_json_key(struct cli_json *j, const char *key)
   j->key_pending = 1;
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 (RFC 3629). */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-  size_t n, i;
-  uint32_t cp;
-
-  if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-    n = 2;
-    cp = p[0] & 0x1fu;
-  } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-    n = 3;
-    cp = p[0] & 0x0fu;
-  } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-    n = 4;
-    cp = p[0] & 0x07u;
-  } else {
-    return 0;
-  }
-  if (avail < n)
-    return 0;
-  for (i = 1; i < n; i++) {
-    if ((p[i] & 0xc0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (p[i] & 0x3fu);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-      (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return n;
-}
-
 void cli_json_escape(FILE *f, const char *s, size_t len)
 {
   const unsigned char *p = (const unsigned char *)s;
@@ -167,7 +137,7 @@ void cli_json_escape(FILE *f, const char *s, size_t len)
     } else if (c < 0x80) {
       fputc(c, f);
     } else {
-      n = utf8_len(p + i, len - i);
+      n = hsts_utf8_len(p + i, len - i);
       if (n == 0) {
         fputs(REPLACEMENT, f);
       } else if (n == 3 && c == 0xe2 && p[i + 1] == 0x80 &&

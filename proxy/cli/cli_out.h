@@ -54,8 +54,9 @@ void cli_out_row_color(const struct cli_out *o, enum cli_color c,
 int cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /*
- * Flushes stdout. Returns CLI_EXIT_OK, or prints "hstsproxy: <what>:
- * cannot write the output: <why>" and returns CLI_EXIT_FAIL.
+ * Flushes stdout. Returns CLI_EXIT_OK, or prints "hstsproxy <what>:
+ * cannot write the output: <why>" (cli_error: `what` may be NULL) and
+ * returns CLI_EXIT_FAIL.
  */
 int cli_out_finish(const char *what);
 

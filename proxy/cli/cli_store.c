@@ -36,7 +36,7 @@ int cli_store_open(const struct cli_globals *g, const char *what,
   char path[CLI_PATH_MAX];
 
   *out = NULL;
-  if (cli_db_path(g, path, sizeof(path)) != 0)
+  if (cli_db_path(g, what, path, sizeof(path)) != 0)
     return CLI_EXIT_FAIL;
   return open_path(path, what, flags, 0, out);
 }
@@ -47,7 +47,7 @@ int cli_store_open_existing(const struct cli_globals *g, const char *what,
   char path[CLI_PATH_MAX];
 
   *out = NULL;
-  if (cli_db_path(g, path, sizeof(path)) != 0)
+  if (cli_db_path(g, what, path, sizeof(path)) != 0)
     return CLI_EXIT_FAIL;
   return open_path(path, what, STORE_OPEN_READONLY, 1, out);
 }

@@ -10,7 +10,7 @@
 
 /*
  * Resolves the store's path (cli_db_path) and opens it with `flags`.
- * Returns CLI_EXIT_OK with *out set, or prints "hstsproxy: <what>: <why>"
+ * Returns CLI_EXIT_OK with *out set, or prints "hstsproxy <what>: <why>"
  * and returns CLI_EXIT_FAIL (*out NULL).
  */
 int cli_store_open(const struct cli_globals *g, const char *what,
@@ -27,7 +27,7 @@ int cli_store_open_existing(const struct cli_globals *g, const char *what,
                             struct store **out);
 
 /*
- * Prints store_errmsg(s) as "hstsproxy: <what>: <message>" and returns the
+ * Prints store_errmsg(s) as "hstsproxy <what>: <message>" and returns the
  * exit status for err: CLI_EXIT_USAGE for STORE_EHOST and STORE_EINVAL,
  * CLI_EXIT_NO for STORE_ENOTFOUND and STORE_EPRELOADED, CLI_EXIT_FAIL for
  * the rest.

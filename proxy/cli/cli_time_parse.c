@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "hsts.h"
+
 #define AGO_MAX_SECONDS  (100ull * 366 * 24 * 3600) /* a century */
 #define AGO_DIGITS_MAX   24 /* buffer for the digits of an age */
 #define FRACTION_DIGITS  9  /* at most nanoseconds */
@@ -22,7 +24,6 @@
 #define SECONDS_PER_MIN  60
 #define SECONDS_PER_HOUR 3600
 #define SECONDS_PER_DAY  86400
-#define MS_PER_S         1000
 #define TM_YEAR_BASE     1900
 
 /* "30s", "10m", "2h", "7d": seconds into *out. Returns 0 or -1. */
@@ -157,7 +158,7 @@ static int parse_rfc3339(const char *s, int64_t *ms_out)
   t = timegm(&tm); /* normalizes tm: compare with what was asked */
   if (!tm_exact(&want, t))
     return -1; /* 2025-02-30 */
-  *ms_out = ((int64_t)t - east) * MS_PER_S + ms;
+  *ms_out = ((int64_t)t - east) * HSTS_MS_PER_S + ms;
   return 0;
 }
 
@@ -166,7 +167,7 @@ int cli_time_parse_when(const char *s, int64_t now_ms, int64_t *out_ms)
   uint64_t ago;
 
   if (parse_ago(s, &ago) == 0) {
-    *out_ms = now_ms - (int64_t)ago * MS_PER_S;
+    *out_ms = now_ms - (int64_t)ago * HSTS_MS_PER_S;
     return 0;
   }
   return parse_rfc3339(s, out_ms);

@@ -119,36 +119,24 @@ int cmd_check_header(int argc, char **argv, const struct cli_globals *g)
   static const struct option longopts[] = { { "json", no_argument, NULL, 'j' },
                                             { "help", no_argument, NULL, 'h' },
                                             { NULL, 0, NULL, 0 } };
+  struct cli_cmd cmd = {
+    .what = WHAT, .help = WHAT, .usage = usage_text, .longopts = longopts
+  };
   struct hsts_header h;
   int c, json = 0, rc;
 
   (void)g;
-  optind = 0;
-  opterr = 0;
   for (;;) {
-    c = getopt_long(argc, argv, "h", longopts, NULL);
-    if (c == -1)
+    c = cli_opt_next(&cmd, argc, argv);
+    if (c == CLI_OPT_END)
       break;
-    if (c == 'j') {
+    if (c == CLI_OPT_STOP)
+      return cmd.status;
+    if (c == 'j')
       json = 1;
-    } else if (c == 'h') {
-      fputs(usage_text, stdout);
-      return CLI_EXIT_OK;
-    } else {
-      cli_error(WHAT,
-                "unknown or incomplete option %s (see hstsproxy "
-                "check-header --help)",
-                argv[optind - 1]);
-      return CLI_EXIT_USAGE;
-    }
   }
-  if (argc - optind != 1) {
-    cli_error(WHAT, "%s (see hstsproxy check-header --help)",
-              optind >= argc ? "VALUE is missing"
-                             : "only one VALUE (quote "
-                               "it)");
+  if (cli_opt_operands(&cmd, argc, argv, "VALUE") != CLI_EXIT_OK)
     return CLI_EXIT_USAGE;
-  }
   hsts_header_parse(argv[optind], strlen(argv[optind]), &h);
   if (json)
     print_json(argv[optind], &h);

@@ -36,6 +36,7 @@
   "transport_security_state_static.json?format=TEXT"
 #define PROGRESS_INTERVAL_NS 100000000u /* redraw at most 10 times a second */
 #define KIB                  1024.0
+#define WHY_MAX              160 /* a usage error's reason */
 
 static const char usage_text[] =
     "usage: hstsproxy preload import FILE [--format chromium|mozilla|text] "
@@ -65,15 +66,16 @@ static const char usage_text[] =
 
 static int usage_error(const char *what, const char *why)
 {
-  cli_error(what, "%s (see hstsproxy preload --help)", why);
-  return CLI_EXIT_USAGE;
+  struct cli_cmd cmd = { .what = what, .help = "preload", .usage = usage_text };
+
+  return cli_usage_error(&cmd, "%s", why);
 }
 
 /* Common options: --json, --help; for import --format; for update --url
  * and --ca-file. */
 struct opts {
   int json;
-  int help;
+  int help; /* parsing stopped: return the status at once */
   const char *format;
   const char *url;
   const char *ca_file;
@@ -82,44 +84,51 @@ struct opts {
 #define WITH_FORMAT 0x1u /* --format */
 #define WITH_URL    0x2u /* --url, --ca-file */
 
+/* The options of every preload subcommand, with the bit that allows each
+ * (0: all). */
+static const struct cli_opt_member all_options[] = {
+  { { "format", required_argument, NULL, 'f' }, WITH_FORMAT },
+  { { "url", required_argument, NULL, 'u' }, WITH_URL },
+  { { "ca-file", required_argument, NULL, 'c' }, WITH_URL },
+  { { "json", no_argument, NULL, 'j' }, 0 },
+  { { "help", no_argument, NULL, 'h' }, 0 },
+};
+
+#define NOPTIONS (sizeof(all_options) / sizeof(all_options[0]))
+
+/* Options (only those `with` allows: getopt reports the others unknown),
+ * then the one operand named `operand`, or none when NULL. Sets o->help
+ * when parsing stopped (--help answered, or a usage error printed) and
+ * returns the exit status. */
 static int parse(int argc, char **argv, const char *what, unsigned with,
-                 struct opts *o)
+                 const char *operand, struct opts *o)
 {
-  static const struct option longopts[] = {
-    { "format", required_argument, NULL, 'f' },
-    { "url", required_argument, NULL, 'u' },
-    { "ca-file", required_argument, NULL, 'c' },
-    { "json", no_argument, NULL, 'j' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 }
+  struct option longopts[NOPTIONS + 1];
+  struct cli_cmd cmd = {
+    .what = what, .help = "preload", .usage = usage_text, .longopts = longopts
   };
-  char why[CLI_PATH_MAX];
   int c;
 
+  cli_opt_select(all_options, NOPTIONS, with, longopts);
   memset(o, 0, sizeof(*o));
-  optind = 0;
-  opterr = 0;
   for (;;) {
-    c = getopt_long(argc, argv, "h", longopts, NULL);
-    if (c == -1)
+    c = cli_opt_next(&cmd, argc, argv);
+    if (c == CLI_OPT_END)
       break;
-    if (c == 'j') {
-      o->json = 1;
-    } else if (c == 'h') {
+    if (c == CLI_OPT_STOP) {
       o->help = 1;
-    } else if (c == 'f' && (with & WITH_FORMAT) != 0) {
-      o->format = optarg;
-    } else if (c == 'u' && (with & WITH_URL) != 0) {
-      o->url = optarg;
-    } else if (c == 'c' && (with & WITH_URL) != 0) {
-      o->ca_file = optarg;
-    } else {
-      snprintf(why, sizeof(why), "unknown or incomplete option %s",
-               argv[optind - 1]);
-      return usage_error(what, why);
+      return cmd.status;
     }
+    if (c == 'j')
+      o->json = 1;
+    else if (c == 'f')
+      o->format = optarg;
+    else if (c == 'u')
+      o->url = optarg;
+    else if (c == 'c')
+      o->ca_file = optarg;
   }
-  return CLI_EXIT_OK;
+  return cli_opt_operands(&cmd, argc, argv, operand);
 }
 
 static void json_info(struct cli_json *j, const struct store_list_info *in)
@@ -175,16 +184,10 @@ static int do_import(int argc, char **argv, const struct cli_globals *g)
   enum store_format format = STORE_FORMAT_AUTO;
   struct store_list_info in;
   struct store *s;
-  int rc = parse(argc, argv, WHAT_IMPORT, WITH_FORMAT, &o), err;
+  int rc = parse(argc, argv, WHAT_IMPORT, WITH_FORMAT, "FILE", &o), err;
 
-  if (rc != CLI_EXIT_OK || o.help) {
-    if (o.help)
-      fputs(usage_text, stdout);
+  if (rc != CLI_EXIT_OK || o.help)
     return rc;
-  }
-  if (optind != argc - 1)
-    return usage_error(WHAT_IMPORT,
-                       optind >= argc ? "FILE is missing" : "only one FILE");
   if (o.format != NULL && (store_format_parse(o.format, &format) != STORE_OK ||
                            format == STORE_FORMAT_AUTO))
     return usage_error(WHAT_IMPORT, "--format must be chromium, mozilla or "
@@ -302,16 +305,10 @@ static int do_update(int argc, char **argv, const struct cli_globals *g)
   struct store_list_info in;
   struct store *s = NULL;
   const char *why = NULL;
-  int rc = parse(argc, argv, WHAT_UPDATE, WITH_URL, &o), err;
+  int rc = parse(argc, argv, WHAT_UPDATE, WITH_URL, NULL, &o), err;
 
-  if (rc != CLI_EXIT_OK || o.help) {
-    if (o.help)
-      fputs(usage_text, stdout);
+  if (rc != CLI_EXIT_OK || o.help)
     return rc;
-  }
-  if (optind != argc)
-    return usage_error(WHAT_UPDATE, "unexpected argument (the URL goes "
-                                    "after --url)");
   if (o.url == NULL)
     o.url = DEFAULT_URL;
   if (proxy_fetch_url_check(o.url, &why) < 0) {
@@ -375,15 +372,10 @@ static int do_stats(int argc, char **argv, const struct cli_globals *g)
   struct store_list_info in;
   struct store *s;
   struct cli_json j;
-  int rc = parse(argc, argv, WHAT_STATS, 0, &o), err;
+  int rc = parse(argc, argv, WHAT_STATS, 0, NULL, &o), err;
 
-  if (rc != CLI_EXIT_OK || o.help) {
-    if (o.help)
-      fputs(usage_text, stdout);
+  if (rc != CLI_EXIT_OK || o.help)
     return rc;
-  }
-  if (optind != argc)
-    return usage_error(WHAT_STATS, "unexpected argument");
   rc = cli_store_open(g, WHAT_STATS, 0, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
@@ -407,6 +399,8 @@ static int do_stats(int argc, char **argv, const struct cli_globals *g)
 
 int cmd_preload(int argc, char **argv, const struct cli_globals *g)
 {
+  char why[WHY_MAX];
+
   if (argc < 2)
     return usage_error("preload",
                        "a subcommand is missing: import, update or stats");
@@ -421,6 +415,7 @@ int cmd_preload(int argc, char **argv, const struct cli_globals *g)
     return do_update(argc - 1, argv + 1, g);
   if (strcmp(argv[1], "stats") == 0)
     return do_stats(argc - 1, argv + 1, g);
-  return usage_error("preload", "unknown subcommand (import, update or "
-                                "stats)");
+  snprintf(why, sizeof(why),
+           "unknown subcommand \"%.64s\" (import, update or stats)", argv[1]);
+  return usage_error("preload", why);
 }

@@ -32,7 +32,7 @@
   "%s: an IP literal never has an HSTS policy (RFC 6797 section 8.1): " \
   "nothing to probe"
 
-enum { OPT_MAP = 256, OPT_CA_FILE, OPT_TIMEOUT, OPT_JSON, OPT_HELP };
+enum { OPT_MAP = 256, OPT_CA_FILE, OPT_TIMEOUT, OPT_JSON };
 
 static const char usage_text[] =
     "usage: hstsproxy probe HOST[:PORT] [--map HOST[:PORT]=ADDR[:PORT]]\n"
@@ -59,10 +59,14 @@ struct opts {
   const char *ca_file;
   unsigned timeout_s;
   int json;
-  int help;
+  int help; /* parsing stopped: return the status at once */
   char host[PROXY_HOST_MAX + 1];
   unsigned port;
 };
+
+static const struct cli_cmd probe_cmd = { .what = WHAT,
+                                          .help = WHAT,
+                                          .usage = usage_text };
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))
@@ -76,8 +80,7 @@ usage_error(const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(why, sizeof(why), fmt, ap);
   va_end(ap);
-  cli_error(WHAT, "%s (see hstsproxy probe --help)", why);
-  return CLI_EXIT_USAGE;
+  return cli_usage_error(&probe_cmd, "%s", why);
 }
 
 /* HOST[:PORT]: a DNS name, never an IP literal. */
@@ -109,22 +112,25 @@ static int parse(int argc, char **argv, struct opts *o)
     { "ca-file", required_argument, NULL, OPT_CA_FILE },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "json", no_argument, NULL, OPT_JSON },
-    { "help", no_argument, NULL, OPT_HELP },
+    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
+  struct cli_cmd cmd = probe_cmd;
   const char *why = NULL;
   int c;
 
   memset(o, 0, sizeof(*o));
   proxy_config_init(&o->cfg);
   o->timeout_s = PROXY_PROBE_TIMEOUT_S;
-  optind = 0;
-  opterr = 0;
+  cmd.longopts = longopts;
   for (;;) {
-    c = getopt_long(argc, argv, "h", longopts, NULL);
-    if (c == -1)
+    c = cli_opt_next(&cmd, argc, argv);
+    if (c == CLI_OPT_END)
       break;
     switch (c) {
+    case CLI_OPT_STOP:
+      o->help = 1;
+      return cmd.status;
     case OPT_MAP:
       if (proxy_config_add_map(&o->cfg, optarg, &why) < 0)
         return usage_error("--map %s: %s", optarg, why);
@@ -138,22 +144,13 @@ static int parse(int argc, char **argv, struct opts *o)
     case OPT_CA_FILE:
       o->ca_file = optarg;
       break;
-    case OPT_JSON:
+    default:
       o->json = 1;
       break;
-    case OPT_HELP:
-    case 'h':
-      o->help = 1;
-      break;
-    default:
-      return usage_error("unknown or incomplete option %s", argv[optind - 1]);
     }
   }
-  if (o->help)
-    return CLI_EXIT_OK;
-  if (argc - optind != 1)
-    return usage_error("%s",
-                       optind >= argc ? "HOST is missing" : "only one HOST");
+  if (cli_opt_operands(&cmd, argc, argv, "HOST") != CLI_EXIT_OK)
+    return CLI_EXIT_USAGE;
   return parse_target(argv[optind], o);
 }
 
@@ -186,7 +183,7 @@ static int run_probe(const struct opts *o, struct proxy_tls_ctx *tls,
   memset(&pp, 0, sizeof(pp));
   pp.host = o->host;
   pp.port = o->port;
-  pp.timeout_ms = o->timeout_s * PROXY_MS_PER_S;
+  pp.timeout_ms = o->timeout_s * HSTS_MS_PER_S;
   pp.maps = o->cfg.maps;
   pp.nmaps = o->cfg.nmaps;
   pp.tls = tls;
@@ -401,11 +398,8 @@ int cmd_probe(int argc, char **argv, const struct cli_globals *g)
   char err[PROXY_TLS_ERROR_MAX];
   int rc = parse(argc, argv, &o);
 
-  if (rc != CLI_EXIT_OK || o.help) {
-    if (o.help)
-      fputs(usage_text, stdout);
+  if (rc != CLI_EXIT_OK || o.help)
     return rc;
-  }
   if (proxy_tls_ctx_new(o.ca_file, &tls, err, sizeof(err)) < 0) {
     cli_error(WHAT, "%s", err);
     return CLI_EXIT_FAIL;

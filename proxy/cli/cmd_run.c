@@ -3,18 +3,27 @@
  *
  * Parses the options into a struct proxy_config (proxy.h), every value
  * checked in full: a bad one is a usage error (exit 2) naming the option,
- * the value and why. Then runs the proxy on the store named by --db (or
- * its default path): a startup failure such as a store that cannot be
- * opened, a --log-json file that cannot be written or an address in use
- * is a runtime failure (exit 3); a signal ends it with 0.
+ * the value and why. So is a file named by an option that cannot be used,
+ * checked before the proxy starts: --auth-file and --ca-file read and
+ * parsed, --log-json opened for appending. Then runs the proxy on the
+ * store named by --db (or its default path): a start-up failure of the
+ * running system, such as a store that cannot be opened or an address in
+ * use, is a runtime failure (exit 3); a signal ends it with 0.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "proxy.h"
+#include "proxy_tls.h"
 
+#define WHAT            "run"
+#define LOG_FILE_MODE   0666 /* before the umask, as the writer's fopen */
 #define OPTION_NAME_MAX 32
 
 enum {
@@ -33,8 +42,7 @@ enum {
   OPT_LOG_JSON,
   OPT_ALLOW,
   OPT_AUTH_FILE,
-  OPT_VERBOSE,
-  OPT_HELP
+  OPT_VERBOSE
 };
 
 static void usage(FILE *f)
@@ -89,7 +97,12 @@ static void usage(FILE *f)
       "                         the system's)\n"
       "  --verbose              one line per closed connection on stderr\n"
       "  --help                 this text\n\n"
-      "Timeouts are in seconds, 1-%u.\n",
+      "Timeouts are in seconds, 1-%u.\n\n"
+      "Exit status: 0 stopped by a signal; 2 usage error, including a\n"
+      "file named by an option that cannot be read (--auth-file,\n"
+      "--ca-file) or opened (--log-json), and a non-loopback --listen\n"
+      "without --allow; 3 runtime failure at start-up (the store cannot\n"
+      "be opened, an address is in use, ...).\n",
       PROXY_DEFAULT_MAX_CONNS, PROXY_DEFAULT_TIMEOUT_HEADER_S,
       PROXY_DEFAULT_TIMEOUT_IDLE_S, PROXY_DEFAULT_TIMEOUT_CONNECT_S,
       PROXY_DEFAULT_TIMEOUT_RESPONSE_S, PROXY_DEFAULT_TIMEOUT_TUNNEL_S,
@@ -122,34 +135,66 @@ static unsigned *number_slot(struct proxy_config *cfg, int opt, unsigned *max)
   }
 }
 
-/* --probe on|off and --ca-file PEM. Returns 0, or -1 after the error. */
-static int apply_probe(struct proxy_config *cfg, int opt, const char *name,
+/* The "--name" of an option's val, for messages. */
+static const char *opt_name(const struct option *opts, int val, char *buf,
+                            size_t size)
+{
+  for (; opts->name != NULL; opts++)
+    if (opts->val == val)
+      break;
+  snprintf(buf, size, "--%s", opts->name != NULL ? opts->name : "?");
+  return buf;
+}
+
+/* Options that only store their value. Returns 1 when opt was one, -1
+ * after a usage error, 0 otherwise. */
+static int apply_plain(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
                        const char *arg)
 {
-  if (opt == OPT_CA_FILE) {
+  switch (opt) {
+  case OPT_VERBOSE:
+    cfg->verbose = 1;
+    return 1;
+  case OPT_AUTH_FILE:
+    cfg->auth_file = arg; /* read and checked before the proxy starts */
+    return 1;
+  case OPT_CA_FILE:
+  case OPT_LOG_JSON:
     if (arg[0] == '\0') {
-      cli_error(name, "empty file name");
+      cli_usage_error(cmd, "%s: empty file name%s",
+                      opt == OPT_CA_FILE ? "--ca-file" : "--log-json",
+                      opt == OPT_LOG_JSON ? " (use - for stdout)" : "");
       return -1;
     }
-    cfg->ca_file = arg; /* read when the proxy starts */
+    if (opt == OPT_CA_FILE)
+      cfg->ca_file = arg;
+    else
+      cfg->log_json = arg;
+    return 1;
+  case OPT_PROBE:
+    if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
+      cli_usage_error(cmd, "--probe %s: expected on or off", arg);
+      return -1;
+    }
+    cfg->no_probe = strcmp(arg, "off") == 0;
+    return 1;
+  default:
     return 0;
   }
-  if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
-    cli_error(name, "%s: expected on or off", arg);
-    return -1;
-  }
-  cfg->no_probe = strcmp(arg, "off") == 0;
-  return 0;
 }
 
 /* Applies one option; returns -1 after printing the usage error. */
-static int apply(struct proxy_config *cfg, int opt, const char *name,
+static int apply(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
                  const char *arg)
 {
   const char *why = NULL;
+  char name[OPTION_NAME_MAX];
   unsigned max, *slot;
-  int rc;
+  int rc = apply_plain(cmd, cfg, opt, arg);
 
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  opt_name(cmd->longopts, opt, name, sizeof(name));
   switch (opt) {
   case OPT_LISTEN:
     rc = proxy_config_add_listen(cfg, arg, &why);
@@ -160,9 +205,6 @@ static int apply(struct proxy_config *cfg, int opt, const char *name,
   case OPT_CONNECT_PORTS:
     rc = proxy_config_set_connect_ports(cfg, arg, &why);
     break;
-  case OPT_CA_FILE:
-  case OPT_PROBE:
-    return apply_probe(cfg, opt, name, arg);
   case OPT_ALLOW:
     rc = proxy_config_add_allow(cfg, arg, &why);
     break;
@@ -170,13 +212,72 @@ static int apply(struct proxy_config *cfg, int opt, const char *name,
     slot = number_slot(cfg, opt, &max);
     rc = proxy_parse_uint(arg, 1, max, slot, &why);
     if (rc < 0) {
-      cli_error(name, "%s: %s (expected 1-%u)", arg, why, max);
+      cli_usage_error(cmd, "%s %s: %s (expected 1-%u)", name, arg, why, max);
       return -1;
     }
   }
   if (rc < 0)
-    cli_error(name, "%s: %s", arg, why);
+    cli_usage_error(cmd, "%s %s: %s", name, arg, why);
   return rc;
+}
+
+/* --ca-file loaded as the probes' trust store will be. Returns 0, or -1
+ * after the error line. */
+static int check_ca_file(const char *path)
+{
+  struct proxy_tls_ctx *ctx = NULL;
+  char why[PROXY_ERROR_TEXT];
+
+  if (proxy_tls_ctx_new(path, &ctx, why, sizeof(why)) < 0) {
+    cli_error(WHAT, "--ca-file %s", why);
+    return -1;
+  }
+  proxy_tls_ctx_free(&ctx);
+  return 0;
+}
+
+/* --log-json opened for appending (and created) as the writer will open
+ * it; only a regular or missing file: opening a FIFO here would block, or
+ * end its reader. Returns 0, or -1 after the error line. */
+static int check_log_json(const char *path)
+{
+  struct stat st;
+  int fd;
+
+  if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
+    return 0;
+  fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, LOG_FILE_MODE);
+  if (fd < 0) {
+    cli_error(WHAT, "--log-json %s: %s", path, strerror(errno));
+    return -1;
+  }
+  close(fd);
+  return 0;
+}
+
+/*
+ * What the user gave, checked before anything starts, so that each fault
+ * is a usage error (exit 2) like a bad value: a non-loopback --listen
+ * without --allow, and the files named by options: --auth-file read and
+ * parsed (kept in cfg->auth), --ca-file, --log-json. Returns 0, or -1
+ * after the error line.
+ */
+static int check_before_start(struct proxy_config *cfg)
+{
+  struct proxy_error err;
+
+  memset(&err, 0, sizeof(err));
+  if (proxy_config_check_open(cfg, &err) < 0 ||
+      (cfg->auth_file != NULL &&
+       proxy_auth_open(&cfg->auth, cfg->auth_file, &err) < 0)) {
+    cli_error(WHAT, "%s: %s", err.what, err.why);
+    return -1;
+  }
+  if (cfg->ca_file != NULL && check_ca_file(cfg->ca_file) < 0)
+    return -1;
+  if (cfg->log_json != NULL && check_log_json(cfg->log_json) < 0)
+    return -1;
+  return 0;
 }
 
 int cmd_run(int argc, char **argv, const struct cli_globals *g)
@@ -198,62 +299,34 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     { "allow", required_argument, NULL, OPT_ALLOW },
     { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
     { "verbose", no_argument, NULL, OPT_VERBOSE },
-    { "help", no_argument, NULL, OPT_HELP },
+    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
   static struct proxy_config cfg; /* large; one run per process */
   static char db_path[CLI_PATH_MAX];
+  struct cli_cmd cmd = {
+    .what = WHAT, .help = WHAT, .usage_fn = usage, .longopts = opts
+  };
   struct proxy_error err;
-  char name[OPTION_NAME_MAX];
-  int c, idx, rc;
+  int c, rc;
 
   proxy_config_init(&cfg);
-  opterr = 0;
   for (;;) {
-    idx = -1;
-    c = getopt_long(argc, argv, "", opts, &idx);
-    if (c == -1)
+    c = cli_opt_next(&cmd, argc, argv);
+    if (c == CLI_OPT_END)
       break;
-    if (c == OPT_HELP) {
-      usage(stdout);
-      return CLI_EXIT_OK;
-    }
-    if (c == OPT_VERBOSE) {
-      cfg.verbose = 1;
-      continue;
-    }
-    if (c == OPT_LOG_JSON) {
-      if (optarg[0] == '\0') {
-        cli_error("--log-json", "empty file name (use - for stdout)");
-        return CLI_EXIT_USAGE;
-      }
-      cfg.log_json = optarg;
-      continue;
-    }
-    if (c == OPT_AUTH_FILE) {
-      cfg.auth_file = optarg;
-      continue;
-    }
-    if (c == '?' || c == ':' || idx < 0) {
-      cli_error(argv[optind - 1], "unknown option or missing value (see "
-                                  "hstsproxy help run)");
-      return CLI_EXIT_USAGE;
-    }
-    snprintf(name, sizeof(name), "--%s", opts[idx].name);
-    if (apply(&cfg, c, name, optarg) < 0)
+    if (c == CLI_OPT_STOP)
+      return cmd.status;
+    if (apply(&cmd, &cfg, c, optarg) < 0)
       return CLI_EXIT_USAGE;
   }
-  if (optind < argc) {
-    cli_error(argv[optind], "unexpected argument (see hstsproxy help run)");
+  if (cli_opt_operands(&cmd, argc, argv, NULL) != CLI_EXIT_OK)
+    return CLI_EXIT_USAGE;
+  if (check_before_start(&cfg) < 0) {
+    proxy_auth_close(&cfg.auth);
     return CLI_EXIT_USAGE;
   }
-  if (proxy_config_check_open(&cfg, &err) < 0 ||
-      (cfg.auth_file != NULL &&
-       proxy_auth_open(&cfg.auth, cfg.auth_file, &err) < 0)) {
-    cli_error(err.what, "%s", err.why);
-    return CLI_EXIT_USAGE;
-  }
-  if (cli_db_path(g, db_path, sizeof(db_path)) != 0) {
+  if (cli_db_path(g, WHAT, db_path, sizeof(db_path)) != 0) {
     proxy_auth_close(&cfg.auth);
     return CLI_EXIT_FAIL;
   }
@@ -261,7 +334,7 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
   rc = proxy_run(&cfg, &err);
   proxy_auth_close(&cfg.auth);
   if (rc < 0) {
-    cli_error(err.what, "%s", err.why);
+    cli_error(WHAT, "%s: %s", err.what, err.why);
     return CLI_EXIT_FAIL;
   }
   return CLI_EXIT_OK;

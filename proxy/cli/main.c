@@ -4,9 +4,11 @@
  *   hstsproxy [--db PATH] [--help] [--version] SUBCOMMAND [ARGS...]
  *
  * Global options come before the subcommand; each subcommand parses its
- * own. Exit statuses are in cli.h.
+ * own, with the same convention (cli_opt_next). With no subcommand, a
+ * short usage on stderr and exit 2. Exit statuses are in cli.h.
  */
 #include "cli.h"
+#include "cli_out.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -22,7 +24,8 @@ static const struct command commands[] = {
   { "run", cmd_run, "run the proxy" },
   { "preload", cmd_preload, "import, update or show the preload list" },
   { "policy", cmd_policy, "query, add, delete, list, export, import policies" },
-  { "check-header", cmd_check_header, "check a Strict-Transport-Security value" },
+  { "check-header", cmd_check_header,
+    "check a Strict-Transport-Security value" },
   { "log", cmd_log, "show the log of upgrades and redirect hops" },
   { "audit", cmd_audit, "report the HSTS coverage of the hosts seen" },
   { "probe", cmd_probe, "probe a host over TLS and learn its HSTS policy" },
@@ -44,8 +47,23 @@ static void usage(FILE *f)
              "                 ~/.local/state/hstsproxy/hstsproxy.db)\n"
              "  --help         this text\n"
              "  --version      the version\n\n"
+             "Options come after their subcommand, in any order with its\n"
+             "operands; -- ends them. SUBCOMMAND --help describes each.\n\n"
              "Exit status: 0 success, 1 negative answer, 2 usage error,\n"
              "3 runtime failure.\n");
+}
+
+/* No subcommand at all: a reminder on stderr, not the whole text. */
+static void short_usage(void)
+{
+  const struct command *c;
+
+  fputs("usage: hstsproxy [--db PATH] SUBCOMMAND [ARGS...]\n"
+        "subcommands:",
+        stderr);
+  for (c = commands; c->name != NULL; c++)
+    fprintf(stderr, " %s%s", c->name, c[1].name != NULL ? "," : "\n");
+  fputs("see hstsproxy --help, or hstsproxy help SUBCOMMAND\n", stderr);
 }
 
 static const struct command *find_command(const char *name)
@@ -64,10 +82,9 @@ static int run_command(const char *name, int argc, char **argv,
   const struct command *c = find_command(name);
 
   if (c == NULL) {
-    cli_error(name, "unknown subcommand (see hstsproxy --help)");
+    cli_error(NULL, "unknown subcommand \"%s\" (see hstsproxy --help)", name);
     return CLI_EXIT_USAGE;
   }
-  optind = 1;
   return c->fn(argc, argv, g);
 }
 
@@ -88,38 +105,33 @@ static int help_command(int argc, char **argv, const struct cli_globals *g)
 
 int main(int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "db", required_argument, NULL, 'd' },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 }
-  };
+  static const struct option opts[] = { { "db", required_argument, NULL, 'd' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { "version", no_argument, NULL, 'V' },
+                                        { NULL, 0, NULL, 0 } };
+  struct cli_cmd cmd = { .what = NULL,
+                         .help = NULL,
+                         .usage_fn = usage,
+                         .longopts = opts,
+                         .in_order = 1 };
   struct cli_globals g = { NULL };
   int c;
 
-  opterr = 0;
   for (;;) {
-    c = getopt_long(argc, argv, "+", opts, NULL);
-    if (c == -1)
+    c = cli_opt_next(&cmd, argc, argv);
+    if (c == CLI_OPT_END)
       break;
-    switch (c) {
-    case 'd':
+    if (c == CLI_OPT_STOP)
+      return cmd.status;
+    if (c == 'd') {
       g.db_arg = optarg;
-      break;
-    case 'h':
-      usage(stdout);
-      return CLI_EXIT_OK;
-    case 'V':
+    } else {
       printf("hstsproxy %s\n", HSTSPROXY_VERSION);
-      return CLI_EXIT_OK;
-    default:
-      cli_error(argv[optind - 1], "unknown or incomplete global option "
-                                  "(see hstsproxy --help)");
-      return CLI_EXIT_USAGE;
+      return cli_out_finish(NULL);
     }
   }
   if (optind >= argc) {
-    usage(stderr);
+    short_usage();
     return CLI_EXIT_USAGE;
   }
   argc -= optind;

@@ -1,7 +1,7 @@
 /*
  * proxy_upgrade.c - the internal upgrade: a 307 to https for HSTS hosts.
  *
- * RFC 6797 section 8.3 and Chromium's behaviour (HSTS-NOTES.md, "The
+ * RFC 6797 section 8.3 and Chromium's behaviour (docs/HSTS.md, "The
  * upgrade"): a plain-HTTP request whose host has a policy in the worker's
  * snapshot (proxy_hsts.c; IP literals and localhost never) is answered by
  * the proxy itself, whatever the method, without a DNS lookup or an
@@ -53,8 +53,6 @@
 #include "proxy_hsts.h"
 #include "proxy_log.h"
 #include "proxy_server.h"
-
-#define MS_PER_S 1000
 
 /* "https://" "[" "]" ":65535" "/" and the NUL hsts_url_upgrade() adds. */
 #define URL_EXTRA 32
@@ -247,7 +245,7 @@ int proxy__upgrade(struct proxy_conn *conn)
       hsts_host_is_localhost(conn->target.host))
     return 0;
   if (!hsts_lookup(snap->dynamic, snap->static_ix, conn->target.host,
-                   conn->req_ms / MS_PER_S, &r))
+                   conn->req_ms / HSTS_MS_PER_S, &r))
     return 0;
   if (discard_buffered(conn) < 0)
     return 1;

@@ -77,7 +77,7 @@ struct proxy_config {
   struct proxy_auth *auth; /* its users (proxy_auth_open), or NULL */
 };
 
-/* A startup failure: printed as "hstsproxy: <what>: <why>". */
+/* A startup failure: printed as "hstsproxy run: <what>: <why>". */
 struct proxy_error {
   char what[PROXY_ERROR_TEXT];
   char why[PROXY_ERROR_TEXT];

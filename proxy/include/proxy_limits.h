@@ -85,8 +85,6 @@
 #define PROXY_ACCEPT_RETRY_MS 50u
 #define PROXY_DENY_LOG_MS     1000u /* ms between "refused" stderr lines */
 
-#define PROXY_MS_PER_S 1000u
-
 /* The internal upgrade (proxy_upgrade.c). The 307 head goes out as this
  * many iovecs: libuv copies more than 4 into a malloc'd array. */
 #define PROXY_UPGRADE_BUFS 4

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "hsts.h"
 #include "proxy_net.h"
 
 /* Hidden before each wreq: its capacity, so that a free can tell a read
@@ -219,5 +220,5 @@ size_t proxy__buf_room(char **buf, size_t *cap, size_t len, size_t max)
 
 uint64_t proxy__ms(unsigned seconds)
 {
-  return (uint64_t)seconds * PROXY_MS_PER_S;
+  return (uint64_t)seconds * HSTS_MS_PER_S;
 }

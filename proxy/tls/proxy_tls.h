@@ -14,7 +14,7 @@
  * verification failure fails the handshake (SSL_VERIFY_PEER), so no byte
  * of the response is ever read over an unverified connection.
  *
- * Lifetimes (STYLE.md point 5): a struct proxy_tls_conn embeds its uv
+ * Lifetimes (docs/ARCHITECTURE.md): a struct proxy_tls_conn embeds its uv
  * handles; proxy_tls_close() and proxy_tls_abort() are the only ways to
  * end it from outside, and whatever ends it, on_close runs exactly once,
  * from the last close callback, after which the conn is freed.

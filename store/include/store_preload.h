@@ -3,7 +3,7 @@
  *
  * One list is active at a time. An import replaces it atomically, in one
  * transaction: any malformed record rolls everything back, so the store is
- * unchanged and the error names the line. Three formats (HSTS-NOTES.md):
+ * unchanged and the error names the line. Three formats (docs/HSTS.md):
  * Chromium's transport_security_state_static.json (with `//` comment
  * lines; only "mode": "force-https" entries upgrade, the others are kept
  * inert), Firefox's nsSTSPreloadList.inc (`host, 0|1` lines between two

@@ -4,7 +4,7 @@
  * A probe (proxy_probe.h) connects to a host over TLS, verifies the
  * certificate chain and name, sends HEAD / and reads the response head.
  * Its result is a struct store_probe filled by the prober; recording it
- * applies the learning rule of HSTS-NOTES.md ("When a header counts"):
+ * applies the learning rule of docs/HSTS.md ("When a header counts"):
  * only the first Strict-Transport-Security header of a response received
  * over verified TLS counts, a valid one is learned (store_policy_learn,
  * how "probe"), max-age=0 deletes what was learned, and anything else

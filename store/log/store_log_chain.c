@@ -22,6 +22,7 @@
 
 #include "hsts_host.h"
 #include "hsts_url.h"
+#include "hsts_utf8.h"
 #include "store_log_int.h"
 
 #define FNV_OFFSET    1469598103934665603ULL
@@ -253,39 +254,6 @@ size_t store__url_key(const char *url, char *out, size_t outsz)
 
 /* --- UTF-8 --- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-  size_t need, i;
-  uint32_t cp;
-
-  if (s[0] < 0x80)
-    return 1;
-  if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-    need = 2;
-    cp = s[0] & 0x1fu;
-  } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-    need = 3;
-    cp = s[0] & 0x0fu;
-  } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-    need = 4;
-    cp = s[0] & 0x07u;
-  } else {
-    return 0;
-  }
-  if (n < need)
-    return 0;
-  for (i = 1; i < need; i++) {
-    if ((s[i] & 0xc0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[i] & 0x3fu);
-  }
-  if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
-      cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return need;
-}
-
 size_t store__utf8_clean(const char *in, size_t len, char *out)
 {
   static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
@@ -293,7 +261,7 @@ size_t store__utf8_clean(const char *in, size_t len, char *out)
   size_t i = 0, o = 0;
 
   while (i < len) {
-    size_t k = utf8_seq(s + i, len - i);
+    size_t k = hsts_utf8_len(s + i, len - i);
 
     if (k == 0) {
       memcpy(out + o, replacement, sizeof(replacement) - 1);

@@ -47,7 +47,6 @@
 
 #define STORE__CLOSE_ATTEMPTS 3    /* tries per batch when closing */
 #define JSON_FILE_MODE        0600 /* hop logs are browsing history */
-#define MS_PER_S              1000
 #define NS_PER_MS             1000000L
 #define NS_PER_S              1000000000L
 #define SIGNAL_EMPTY          1u /* ring records that wake the writer */
@@ -131,7 +130,7 @@ static int64_t mono_ms(void)
   struct timespec ts;
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * MS_PER_S + ts.tv_nsec / NS_PER_MS;
+  return (int64_t)ts.tv_sec * HSTS_MS_PER_S + ts.tv_nsec / NS_PER_MS;
 }
 
 /* --- the ring (callers hold mu) --- */
@@ -328,8 +327,8 @@ static void abs_deadline(int64_t mono_deadline, struct timespec *ts)
   clock_gettime(CLOCK_MONOTONIC, &now);
   if (left < 0)
     left = 0;
-  ts->tv_sec = now.tv_sec + (time_t)(left / MS_PER_S);
-  ts->tv_nsec = now.tv_nsec + (long)(left % MS_PER_S) * NS_PER_MS;
+  ts->tv_sec = now.tv_sec + (time_t)(left / HSTS_MS_PER_S);
+  ts->tv_nsec = now.tv_nsec + (long)(left % HSTS_MS_PER_S) * NS_PER_MS;
   if (ts->tv_nsec >= NS_PER_S) {
     ts->tv_sec++;
     ts->tv_nsec -= NS_PER_S;
@@ -465,8 +464,8 @@ static enum store__write write_batch(struct store_writer *w, size_t n)
 
 static void sleep_ms(unsigned ms)
 {
-  struct timespec ts = { (time_t)(ms / MS_PER_S),
-                         (long)(ms % MS_PER_S) * NS_PER_MS };
+  struct timespec ts = { (time_t)(ms / HSTS_MS_PER_S),
+                         (long)(ms % HSTS_MS_PER_S) * NS_PER_MS };
 
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
     continue;

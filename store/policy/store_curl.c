@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store_internal.h"
+#include "store_import_int.h"
 #include "store_policy.h"
 
 #define UNLIMITED  "unlimited"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "store_internal.h"
+#include "store_preload.h"
 #include "store_policy.h"
 
 #define COLUMNS                                                         \

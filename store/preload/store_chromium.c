@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "store_import_int.h"
 
 #define WHY_MAX          384
 #define NAME_SHOWN       80

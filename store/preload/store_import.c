@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "hsts_host.h"
-#include "store_internal.h"
+#include "store_import_int.h"
 
 #define WHY_MAX         384
 #define NAME_SHOWN      80 /* bytes of a bad name quoted in a message */

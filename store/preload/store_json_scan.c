@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "hsts_utf8.h"
+#include "store_import_int.h"
 
 #define ENTRIES_KEY        "entries"
 #define ENTRY_KEYS_CHECKED 32 /* keys of one entry checked for repeats */
@@ -44,39 +45,6 @@ static void skip_ws(struct scan *sc)
   while (sc->p < sc->end &&
          (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
     sc->p++;
-}
-
-/* Length of the UTF-8 sequence at p (RFC 3629), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-  size_t n, i;
-  unsigned long cp;
-
-  if (p[0] < 0x80)
-    return 1;
-  if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-    n = 2;
-    cp = p[0] & 0x1f;
-  } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-    n = 3;
-    cp = p[0] & 0x0f;
-  } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-    n = 4;
-    cp = p[0] & 0x07;
-  } else {
-    return 0;
-  }
-  if ((size_t)(end - p) < n)
-    return 0;
-  for (i = 1; i < n; i++) {
-    if ((p[i] & 0xc0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (p[i] & 0x3f);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-      (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return n;
 }
 
 static int is_hex(unsigned char c)
@@ -132,7 +100,7 @@ static int scan_string(struct scan *sc, const unsigned char **raw,
         return err;
       continue;
     }
-    n = utf8_len(sc->p, sc->end);
+    n = hsts_utf8_len(sc->p, (size_t)(sc->end - sc->p));
     if (n == 0)
       return fail(sc, "invalid UTF-8 in a string");
     sc->p += n;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "store_internal.h"
+#include "store_preload.h"
 
 static const char *const builtin_tlds[] = {
   "android",

@@ -34,7 +34,6 @@
 #define PIN_ONLY_PERCENT   2
 #define NS_PER_S           1e9
 #define KIB                1024.0
-#define MS_PER_S           1e3
 #define PER_MILLION        1e6
 
 static const char *const tlds[] = { "com", "org", "net", "de", "io", "co.uk",
@@ -221,7 +220,7 @@ int main(int argc, char **argv)
   lookup_s = seconds_since(CLOCK_MONOTONIC, &t0);
   cpu_s = seconds_since(CLOCK_THREAD_CPUTIME_ID, &c0);
   printf("static index: %zu entries built in %.1f ms\n", hsts_index_count(st),
-         build_s * MS_PER_S);
+         build_s * HSTS_MS_PER_S);
   printf("static index: %zu bytes, %.1f bytes/entry\n", hsts_index_bytes(st),
          (double)hsts_index_bytes(st) / (double)hsts_index_count(st));
   printf("dynamic index: %zu entries, %zu bytes\n", hsts_index_count(dyn),

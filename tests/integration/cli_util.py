@@ -29,8 +29,12 @@ def binary():
 
 
 def shared(*parts):
-    base = os.environ.get("HSTSPROXY_SHARED") or os.path.join(
-        os.path.dirname(REPO), "shared")
+    """A file of the test data folder, $HSTSPROXY_SHARED (ctest sets it from
+    the CMake cache variable HSTSPROXY_SHARED_DIR)."""
+    base = os.environ.get("HSTSPROXY_SHARED")
+    if not base:
+        raise RuntimeError("HSTSPROXY_SHARED is not set: run the test "
+                           "through ctest, or set it to the test data folder")
     return os.path.join(base, *parts)
 
 
@@ -128,8 +132,8 @@ class CliTestCase(unittest.TestCase):
         return path
 
     def assert_one_error_line(self, res, what):
-        """stderr is exactly one line "hstsproxy: <what>: <why>"."""
+        """stderr is exactly one line "hstsproxy <what>: <why>"."""
         lines = res.err.splitlines()
         self.assertEqual(len(lines), 1, res)
-        self.assertTrue(lines[0].startswith("hstsproxy: %s: " % what), res)
+        self.assertTrue(lines[0].startswith("hstsproxy %s: " % what), res)
         return lines[0]

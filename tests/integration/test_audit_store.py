@@ -1,4 +1,4 @@
-"""`hstsproxy audit` on a store with known evidence (PRODUCT.md `audit`).
+"""`hstsproxy audit` on a store with known evidence (docs/CLI.md `audit`).
 
 The evidence is written straight into a migrated store with python's
 sqlite3 (audit_util.Scenario), as the proxy's log writer and prober would

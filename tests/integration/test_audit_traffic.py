@@ -1,6 +1,6 @@
 """`hstsproxy audit` after a scripted traffic mix through a running proxy.
 
-Local origins stand for each kind of host (PRODUCT.md `audit`): a plain
+Local origins stand for each kind of host (README.md "The audit"): a plain
 origin answers plain HTTP (/echo, /redirect to https), a TLS origin with
 a test CA answers `hstsproxy probe` with a Strict-Transport-Security
 header chosen by host, and an echo server is the far end of a CONNECT.

@@ -1,4 +1,4 @@
-"""`hstsproxy run --auth-file FILE` (PRODUCT.md, issue 7 "Access"): Basic
+"""`hstsproxy run --auth-file FILE` (README.md, `hstsproxy run`, "Access"): Basic
 proxy authentication from an htpasswd file as nginx reads it. Hashes are
 made by `openssl passwd -6/-5/-apr1` and, for {SHA}, base64(SHA-1). A
 request without valid credentials gets 407 with
@@ -262,7 +262,7 @@ class AuthFile(H.ProxyTestCase):
                 rc = p.proc.wait(10)
                 p.kill()
                 self.assertEqual(rc, 2, p.stderr())
-                self.assertIn("hstsproxy: --auth-file %s: " % path,
+                self.assertIn("hstsproxy run: --auth-file %s: " % path,
                               p.stderr())
                 self.assertIn(named, p.stderr())
         p = H.start_proxy(["--auth-file", os.path.join(self.tmp, "absent")],

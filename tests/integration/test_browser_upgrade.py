@@ -1,4 +1,4 @@
-"""A real browser behind hstsproxy (PRODUCT.md "who uses it": a browser
+"""A real browser behind hstsproxy (README.md "Using it": a browser
 proxy): headless Chromium asks for http://secure.test/page through the
 proxy, gets the internal 307, follows it through a CONNECT tunnel to the
 test's own TLS origin, and the page it shows is the one served only over

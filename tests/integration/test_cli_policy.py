@@ -366,7 +366,7 @@ class PolicyMisc(CliTestCase):
                      ("policy", "query", "a.example", "--max-age", "5")):
             with self.subTest(args=args):
                 res = self.run_status(EXIT_USAGE, *args)
-                self.assertTrue(res.err.startswith("hstsproxy: policy"), res)
+                self.assertTrue(res.err.startswith("hstsproxy policy"), res)
 
     def test_works_while_another_process_writes(self):
         """WAL: readers are not blocked; the busy timeout makes writers

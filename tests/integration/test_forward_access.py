@@ -1,4 +1,4 @@
-"""`hstsproxy run` access control (PRODUCT.md): clients are loopback only
+"""`hstsproxy run` access control (README.md, "Access"): clients are loopback only
 unless --allow CIDR says otherwise; listening on a non-loopback address
 with no --allow refuses to start, saying why; a client outside --allow
 gets a 403 text/plain answer and nothing is forwarded.
@@ -65,7 +65,7 @@ class AccessControl(H.ProxyTestCase):
                               % addr)
                 p.kill()
                 self.assertIn(rc, (2, 3), p.stderr())
-                self.assertRegex(p.stderr(), r"(?m)^hstsproxy: .+: .+")
+                self.assertRegex(p.stderr(), r"(?m)^hstsproxy run: .+: .+")
                 self.assertFalse(p.listening.is_set())
 
     def test_allow_admits_listed_clients_only(self):

@@ -75,7 +75,7 @@ class Lifecycle(H.ProxyTestCase):
         p.stop(sig=signal.SIGINT, timeout=15)
 
     def test_sighup_keeps_running(self):
-        """PRODUCT.md: SIGHUP reloads the store without dropping
+        """README.md, "Signals": SIGHUP reloads the store without dropping
         connections. At the least the proxy must survive it: the open
         keep-alive connection and new ones keep being served."""
         o = self.origin()

@@ -1,4 +1,4 @@
-"""The hop log written by `hstsproxy run` (PRODUCT.md `log`): an
+"""The hop log written by `hstsproxy run` (README.md "The hop log"): an
 "hsts-upgrade" hop for every internal 307 with the policy that decided,
 an "upstream-redirect" hop for every 3xx with a Location an origin sent
 (bootstrap and scheme_change derived), nothing lost on SIGTERM even under

@@ -66,7 +66,7 @@ class PreloadUpdate(ProxyTestCase):
         else:
             self.assertEqual(out, "")
             self.assertEqual(len(err.splitlines()), 1, err)
-            self.assertTrue(err.startswith("hstsproxy: preload update: "),
+            self.assertTrue(err.startswith("hstsproxy preload update: "),
                             err)
         return url, out, err
 
@@ -218,7 +218,7 @@ class PreloadUpdate(ProxyTestCase):
             ["preload", "update", "--url", "https://127.0.0.1:%d/list" % port,
              "--ca-file", self.pki["ca.pem"]], self.db)
         self.assertEqual((status, out), (3, ""), err)
-        self.assertEqual(err, "hstsproxy: preload update: 127.0.0.1:%d: "
+        self.assertEqual(err, "hstsproxy preload update: 127.0.0.1:%d: "
                          "cannot connect: connection refused\n" % port)
         self.assertEqual(self.stats(), before)
 
@@ -267,8 +267,8 @@ class PreloadUpdate(ProxyTestCase):
             (["--url", "http://127.0.0.1/list"], "only https://"),
             (["--url", "https://user@127.0.0.1/list"], "user name"),
             (["--url", "not a url"], "not a valid absolute URL"),
-            (["extra"], "unexpected argument"),
-            (["--bogus"], "unknown or incomplete option"),
+            (["extra"], 'unexpected operand "extra"'),
+            (["--bogus"], "unknown option --bogus"),
             (None, None),  # sentinel
         ]
         for args, text in cases:

@@ -71,7 +71,7 @@ class Probe(ProxyTestCase):
             self.assertEqual(err, "")
         else:
             self.assertEqual(len(err.splitlines()), 1, err)
-            self.assertTrue(err.startswith("hstsproxy: probe: "), err)
+            self.assertTrue(err.startswith("hstsproxy probe: "), err)
         return doc, err
 
     def query(self, host, expect):

@@ -302,14 +302,21 @@ class ProbeRun(ProxyTestCase):
         self.assertEqual(self.rows(), [])
         self.assertEqual(self.query("secure.test")[0], 1)
 
-    def test_bad_ca_file_exit_3(self):
+    def test_bad_ca_file_usage(self):
+        """A --ca-file the user named that cannot be read, or is no trust
+        store, is a usage error (2) like --auth-file, not a runtime one."""
         bad = os.path.join(self.tmp, "missing.pem")
-        status, out, err, _ = run_cli(
-            ["run", "--listen", "127.0.0.1:0", "--ca-file", bad], self.db,
-            timeout=30)
-        self.assertEqual(status, 3, err)
-        self.assertIn("--ca-file", err)
-        self.assertIn(bad, err)
+        junk = os.path.join(self.tmp, "junk.pem")
+        with open(junk, "w") as f:
+            f.write("not a certificate\n")
+        for path in (bad, junk):
+            with self.subTest(path=path):
+                status, out, err, _ = run_cli(
+                    ["run", "--listen", "127.0.0.1:0", "--ca-file", path],
+                    self.db, timeout=30)
+                self.assertEqual(status, 2, err)
+                self.assertTrue(err.startswith("hstsproxy run: --ca-file %s: "
+                                               % path), err)
 
     def test_bad_probe_value_usage(self):
         status, out, err, _ = run_cli(["run", "--probe", "maybe"], self.db)

@@ -1,4 +1,4 @@
-"""The internal upgrade (PRODUCT.md "Internal upgrade", HSTS-NOTES.md "The
+"""The internal upgrade (README.md "What the proxy answers", docs/HSTS.md "The
 upgrade"): plain-HTTP requests to HSTS hosts are answered by the proxy
 with the exact 307 head, for every method, with no DNS lookup and no
 origin connection; the request body is discarded so that keep-alive goes

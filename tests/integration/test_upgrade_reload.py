@@ -1,4 +1,4 @@
-"""SIGHUP (PRODUCT.md `run`): the proxy re-reads the preload list and the
+"""SIGHUP (README.md "Signals"): the proxy re-reads the preload list and the
 learned and manual policies from the store without dropping connections.
 A host listed by a `preload import` made while the proxy runs is upgraded
 after the reload, also on a keep-alive connection opened before it; a
@@ -162,7 +162,7 @@ class Reload(H.ProxyTestCase):
         rc = p.proc.wait(H.STOP_TIMEOUT)
         p._reader.join(5)
         self.assertEqual(rc, 3, p.stderr())
-        err = [l for l in p.stderr_lines if l.startswith("hstsproxy: ")]
+        err = [l for l in p.stderr_lines if l.startswith("hstsproxy run: ")]
         self.assertEqual(len(err), 1, p.stderr())
         self.assertIn(bad, err[0])
         self.assertFalse(any("listening" in l for l in p.stderr_lines))

@@ -5,7 +5,7 @@ policies (`policy add`) or a preload list (`preload import` of a text
 list the test writes), reading the hop log back (`log --json`), and
 checking an internal 307 head line by line.
 
-The exact 307 head (PRODUCT.md "Internal upgrade", HSTS-NOTES.md "The
+The exact 307 head (README.md "What the proxy answers", docs/HSTS.md "The
 upgrade"), in the order hstsproxy writes it:
 
     HTTP/1.1 307 Internal Redirect
@@ -28,9 +28,11 @@ CLI_TIMEOUT = 60
 
 
 def shared_data():
-    """The shared test data folder (HSTSPROXY_SHARED/data)."""
-    base = os.environ.get("HSTSPROXY_SHARED") or os.path.join(
-        os.path.dirname(H.REPO), "shared")
+    """The test data folder, $HSTSPROXY_SHARED/data (ctest sets it)."""
+    base = os.environ.get("HSTSPROXY_SHARED")
+    if not base:
+        raise RuntimeError("HSTSPROXY_SHARED is not set: run the test "
+                           "through ctest, or set it to the test data folder")
     return os.path.join(base, "data")
 
 

@@ -25,7 +25,6 @@
 
 #define WHAT       "audit"
 #define WHY_MAX    512
-#define MS_PER_S   1000
 #define TMP_SUFFIX ".XXXXXX"
 #define FILE_MODE  0666 /* before the umask, as open(2) would */
 
@@ -58,16 +57,17 @@ static const char usage_text[] =
 struct audit_opts {
   struct store_audit_window w;
   enum format format;
+  int format_given; /* --format or --json seen */
   const char *output;
 };
 
+static const struct cli_cmd audit_cmd = { .what = WHAT,
+                                          .help = WHAT,
+                                          .usage = usage_text };
+
 static int usage_error(const char *fmt, const char *arg)
 {
-  char why[WHY_MAX];
-
-  snprintf(why, sizeof(why), fmt, arg);
-  cli_error(WHAT, "%s (see hstsproxy audit --help)", why);
-  return CLI_EXIT_USAGE;
+  return cli_usage_error(&audit_cmd, fmt, arg);
 }
 
 /* The WHEN of --since/--until (cli_time_parse_when) into *out. */
@@ -81,14 +81,27 @@ static int parse_when(const char *opt, const char *s, int64_t now, int64_t *out)
   return usage_error(fmt, s);
 }
 
+/* One output format: a second, different one is a usage error (as in
+ * `log`); repeating the same one is not. */
+static int set_format(struct audit_opts *o, enum format f, const char *given)
+{
+  if (o->format_given && o->format != f)
+    return usage_error("%s cannot be combined with the output chosen before",
+                       given);
+  o->format = f;
+  o->format_given = 1;
+  return 0;
+}
+
 static int parse_format(struct audit_opts *o, const char *arg)
 {
+  char given[WHY_MAX];
   int i;
 
   for (i = 0; format_names[i] != NULL; i++)
     if (strcmp(arg, format_names[i]) == 0) {
-      o->format = (enum format)i;
-      return 0;
+      snprintf(given, sizeof(given), "--format %s", arg);
+      return set_format(o, (enum format)i, given);
     }
   return usage_error("--format %s: expected text, json, csv or html", arg);
 }
@@ -105,8 +118,7 @@ static int parse_one(struct audit_opts *o, int c, const char *arg, int64_t now)
   case 'f':
     return parse_format(o, arg);
   case 'j':
-    o->format = FORMAT_JSON;
-    return 0;
+    return set_format(o, FORMAT_JSON, "--json");
   case 'o':
     if (arg[0] == '\0')
       return usage_error("--output %s: expected a file name", "\"\"");
@@ -129,32 +141,25 @@ static int parse_args(int argc, char **argv, struct audit_opts *o, int64_t now)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
+  struct cli_cmd cmd = audit_cmd;
   int c, rc;
 
   memset(o, 0, sizeof(*o));
-  optind = 0;
-  opterr = 0;
+  cmd.longopts = longopts;
   for (;;) {
-    c = getopt_long(argc, argv, "+", longopts, NULL);
-    if (c == -1)
+    c = cli_opt_next(&cmd, argc, argv);
+    if (c == CLI_OPT_END)
       break;
-    if (c == 'h') {
-      fputs(usage_text, stdout);
-      return cli_out_finish(WHAT);
-    }
-    if (c == '?' || c == ':')
-      return usage_error("%s: unknown option or missing value",
-                         argv[optind - 1]);
+    if (c == CLI_OPT_STOP)
+      return cmd.status;
     rc = parse_one(o, c, optarg, now);
     if (rc != 0)
       return rc;
   }
-  if (optind < argc)
-    return usage_error("%s: unexpected operand", argv[optind]);
-  if (o->w.has_since && o->w.has_until && o->w.since_ms >= o->w.until_ms)
-    return usage_error("%s: the window is empty (--since is not before "
-                       "--until)",
-                       "--since");
+  if (cli_opt_operands(&cmd, argc, argv, NULL) != CLI_EXIT_OK ||
+      cli_opt_window(&cmd, o->w.has_since, o->w.since_ms, o->w.has_until,
+                     o->w.until_ms) != CLI_EXIT_OK)
+    return CLI_EXIT_USAGE;
   return -1;
 }
 
@@ -265,7 +270,7 @@ int cmd_audit(int argc, char **argv, const struct cli_globals *g)
   rc = cli_store_open_existing(g, WHAT, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
-  err = cmd_audit__build(s, &o.w, now / MS_PER_S, &r);
+  err = cmd_audit__build(s, &o.w, now / HSTS_MS_PER_S, &r);
   if (err != STORE_OK)
     rc = build_error(s, err);
   else if (o.output != NULL)

@@ -292,7 +292,7 @@ enum cmd_audit_category cmd_audit__categorize(const struct cmd_audit_facts *f);
 void cmd_audit__problems(struct cmd_audit_host *h, int64_t now);
 
 /* Fills h->checks with the preload checks that do not pass and sets
- * h->eligible (hstspreload.org's rules, HSTS-NOTES.md). */
+ * h->eligible (hstspreload.org's rules, docs/HSTS.md). */
 void cmd_audit__eligibility(struct cmd_audit_host *h);
 
 /*

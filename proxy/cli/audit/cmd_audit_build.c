@@ -21,7 +21,6 @@
 #include "store_policy.h"
 
 #define HOSTS_INITIAL 64
-#define MS_PER_S      1000
 
 /* State while the probe rows of one host go by. */
 struct probe_walk {
@@ -132,7 +131,8 @@ static void note_completed(struct probe_walk *pw,
   o.max_age = o.header == CMD_AUDIT_HDR_VALID ? p->max_age : 0;
   o.include_subdomains = p->include_subdomains == 1;
   o.preload = p->preload == 1;
-  if (pw->has_prev && (!w->has_since || p->time * MS_PER_S >= w->since_ms)) {
+  if (pw->has_prev &&
+      (!w->has_since || p->time * HSTS_MS_PER_S >= w->since_ms)) {
     bits = cmd_audit__regressions(&pw->prev, &o);
     for (k = 0; k < CMD_AUDIT_REG_KINDS && pw->err == STORE_OK; k++)
       if ((bits & (1u << k)) != 0)

@@ -16,8 +16,7 @@
 #include "cli_json.h"
 #include "cmd_audit.h"
 
-#define MS_PER_S 1000
-#define PERCENT  100
+#define PERCENT 100
 
 static const char *const header_names[] = { "unknown", "none", "invalid",
                                             "valid" };
@@ -26,13 +25,14 @@ static const char *const redirect_names[] = { "unknown", "secure", "www_first",
 
 void cmd_audit__time_ms(int64_t ms, char out[CLI_TIME_MAX])
 {
-  cli_time_rfc3339(ms >= 0 ? ms / MS_PER_S : -((-ms + MS_PER_S - 1) / MS_PER_S),
+  cli_time_rfc3339(ms >= 0 ? ms / HSTS_MS_PER_S
+                           : -((-ms + HSTS_MS_PER_S - 1) / HSTS_MS_PER_S),
                    out);
 }
 
 void cmd_audit__date(int64_t day, char out[CMD_AUDIT_DATE_MAX])
 {
-  time_t t = (time_t)(day * (STORE_AUDIT_MS_PER_DAY / MS_PER_S));
+  time_t t = (time_t)(day * (STORE_AUDIT_MS_PER_DAY / HSTS_MS_PER_S));
   struct tm tm;
 
   if (gmtime_r(&t, &tm) == NULL)
@@ -57,8 +57,8 @@ void cmd_audit__seen(const struct cmd_audit_host *h, int64_t *first,
     b = c->hop_last_ms > b ? c->hop_last_ms : b;
   }
   if (h->has_probe && c->probes > 0) {
-    a = h->probe_time * MS_PER_S < a ? h->probe_time * MS_PER_S : a;
-    b = h->probe_time * MS_PER_S > b ? h->probe_time * MS_PER_S : b;
+    a = h->probe_time * HSTS_MS_PER_S < a ? h->probe_time * HSTS_MS_PER_S : a;
+    b = h->probe_time * HSTS_MS_PER_S > b ? h->probe_time * HSTS_MS_PER_S : b;
   }
   *first = a == INT64_MAX ? 0 : a;
   *last = b == INT64_MIN ? 0 : b;

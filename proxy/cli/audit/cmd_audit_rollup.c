@@ -26,7 +26,6 @@
 
 #define REGS_INITIAL 16
 #define DAYS_INITIAL 16
-#define MS_PER_S     1000
 
 int cmd_audit__add_regression(struct cmd_audit_report *r, const char *host,
                               enum cmd_audit_regression_kind kind,
@@ -83,7 +82,7 @@ int cmd_audit__vanished(struct cmd_audit_report *r,
       continue;
     memset(&before, 0, sizeof(before));
     memset(&after, 0, sizeof(after));
-    before.time = h->upgrade_time_ms / MS_PER_S;
+    before.time = h->upgrade_time_ms / HSTS_MS_PER_S;
     after.time = r->now;
     err = cmd_audit__add_regression(r, h->host, CMD_AUDIT_REG_POLICY_VANISHED,
                                     &before, &after);

@@ -6,7 +6,8 @@
  * Rows come from store_log_read.h oldest first; --limit N keeps the
  * newest N. --follow then polls by id every CMD_LOG_POLL_MS (WAL: each
  * query sees the latest commit) until SIGINT or SIGTERM, which end it
- * with status 0. Printing is in cmd_log_text.c and cmd_log_har.c.
+ * with status 0. print_row() sends each row to its output form;
+ * the forms are in cmd_log_text.c and cmd_log_har.c.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -64,13 +65,13 @@ static void on_signal(int sig)
   stop_requested = 1;
 }
 
+static const struct cli_cmd log_cmd = { .what = WHAT,
+                                        .help = WHAT,
+                                        .usage = usage_text };
+
 static int usage_error(const char *fmt, const char *arg)
 {
-  char why[CMD_LOG_WHY_MAX];
-
-  snprintf(why, sizeof(why), fmt, arg);
-  cli_error(WHAT, "%s (see hstsproxy log --help)", why);
-  return CLI_EXIT_USAGE;
+  return cli_usage_error(&log_cmd, fmt, arg);
 }
 
 /* The WHEN of --since/--until (cli_time_parse_when) into *out. */
@@ -168,22 +169,17 @@ static int parse_args(int argc, char **argv, struct log_opts *o)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
+  struct cli_cmd cmd = log_cmd;
   int c, rc;
 
   memset(o, 0, sizeof(*o));
-  optind = 0;
-  opterr = 0;
+  cmd.longopts = longopts;
   for (;;) {
-    c = getopt_long(argc, argv, "+", longopts, NULL);
-    if (c == -1)
+    c = cli_opt_next(&cmd, argc, argv);
+    if (c == CLI_OPT_END)
       break;
-    if (c == 'h') {
-      fputs(usage_text, stdout);
-      return CLI_EXIT_OK;
-    }
-    if (c == '?' || c == ':')
-      return usage_error("%s: unknown option or missing value",
-                         argv[optind - 1]);
+    if (c == CLI_OPT_STOP)
+      return cmd.status;
     rc = 0;
     if (c == 'j' || c == 'a' || c == 'C')
       rc = set_mode(o, c == 'j'   ? CMD_LOG_JSON
@@ -196,11 +192,43 @@ static int parse_args(int argc, char **argv, struct log_opts *o)
     if (rc != 0)
       return rc;
   }
-  if (optind < argc)
-    return usage_error("%s: unexpected operand", argv[optind]);
+  if (cli_opt_operands(&cmd, argc, argv, NULL) != CLI_EXIT_OK)
+    return CLI_EXIT_USAGE;
+  if (cli_opt_window(&cmd, o->f.has_since, o->f.since_ms, o->f.has_until,
+                     o->f.until_ms) != CLI_EXIT_OK)
+    return CLI_EXIT_USAGE;
   if (o->follow && o->mode == CMD_LOG_HAR)
     return usage_error("%s: a HAR document cannot be followed", "--har");
   return -1;
+}
+
+/* store_log_foreach() callback: prints one hop in the chosen form (the
+ * dispatch shared by every output form). Returns 0. */
+static int print_row(const struct store_log_row *r, void *arg)
+{
+  struct cmd_log__out *o = arg;
+
+  switch (o->mode) {
+  case CMD_LOG_JSON:
+    if (r->json != NULL)
+      fprintf(o->o.f, "%s\n", r->json);
+    break;
+  case CMD_LOG_HAR:
+    cmd_log__har_entry(o->o.f, r, o->rows == 0);
+    break;
+  case CMD_LOG_CHAINS:
+    cmd_log__chain_row(o, r);
+    break;
+  default:
+    cmd_log__text_row(o, r);
+    break;
+  }
+  o->rows++;
+  if (r->id > o->last_id)
+    o->last_id = r->id;
+  snprintf(o->last_chain, sizeof(o->last_chain), "%s",
+           r->chain_id != NULL ? r->chain_id : "");
+  return 0;
 }
 
 static unsigned query_flags(enum cmd_log_mode m, int chains_grouped)
@@ -244,8 +272,8 @@ static int follow(struct store *s, struct log_opts *lo,
     err = store_log_max_id(s, &top);
     lo->f.after_id = out->last_id > seen ? out->last_id : seen;
     if (err == STORE_OK)
-      err = store_log_foreach(s, &lo->f, query_flags(lo->mode, 0),
-                              cmd_log__print, out);
+      err = store_log_foreach(s, &lo->f, query_flags(lo->mode, 0), print_row,
+                              out);
     if (err != STORE_OK)
       return cli_store_error(WHAT, s, err);
     seen = top > seen ? top : seen;
@@ -274,8 +302,7 @@ int cmd_log(int argc, char **argv, const struct cli_globals *g)
   if (lo.mode == CMD_LOG_HAR)
     cmd_log__har_begin(stdout);
   if (err == STORE_OK)
-    err = store_log_foreach(s, &lo.f, query_flags(lo.mode, 1), cmd_log__print,
-                            &out);
+    err = store_log_foreach(s, &lo.f, query_flags(lo.mode, 1), print_row, &out);
   if (err != STORE_OK) {
     rc = cli_store_error(WHAT, s, err);
   } else if (lo.follow) {

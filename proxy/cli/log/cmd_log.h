@@ -2,10 +2,9 @@
  * cmd_log.h - what the files of `hstsproxy log` share (module-private).
  *
  * cmd_log.c parses the options, opens the store read-only, runs the query
- * (and the --follow loop) and hands each row to cmd_log__print(), which
- * writes it in the chosen form: text columns or chain blocks
- * (cmd_log_text.c), JSON lines (the hop_json view's text, as is), or HAR
- * 1.2 entries (cmd_log_har.c).
+ * (and the --follow loop) and hands each row to the form chosen: text columns
+ * or chain blocks (cmd_log_text.c), JSON lines (the hop_json view's text, as
+ * is), or HAR 1.2 entries (cmd_log_har.c).
  */
 #ifndef CMD_LOG_H
 #define CMD_LOG_H
@@ -37,9 +36,6 @@ struct cmd_log__out {
   uint64_t rows;                   /* hops printed */
   int header_done;                 /* the text header line is out */
 };
-
-/* store_log_foreach() callback: prints one hop. Returns 0. */
-int cmd_log__print(const struct store_log_row *r, void *arg);
 
 /* Unix ms as RFC 3339 UTC with milliseconds: 2025-11-25T19:00:00.042Z. */
 void cmd_log__time(int64_t ms, char out[CMD_LOG_TIME_MAX]);

@@ -8,7 +8,6 @@
  * line per chain (client, start time, chain id, hops shown) and one line
  * per hop: `http://a.test/ ─307 hsts (preload a.test, subdomains)→
  * https://a.test/`. Text from the network goes through cmd_log__safe().
- * Also here: the row dispatch shared by every output form.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -206,31 +205,4 @@ void cmd_log__chain_row(struct cmd_log__out *o, const struct store_log_row *r)
     fprintf(f, "]%s", cli_out_color(&o->o, CLI_COLOR_RESET));
   }
   fputc('\n', f);
-}
-
-int cmd_log__print(const struct store_log_row *r, void *arg)
-{
-  struct cmd_log__out *o = arg;
-
-  switch (o->mode) {
-  case CMD_LOG_JSON:
-    if (r->json != NULL)
-      fprintf(o->o.f, "%s\n", r->json);
-    break;
-  case CMD_LOG_HAR:
-    cmd_log__har_entry(o->o.f, r, o->rows == 0);
-    break;
-  case CMD_LOG_CHAINS:
-    cmd_log__chain_row(o, r);
-    break;
-  default:
-    cmd_log__text_row(o, r);
-    break;
-  }
-  o->rows++;
-  if (r->id > o->last_id)
-    o->last_id = r->id;
-  snprintf(o->last_chain, sizeof(o->last_chain), "%s",
-           r->chain_id != NULL ? r->chain_id : "");
-  return 0;
 }

@@ -55,52 +55,54 @@ static const char usage_text[] =
 
 int cmd_policy__usage_error(const char *what, const char *why)
 {
-  cli_error(what, "%s (see hstsproxy policy --help)", why);
-  return CLI_EXIT_USAGE;
+  struct cli_cmd cmd = { .what = what, .help = "policy", .usage = usage_text };
+
+  return cli_usage_error(&cmd, "%s", why);
 }
+
+/* The options of every policy subcommand, with the bit that allows each. */
+static const struct cli_opt_member all_options[] = {
+  { { "json", no_argument, NULL, 'j' }, CMD_POLICY_OPT_JSON },
+  { { "max-age", required_argument, NULL, 'm' }, CMD_POLICY_OPT_MAX_AGE },
+  { { "include-subdomains", no_argument, NULL, 'i' },
+    CMD_POLICY_OPT_SUBDOMAINS },
+  { { "source", required_argument, NULL, 's' }, CMD_POLICY_OPT_SOURCE },
+  { { "format", required_argument, NULL, 'f' }, CMD_POLICY_OPT_FORMAT },
+  { { "help", no_argument, NULL, 'h' }, 0 },
+};
+
+#define NOPTIONS (sizeof(all_options) / sizeof(all_options[0]))
 
 int cmd_policy__parse(int argc, char **argv, const char *what, unsigned allowed,
                       struct cmd_policy__opts *o)
 {
-  static const struct option longopts[] = {
-    { "json", no_argument, NULL, 'j' },
-    { "max-age", required_argument, NULL, 'm' },
-    { "include-subdomains", no_argument, NULL, 'i' },
-    { "source", required_argument, NULL, 's' },
-    { "format", required_argument, NULL, 'f' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 }
+  struct option longopts[NOPTIONS + 1];
+  struct cli_cmd cmd = {
+    .what = what, .help = "policy", .usage = usage_text, .longopts = longopts
   };
-  char why[CLI_PATH_MAX];
   int c;
 
+  cli_opt_select(all_options, NOPTIONS, allowed, longopts);
   memset(o, 0, sizeof(*o));
-  optind = 0;
-  opterr = 0;
   for (;;) {
-    c = getopt_long(argc, argv, "h", longopts, NULL);
-    if (c == -1)
+    c = cli_opt_next(&cmd, argc, argv);
+    if (c == CLI_OPT_END)
       break;
-    if (c == 'h') {
+    if (c == CLI_OPT_STOP) {
       o->help = 1;
-    } else if (c == 'j' && (allowed & CMD_POLICY_OPT_JSON) != 0) {
-      o->json = 1;
-    } else if (c == 'm' && (allowed & CMD_POLICY_OPT_MAX_AGE) != 0) {
-      o->max_age = optarg;
-    } else if (c == 'i' && (allowed & CMD_POLICY_OPT_SUBDOMAINS) != 0) {
-      o->include_subdomains = 1;
-    } else if (c == 's' && (allowed & CMD_POLICY_OPT_SOURCE) != 0) {
-      o->source = optarg;
-    } else if (c == 'f' && (allowed & CMD_POLICY_OPT_FORMAT) != 0) {
-      o->format = optarg;
-    } else {
-      snprintf(why, sizeof(why), "unknown or incomplete option %s",
-               argv[optind - 1]);
-      return cmd_policy__usage_error(what, why);
+      return cmd.status;
     }
+    if (c == 'j')
+      o->json = 1;
+    else if (c == 'm')
+      o->max_age = optarg;
+    else if (c == 'i')
+      o->include_subdomains = 1;
+    else if (c == 's')
+      o->source = optarg;
+    else if (c == 'f')
+      o->format = optarg;
   }
-  if (o->help)
-    fputs(usage_text, stdout);
   return CLI_EXIT_OK;
 }
 
@@ -109,18 +111,12 @@ int cmd_policy__parse(int argc, char **argv, const char *what, unsigned allowed,
 static int args(int argc, char **argv, const char *what, unsigned allowed,
                 const char *operand, struct cmd_policy__opts *o)
 {
-  char why[64];
+  struct cli_cmd cmd = { .what = what, .help = "policy", .usage = usage_text };
   int rc = cmd_policy__parse(argc, argv, what, allowed, o);
 
   if (rc != CLI_EXIT_OK || o->help)
     return rc;
-  if (operand != NULL && optind >= argc) {
-    snprintf(why, sizeof(why), "%s is missing", operand);
-    return cmd_policy__usage_error(what, why);
-  }
-  if (argc - optind > (operand != NULL ? 1 : 0))
-    return cmd_policy__usage_error(what, "too many operands");
-  return CLI_EXIT_OK;
+  return cli_opt_operands(&cmd, argc, argv, operand);
 }
 
 static int do_add(int argc, char **argv, const struct cli_globals *g)
@@ -489,9 +485,12 @@ static const struct sub subs[] = { { "query", cmd_policy__query },
 int cmd_policy(int argc, char **argv, const struct cli_globals *g)
 {
   const struct sub *s;
+  char why[CMD_POLICY_WHY_MAX];
 
   if (argc < 2)
-    return cmd_policy__usage_error("policy", "a subcommand is missing");
+    return cmd_policy__usage_error("policy", "a subcommand is missing "
+                                             "(query, add, delete, list, "
+                                             "export, import)");
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     fputs(usage_text, stdout);
@@ -500,6 +499,9 @@ int cmd_policy(int argc, char **argv, const struct cli_globals *g)
   for (s = subs; s->name != NULL; s++)
     if (strcmp(s->name, argv[1]) == 0)
       return s->fn(argc - 1, argv + 1, g);
-  return cmd_policy__usage_error("policy", "unknown subcommand (query, add, "
-                                           "delete, list, export, import)");
+  snprintf(why, sizeof(why),
+           "unknown subcommand \"%.64s\" (query, add, delete, list, "
+           "export, import)",
+           argv[1]);
+  return cmd_policy__usage_error("policy", why);
 }

@@ -282,6 +282,7 @@ static void print_text(const struct answer *a)
 
 int cmd_policy__query(int argc, char **argv, const struct cli_globals *g)
 {
+  struct cli_cmd cmd = { .what = WHAT, .help = "policy" }; /* messages */
   struct cmd_policy__opts o;
   struct answer a;
   size_t n;
@@ -289,16 +290,15 @@ int cmd_policy__query(int argc, char **argv, const struct cli_globals *g)
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;
-  if (argc - optind != 1)
-    return cmd_policy__usage_error(WHAT, optind >= argc ? "HOST is missing"
-                                                        : "too many operands");
+  if (cli_opt_operands(&cmd, argc, argv, "HOST") != CLI_EXIT_OK)
+    return CLI_EXIT_USAGE;
   memset(&a, 0, sizeof(a));
   a.given = argv[optind];
   a.now = (int64_t)time(NULL);
   err = hsts_host_normalize(a.given, strlen(a.given), a.norm, &a.kind);
   if (err != HSTS_OK) {
     n = strlen(a.given);
-    fputs("hstsproxy: " WHAT ": \"", stderr);
+    fputs("hstsproxy " WHAT ": \"", stderr);
     cli_json_escape(stderr, a.given, n > SHOWN_MAX ? SHOWN_MAX : n);
     fprintf(stderr, "%s\": %s\n", n > SHOWN_MAX ? "..." : "",
             hsts_strerror(err));

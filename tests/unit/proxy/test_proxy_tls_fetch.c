@@ -3,7 +3,8 @@
  * recognizing and decoding base64 bodies, decoding a chunked body once
  * http1_body_feed has validated it, checking URLs, and the TLS context's
  * refusal of a bad --ca-file. proxy_fetch.c is included so that its
- * static dechunk() can be tested (STYLE.md point 12).
+ * static dechunk() can be tested (docs/ARCHITECTURE.md,
+ * "Conventions": tests).
  */
 #include "../../../proxy/tls/proxy_fetch.c"
 

@@ -129,14 +129,17 @@ static inline int testutil_sql(const char *db_path, const char *sql)
   return rc == SQLITE_OK ? 0 : -1;
 }
 
-/* The shared test data folder ($HSTSPROXY_SHARED, else /work/shared). */
+/* A file of the test data folder, $HSTSPROXY_SHARED (ctest sets it from
+ * the CMake cache variable HSTSPROXY_SHARED_DIR). Unset, the path names
+ * the missing variable, so the test fails saying so. */
 static inline void testutil_shared(const char *name,
                                    char out[TESTUTIL_PATH_MAX])
 {
   const char *dir = getenv("HSTSPROXY_SHARED");
 
   snprintf(out, TESTUTIL_PATH_MAX, "%s/%s",
-           dir != NULL && *dir != '\0' ? dir : "/work/shared", name);
+           dir != NULL && *dir != '\0' ? dir : "$HSTSPROXY_SHARED-is-unset",
+           name);
 }
 
 #endif /* STORE_TESTUTIL_H */
