@@ -347,7 +347,14 @@ static int counters_exact(const struct store_audit_window *w,
            c->last_seen_ms >= w->until_ms);
 }
 
-/* The counter-derived facts and the window flag. */
+/*
+ * The counter-derived facts and the window flag. Clear text is compared
+ * with redirects of the same grain: with exact counters, the window's
+ * redirect hops; with counters per UTC day (a window cutting a day the
+ * host was also seen on outside it), the day counters of redirects to
+ * https as well, and "no redirect" is never inferred: the clear-text
+ * request may lie outside the window, its redirect with it.
+ */
 static void traffic_facts(struct cmd_audit_report *r, struct cmd_audit_host *h)
 {
   const struct store_audit_host *c = &h->counts;
@@ -357,11 +364,13 @@ static void traffic_facts(struct cmd_audit_report *r, struct cmd_audit_host *h)
                       ? c->http_requests - c->traffic_upgrades
                       : 0;
   h->counters_exact = counters_exact(&r->window, c);
-  f->redirect_up = c->redirects_up > 0;
+  f->redirect_up =
+      c->redirects_up > 0 || (!h->counters_exact && c->redirects_to_https > 0);
   f->clear_text = h->clear_text;
   f->probe_completed = h->has_completed;
   f->https_seen = c->connects > 0 || h->has_probe;
-  if (h->redirect == CMD_AUDIT_REDIR_UNKNOWN && h->clear_text > 0)
+  if (h->redirect == CMD_AUDIT_REDIR_UNKNOWN && h->clear_text > 0 &&
+      h->counters_exact)
     h->redirect = CMD_AUDIT_REDIR_NONE;
 }
 
