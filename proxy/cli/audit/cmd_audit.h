@@ -88,6 +88,8 @@ enum cmd_audit_redirect {
 /* The evidence a category is decided from. */
 struct cmd_audit_facts {
   int ip_literal;
+  int localhost;    /* localhost or below it: never gets a policy */
+  int single_label; /* an intranet name no policy covers: none expected */
   int static_force; /* a force-https preload/builtin entry covers it */
   int static_own;   /* ... and it is the host's own entry */
   enum cmd_audit_header header; /* newest header evidence */

@@ -388,9 +388,14 @@ static int judge(struct store *s, struct cmd_audit_report *r,
     h->from = CMD_AUDIT_FROM_NONE; /* HSTS never applies */
     free(h->header_raw);
     h->header_raw = NULL;
+  } else if (hsts_host_is_localhost(norm)) {
+    h->facts.localhost = 1;
+    h->from = CMD_AUDIT_FROM_NONE; /* the store refuses its policies */
   } else {
     err = policy_facts(s, r, h, dix, six);
     parse_evidence(h);
+    h->facts.single_label =
+        strchr(norm, '.') == NULL && h->source == HSTS_SOURCE_NONE;
   }
   cmd_audit__domain_of(h);
   traffic_facts(r, h);

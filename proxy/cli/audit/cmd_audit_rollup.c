@@ -239,7 +239,7 @@ static void count_host(struct cmd_audit_totals *t,
   t->connects += c->connects;
   if (h->has_completed)
     t->probed++;
-  else if (!h->has_probe && !h->facts.ip_literal)
+  else if (!h->has_probe && !h->facts.ip_literal && !h->facts.localhost)
     t->unprobed++;
   if (h->tls == CMD_AUDIT_TLS_CERT || h->tls == CMD_AUDIT_TLS_UNREACHABLE)
     t->probe_failed++;

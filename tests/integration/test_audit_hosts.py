@@ -1,0 +1,61 @@
+"""`hstsproxy audit`: which hosts are judged, and how (issue 13).
+
+Hosts that can never have a policy (IP literals, localhost and names
+below it, single-label intranet names no policy covers) are reported as
+such, never as red `proxy.policy.none`.
+"""
+
+import json
+import sys
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+import audit_util as A  # noqa: E402
+import cli_util as C  # noqa: E402
+
+NOW_MS = int(time.time()) * 1000
+T = NOW_MS - 3600 * 1000
+
+
+class AuditHosts(C.CliTestCase):
+    def setUp(self):
+        super().setUp()
+        self.run_ok("policy", "list")
+
+    def audit(self, *args):
+        res = self.run_ok("audit", "--format", "json", *args)
+        return {h["host"]: h for h in json.loads(res.out)["hosts"]}
+
+    def test_hosts_that_never_have_a_policy(self):
+        self.run_ok("policy", "add", "wiki", "--max-age", str(A.YEAR))
+        sc = A.Scenario(self.db)
+        for host in ("127.0.0.1", "localhost", "app.localhost", "intranet",
+                     "wiki", "plain.test"):
+            sc.traffic(host, T, T, http=1)
+        sc.close()
+        hosts = self.audit()
+        want = {"127.0.0.1": "proxy.host.ip_literal",
+                "localhost": "proxy.host.localhost",
+                "app.localhost": "proxy.host.localhost",
+                "intranet": "proxy.host.single_label"}
+        for host, code in want.items():
+            with self.subTest(host=host):
+                h = hosts[host]
+                codes = {p["code"]: p["severity"] for p in h["problems"]}
+                self.assertEqual(codes, {code: "info",
+                                         "redirects.http.no_redirect":
+                                         "warning"})
+                self.assertEqual(h["verdict"], "yellow")
+                self.assertEqual(h["failing_checks"],
+                                 [{"check": "domain", "result": "fail",
+                                   "code": code}])
+        # a single-label name with a policy is judged as any other
+        self.assertEqual(hosts["wiki"]["category"], "hsts")
+        self.assertEqual(hosts["plain.test"]["verdict"], "red")
+        self.assertIn("proxy.policy.none",
+                      {p["code"] for p in hosts["plain.test"]["problems"]})
+
+
+if __name__ == "__main__":
+    unittest.main()
