@@ -366,13 +366,30 @@ static int seen_before(struct parser *p, const struct directive *d)
   return 0;
 }
 
+/* Appends digit c to the text of the max-age sent (no leading zeros). */
+static void add_digit(char text[HSTS_MAX_AGE_TEXT_MAX], size_t *n, char c)
+{
+  static const char cut[] = "...";
+
+  if (*n == 0 && c == '0') {
+    return;
+  }
+  if (*n < HSTS_MAX_AGE_TEXT_MAX - sizeof(cut)) {
+    text[(*n)++] = c;
+  } else if (*n == HSTS_MAX_AGE_TEXT_MAX - sizeof(cut)) {
+    memcpy(text + *n, cut, sizeof(cut)); /* with its NUL: the end */
+    *n = HSTS_MAX_AGE_TEXT_MAX;
+  }
+}
+
 /* Interprets the max-age value: digits only, saturating, then capped. */
 static void apply_max_age(struct parser *p, const struct directive *d,
                           int repeated)
 {
   struct hsts_header *h = p->out;
+  char text[HSTS_MAX_AGE_TEXT_MAX] = "";
   uint64_t value = 0;
-  size_t i, digits = 0;
+  size_t i, digits = 0, ntext = 0;
   int overflow = 0, leading_zero = 0;
 
   if (!d->has_value) {
@@ -393,6 +410,7 @@ static void apply_max_age(struct parser *p, const struct directive *d,
       leading_zero = 1;
     }
     digits++;
+    add_digit(text, &ntext, c);
     if (value > (UINT64_MAX - (uint64_t)(c - '0')) / DECIMAL_BASE) {
       overflow = 1;
       value = UINT64_MAX;
@@ -418,6 +436,10 @@ static void apply_max_age(struct parser *p, const struct directive *d,
   }
   h->has_max_age = 1;
   h->max_age_sent = value;
+  if (ntext == 0) {
+    text[0] = '0';
+  }
+  memcpy(h->max_age_text, text, sizeof(text));
   h->max_age = value > HSTS_MAX_AGE_CAP ? HSTS_MAX_AGE_CAP : (uint32_t)value;
   p->max_age_overflow = overflow;
 }

@@ -18,6 +18,9 @@
 #include "hsts_header.h"
 
 #define WHAT "check-header"
+/* The largest integer every JSON reader holds exactly (2^53): above it,
+ * max_age_sent is written as a string of its digits. */
+#define JSON_EXACT_MAX 9007199254740992ull
 
 static const char usage_text[] =
     "usage: hstsproxy check-header VALUE [--json]\n"
@@ -46,7 +49,10 @@ static void print_json(const char *value, const struct hsts_header *h)
   cli_json_kbool(&j, "valid", h->valid);
   if (h->has_max_age) {
     cli_json_kuint(&j, "max_age", h->max_age);
-    cli_json_kuint(&j, "max_age_sent", h->max_age_sent);
+    if (h->max_age_sent <= JSON_EXACT_MAX)
+      cli_json_kuint(&j, "max_age_sent", h->max_age_sent);
+    else
+      cli_json_kstring(&j, "max_age_sent", h->max_age_text);
   } else {
     cli_json_knull(&j, "max_age");
     cli_json_knull(&j, "max_age_sent");
@@ -100,8 +106,8 @@ static void print_text(const char *value, const struct hsts_header *h)
   if (h->has_max_age) {
     cli_time_duration(h->max_age, d);
     if (h->max_age_sent != h->max_age)
-      cli_out_row(&o, "max-age", "%u (%s; %llu sent, capped at one year)",
-                  (unsigned)h->max_age, d, (unsigned long long)h->max_age_sent);
+      cli_out_row(&o, "max-age", "%u (%s; %s sent, capped at one year)",
+                  (unsigned)h->max_age, d, h->max_age_text);
     else
       cli_out_row(&o, "max-age", "%u (%s)", (unsigned)h->max_age, d);
   } else {

@@ -86,6 +86,25 @@ class CheckHeader(CliTestCase):
         self.assertEqual((doc["max_age"], doc["max_age_sent"]),
                          (31536000, 99999999999))
 
+    def test_max_age_beyond_what_json_holds_is_a_string(self):
+        sent = "99999999999999999999999"
+        doc = self.run_status(EXIT_OK, "check-header", "max-age=" + sent,
+                              "--json", db=False).json()
+        self.assertEqual((doc["max_age"], doc["max_age_sent"]),
+                         (31536000, sent))
+        doc = self.run_status(EXIT_OK, "check-header",
+                              "max-age=9007199254740993", "--json",
+                              db=False).json()
+        self.assertEqual(doc["max_age_sent"], "9007199254740993")
+        doc = self.run_status(EXIT_OK, "check-header",
+                              "max-age=9007199254740992", "--json",
+                              db=False).json()
+        self.assertEqual(doc["max_age_sent"], 9007199254740992)
+        res = self.run_status(EXIT_OK, "check-header", "max-age=" + sent,
+                              db=False)
+        self.assertRegex(res.out, r"(?m)^max-age +31536000 \(365 d; %s sent,"
+                         r" capped at one year\)$" % sent)
+
     def test_text_output(self):
         res = self.run_status(EXIT_OK, "check-header", "max-age=300",
                               db=False)

@@ -351,6 +351,40 @@ static void test_dedup(void)
   CHECK_INT(h.max_age, 5);
 }
 
+/* The max-age as sent, in decimal: beyond 64 bits too, and bounded. */
+static void test_max_age_text(void)
+{
+  static const struct {
+    const char *value;
+    const char *text;
+  } texts[] = {
+    { "max-age=99999999999999999999999", "99999999999999999999999" },
+    { "max-age=\"0031536000\"", "31536000" },
+    { "max-age=000", "0" },
+    { "max-age=1"
+      "0000000000"
+      "0000000000"
+      "0000000000"
+      "0000000000"
+      "0000000000",
+      "1"
+      "0000000000"
+      "0000000000"
+      "0000000000"
+      "0000000000"
+      "000..." },
+    { "max-age=x", "" },
+    { NULL, NULL } /* sentinel */
+  };
+  struct hsts_header h;
+  int i;
+
+  for (i = 0; texts[i].value != NULL; i++) {
+    hsts_header_parse(texts[i].value, strlen(texts[i].value), &h);
+    CHECK_STR(h.max_age_text, texts[i].text);
+  }
+}
+
 TEST_MAIN({ "rows", test_rows }, { "messages", test_messages },
           { "too_many_directives", test_too_many_directives },
-          { "dedup", test_dedup })
+          { "dedup", test_dedup }, { "max_age_text", test_max_age_text })
