@@ -48,8 +48,9 @@ static const char usage_text[] =
     "        prints one object per line.\n"
     "export  write the live learned and manual policies to stdout in curl's\n"
     "        --hsts cache format (default) or as one JSON object.\n"
-    "import  add the entries of a curl --hsts cache FILE as manual\n"
-    "        policies, in one transaction (expired entries are skipped).\n"
+    "import  add the entries of FILE as manual policies, in one\n"
+    "        transaction (expired entries are skipped): either format\n"
+    "        export writes, curl's or JSON, detected from content.\n"
     "\n"
     "Exit status: 0 success, 1 negative answer, 2 usage error, 3 failure.\n";
 
@@ -457,7 +458,7 @@ static int do_import(int argc, char **argv, const struct cli_globals *g)
   if (rc != CLI_EXIT_OK)
     return rc;
   (void)store_policy_prune(s, now, NULL); /* best effort, as in delete */
-  err = store_policy_import_curl(s, argv[optind], now, &imported, &expired);
+  err = store_policy_import(s, argv[optind], now, &imported, &expired, NULL);
   if (err != STORE_OK) {
     rc = cli_store_error(what, s, err);
     store_close(&s);
