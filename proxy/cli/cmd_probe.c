@@ -376,6 +376,7 @@ static int probe_and_record(const struct opts *o, struct store *s,
   memset(&pol, 0, sizeof(pol));
   if (run_probe(o, tls, &r) < 0)
     return CLI_EXIT_FAIL;
+  r.manual = 1; /* never makes the host "seen through the proxy" */
   err = store_probe_record(s, &r, &pol);
   if (err != STORE_OK) {
     rc = cli_store_error(WHAT, s, err);

@@ -22,9 +22,9 @@
 static const char SQL_INSERT[] =
     "INSERT INTO probe (host, port, time, ok, error, address, tls_version,"
     " method, status, sts_header, sts_count, valid, max_age,"
-    " include_subdomains, preload, problems, outcome, reason, reason_text)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-    " ?15, ?16, ?17, ?18, ?19)";
+    " include_subdomains, preload, problems, outcome, reason, reason_text,"
+    " origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+    " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
 
 const char *store_probe_outcome_name(enum store_probe_outcome o)
 {
@@ -198,6 +198,7 @@ static int insert(struct store *s, struct store_probe *p)
                     SQLITE_STATIC);
   bind_text_or_null(st, 18, store_probe_reason_name(p->reason));
   sqlite3_bind_text(st, 19, p->reason_text, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 20, p->manual ? "cli" : "run", -1, SQLITE_STATIC);
   if (sqlite3_step(st) != SQLITE_DONE)
     err = store__dbfail(s, "cannot record a probe");
   else

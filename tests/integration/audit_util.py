@@ -127,7 +127,7 @@ class Scenario:
 
     def probe(self, host, t_s, header=None, valid=None, max_age=None,
               subdomains=None, preload=None, ok=True, reason=None,
-              error=None, sts_count=None, outcome=None):
+              error=None, sts_count=None, outcome=None, origin="run"):
         if sts_count is None:
             sts_count = 1 if header is not None else 0
         if not ok:
@@ -143,14 +143,15 @@ class Scenario:
             "INSERT INTO probe (host, port, time, ok, error, address,"
             " tls_version, method, status, sts_header, sts_count, valid,"
             " max_age, include_subdomains, preload, problems, outcome,"
-            " reason, reason_text) VALUES (?, 443, ?, ?, ?, '127.0.0.1:443',"
-            " ?, 'HEAD', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'test')",
+            " reason, reason_text, origin) VALUES (?, 443, ?, ?, ?,"
+            " '127.0.0.1:443', ?, 'HEAD', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " 'test', ?)",
             (host, t_s, 1 if ok else 0, error, "TLSv1.3" if ok else None,
              200 if ok else None, header, sts_count,
              None if header is None else (1 if valid else 0), max_age,
              None if subdomains is None else int(subdomains),
              None if preload is None else int(preload),
-             None if header is None else "[]", outcome, reason))
+             None if header is None else "[]", outcome, reason, origin))
 
     def learned(self, host, observed_s, max_age, subdomains, raw):
         self.db.execute(

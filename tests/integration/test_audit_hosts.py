@@ -56,6 +56,34 @@ class AuditHosts(C.CliTestCase):
         self.assertIn("proxy.policy.none",
                       {p["code"] for p in hosts["plain.test"]["problems"]})
 
+    def test_manual_probes_are_not_traffic(self):
+        sc = A.Scenario(self.db)
+        # only probed from the command line: never seen through the proxy
+        sc.probe("nobody.test", T // 1000, "max-age=600", True, 600, False,
+                 False, origin="cli")
+        sc.probe("failed.test", T // 1000, ok=False, reason="certificate",
+                 error="unable to get local issuer certificate",
+                 origin="cli")
+        # seen, then a command-line probe failed against its trust store
+        sc.traffic("seen.test", T, T, connects=1)
+        sc.probe("seen.test", T // 1000 - 60, "max-age=31536000", True,
+                 A.YEAR, False, False)
+        sc.probe("seen.test", T // 1000, ok=False, reason="certificate",
+                 error="unable to get local issuer certificate",
+                 origin="cli")
+        # the proxy's own probe makes a host seen
+        sc.probe("probed.test", T // 1000, "max-age=600", True, 600, False,
+                 False)
+        sc.close()
+        hosts = self.audit()
+        self.assertEqual(set(hosts), {"seen.test", "probed.test"})
+        seen = hosts["seen.test"]
+        codes = {p["code"]: p["severity"] for p in seen["problems"]}
+        self.assertNotIn("domain.tls.invalid_cert_chain", codes)
+        self.assertEqual(codes["proxy.probe.manual_failed"], "info")
+        self.assertEqual(seen["category"], "hsts")
+        self.assertTrue(seen["probe"]["ok"])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -168,6 +168,9 @@ struct cmd_audit_host {
   int probe_status; /* -1: none */
   enum cmd_audit_tls tls;
   char *probe_error; /* owned; NULL when ok */
+  int manual_failed; /* a later probe from the command line failed: it was
+                        verified against its own trust store, so it is
+                        not evidence about the host */
   char tls_version[CMD_AUDIT_TLS_VERSION_MAX];
   /* The first redirect of a plain-HTTP URL. */
   enum cmd_audit_redirect redirect;

@@ -165,6 +165,9 @@ static int on_probe(const struct store_audit_probe *p, void *arg)
   }
   if (pw->cur == NULL)
     return 0;
+  pw->cur->manual_failed = p->manual && !p->ok;
+  if (pw->cur->manual_failed)
+    return 0; /* its trust store, names and network are not the proxy's */
   note_attempt(pw, p);
   if (p->ok)
     note_completed(pw, p);

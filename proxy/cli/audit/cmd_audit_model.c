@@ -146,6 +146,7 @@ enum own_problem {
   P_IP_LITERAL,
   P_LOCALHOST,
   P_SINGLE_LABEL,
+  P_MANUAL_FAILED,
   P_COUNT
 };
 
@@ -212,6 +213,10 @@ static const struct cmd_audit_problem own[P_COUNT] = {
   DEF(P_SINGLE_LABEL, "proxy.host.single_label", I,
       "A single-label (intranet) name: no preload list can hold it and no "
       "policy covers it."),
+  DEF(P_MANUAL_FAILED, "proxy.probe.manual_failed", I,
+      "The latest probe, from the command line, failed; it was verified "
+      "against that command's trust store, so it says nothing about the "
+      "host's certificate as the proxy sees it."),
 };
 #undef DEF
 #undef E
@@ -300,6 +305,8 @@ static void evidence_problems(struct cmd_audit_host *h)
     add_default(h, P_CERT);
   else if (h->tls == CMD_AUDIT_TLS_UNREACHABLE)
     add_default(h, P_CANNOT_CONNECT);
+  if (h->manual_failed)
+    add_default(h, P_MANUAL_FAILED);
   if (h->redirect == CMD_AUDIT_REDIR_NONE)
     add_default(h, P_NO_REDIRECT);
   else if (h->redirect == CMD_AUDIT_REDIR_WWW)
