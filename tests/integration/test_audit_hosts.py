@@ -84,6 +84,25 @@ class AuditHosts(C.CliTestCase):
         self.assertEqual(seen["category"], "hsts")
         self.assertTrue(seen["probe"]["ok"])
 
+    def test_regressions_judge_the_effective_policy(self):
+        sc = A.Scenario(self.db)
+        # upgraded by its own learned policy, gone now; a parent's learned
+        # policy with includeSubDomains covers it now
+        sc.traffic("www.chain.test", T, T, http=1, upgrades=1)
+        sc.upgrade("www.chain.test", T, "learned", "www.chain.test",
+                   expires=T // 1000 + 60)
+        sc.learned("chain.test", T // 1000, A.YEAR, True,
+                   "max-age=31536000; includeSubDomains")
+        # upgraded by a policy gone now, and nothing covers it any more
+        sc.traffic("gone.test", T, T, http=1, upgrades=1)
+        sc.upgrade("gone.test", T, "learned", "gone.test",
+                   expires=T // 1000 + 60)
+        sc.close()
+        res = self.run_ok("audit", "--format", "json")
+        regs = [(g["host"], g["kind"]) for g in json.loads(res.out)
+                ["regressions"]]
+        self.assertEqual(regs, [("gone.test", "policy_vanished")])
+
 
 if __name__ == "__main__":
     unittest.main()
