@@ -14,12 +14,14 @@
  * at most once per header. E = error, W = warning; * = makes it invalid.
  *   header.parse.empty E*                 header.parse.empty_directive W
  *   header.parse.unknown_directive W      header.parse.invalid.preload W
+ *     (also for a longer name: "preloaded"; hstspreload.org's code)
  *   header.parse.repeated.{max_age,include_sub_domains,preload} E*
  *   header.parse.invalid.max_age.no_value E*  ("max-age", "max-age=")
  *   header.parse.max_age.non_digit_characters E*
  *   header.parse.max_age.leading_zero W
  *   header.parse.max_age.parse_int_error E (over 64 bits; capped, valid)
- *   header.parse.invalid.include_sub_domains E*  (any "=" value)
+ *   header.parse.invalid.include_sub_domains E*  (any "=" value; W for
+ *     a longer name, "includeSubDomainsX": an unknown directive)
  *   header.preloadable.{include_sub_domains,preload,max_age}.missing E
  *     (max_age.missing is also the reason a header without max-age is
  *     invalid), header.preloadable.max_age.zero E,

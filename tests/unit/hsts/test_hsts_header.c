@@ -138,6 +138,20 @@ static const struct row rows[] = {
    * then it is not the preload token. */
   { "max-age=31536000; includeSubDomains; preload=yes", 0, 1, 1, CAP, CAP, 1, 0,
     "W:header.parse.invalid.preload " PRELOAD_MISSING },
+  /* A longer name is an unknown directive (RFC 6797: ignored, the header
+   * stays valid), with hstspreload.org's code for the directive it
+   * starts with. */
+  { "max-age=31536000; includeSubDomains; preloaded", 0, 1, 1, CAP, CAP, 1, 0,
+    "W:header.parse.invalid.preload " PRELOAD_MISSING },
+  { "max-age=31536000; PreloadX=1", 0, 1, 1, CAP, CAP, 0, 0,
+    "W:header.parse.invalid.preload " NOT_PRELOADABLE },
+  { "max-age=31536000; includeSubDomainsX; preload", 0, 1, 1, CAP, CAP, 0, 1,
+    "W:header.parse.invalid.include_sub_domains " ISD_MISSING },
+  { "max-age=31536000; includesubdomains2; includeSubDomains; preload", 0, 1, 1,
+    CAP, CAP, 1, 1, "W:header.parse.invalid.include_sub_domains" },
+  { "max-age=31536000; preloadedx; preloadedx", 0, 0, 1, CAP, CAP, 0, 0,
+    "W:header.parse.invalid.preload "
+    "E:proxy.header.repeated.unknown_directive " NOT_PRELOADABLE },
   /* Well-formed unknown directives are ignored. */
   { "max-age=31536000; foo=bar", 0, 1, 1, CAP, CAP, 0, 0,
     UNKNOWN NOT_PRELOADABLE },
