@@ -8,8 +8,8 @@ sqlite3, as the proxy's log writer and the prober would have: hop rows
 writer statistics, probe rows and learned policies. Times are Unix ms
 (hops, counters) or seconds (probes, policies), as in the schema.
 
-Also: checks shared by the audit tests for the CSV (RFC 4180 with "#"
-provenance records first) and the HTML (well-formed, self-contained, with
+Also: checks shared by the audit tests for the CSV (RFC 4180, one table
+with its header first; the provenance in a file of its own) and the HTML (well-formed, self-contained, with
 its SVG charts).
 """
 
@@ -163,19 +163,25 @@ class Scenario:
 
 
 def parse_csv(text):
-    """(provenance lines, header, rows as dicts) of the audit's CSV."""
+    """(header, rows as dicts) of the audit's CSV: one table, its header
+    record first, as csv.DictReader reads it."""
     assert "\r\n" in text, "CSV records end with CRLF"
     records = list(csv.reader(io.StringIO(text, newline="")))
-    prov = []
-    while records and records[0] and records[0][0].startswith("#"):
-        assert len(records[0]) == 1, records[0]
-        prov.append(records.pop(0)[0])
-    header = records.pop(0)
-    rows = []
-    for rec in records:
+    header = records[0]
+    assert header[0] == "host", header
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    for rec in records[1:]:
         assert len(rec) == len(header), (header, rec)
-        rows.append(dict(zip(header, rec)))
-    return prov, header, rows
+    return header, rows
+
+
+def parse_provenance(path):
+    """The `audit --provenance FILE` table as a dict key -> value."""
+    with open(path, newline="", encoding="utf-8") as f:
+        text = f.read()
+    assert text.startswith("key,value\r\n"), text[:40]
+    return {r["key"]: r["value"]
+            for r in csv.DictReader(io.StringIO(text, newline=""))}
 
 
 class HtmlCheck(html.parser.HTMLParser):

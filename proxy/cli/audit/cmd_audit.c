@@ -29,7 +29,13 @@
 #define TMP_SUFFIX ".XXXXXX"
 #define FILE_MODE  0666 /* before the umask, as open(2) would */
 
-enum format { FORMAT_TEXT = 0, FORMAT_JSON, FORMAT_CSV, FORMAT_HTML };
+enum format {
+  FORMAT_TEXT = 0,
+  FORMAT_JSON,
+  FORMAT_CSV,
+  FORMAT_HTML,
+  FORMAT_PROVENANCE /* --provenance FILE: the provenance rows as CSV */
+};
 
 static const char *const format_names[] = { "text", "json", "csv", "html",
                                             NULL };
@@ -37,7 +43,7 @@ static const char *const format_names[] = { "text", "json", "csv", "html",
 static const char usage_text[] =
     "usage: hstsproxy audit [--since WHEN] [--until WHEN]\n"
     "                       [--format text|json|csv|html] [--json]\n"
-    "                       [--output FILE]\n"
+    "                       [--output FILE] [--provenance FILE]\n"
     "\n"
     "The HSTS coverage of every host seen through the proxy: its category\n"
     "(preloaded, hsts, weak-hsts, invalid-hsts, redirect-no-hsts,\n"
@@ -52,6 +58,10 @@ static const char usage_text[] =
     "  --format F     text (default), json, csv or html\n"
     "  --json         the same as --format json\n"
     "  --output FILE  write the report to FILE (replaced when complete)\n"
+    "  --provenance FILE\n"
+    "                 also write the provenance (window, list, ...) to\n"
+    "                 FILE as a CSV table key,value (the CSV report is one\n"
+    "                 table of hosts)\n"
     "\n"
     "Exit status: 0 success, 2 usage error, 3 failure (no store, ...).\n";
 
@@ -59,6 +69,7 @@ struct audit_opts {
   struct store_audit_window w;
   enum format format;
   const char *output;
+  const char *provenance; /* --provenance FILE, or NULL */
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -112,6 +123,11 @@ static int parse_one(struct audit_opts *o, int c, const char *arg, int64_t now)
       return usage_error("--output %s: expected a file name", "\"\"");
     o->output = arg;
     return 0;
+  case 'p':
+    if (arg[0] == '\0')
+      return usage_error("--provenance %s: expected a file name", "\"\"");
+    o->provenance = arg;
+    return 0;
   default:
     return usage_error("%s: unknown option", arg);
   }
@@ -127,6 +143,8 @@ static int parse_args(int argc, char **argv, struct audit_opts *o, int64_t now)
     { "json", no_argument, NULL, 'j' },
     { "output", required_argument, NULL, 'o' },
     { "help", no_argument, NULL, 'h' },
+    /* issue 13: the CSV's provenance */
+    { "provenance", required_argument, NULL, 'p' },
     { NULL, 0, NULL, 0 }
   };
   int c, rc;
@@ -167,6 +185,8 @@ static int render(const struct cmd_audit_report *r, enum format fmt, FILE *f)
     return cmd_audit__csv(r, f);
   case FORMAT_HTML:
     return cmd_audit__html(r, f);
+  case FORMAT_PROVENANCE:
+    return cmd_audit__csv_provenance(r, f);
   default:
     return cmd_audit__text(r, f, cli_use_color(f));
   }
@@ -242,6 +262,21 @@ static int write_stdout(const struct cmd_audit_report *r, enum format fmt)
   return rc;
 }
 
+/* The provenance file first (--provenance), then the report. */
+static int write_outputs(const struct cmd_audit_report *r,
+                         const struct audit_opts *o)
+{
+  int rc = CLI_EXIT_OK;
+
+  if (o->provenance != NULL)
+    rc = write_file(r, FORMAT_PROVENANCE, o->provenance);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  if (o->output != NULL)
+    return write_file(r, o->format, o->output);
+  return write_stdout(r, o->format);
+}
+
 static int build_error(const struct store *s, int err)
 {
   if (err == STORE_ENOMEM)
@@ -268,10 +303,8 @@ int cmd_audit(int argc, char **argv, const struct cli_globals *g)
   err = cmd_audit__build(s, &o.w, now / MS_PER_S, &r);
   if (err != STORE_OK)
     rc = build_error(s, err);
-  else if (o.output != NULL)
-    rc = write_file(&r, o.format, o.output);
   else
-    rc = write_stdout(&r, o.format);
+    rc = write_outputs(&r, &o);
   cmd_audit__report_cleanup(&r);
   store_close(&s);
   return rc;

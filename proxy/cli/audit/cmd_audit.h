@@ -10,7 +10,8 @@
  * evidence (category, problems, preload eligibility, regressions,
  * verdict), so the unit tests drive them with tables. The renderers are
  * cmd_audit_text.c, cmd_audit_data.c (JSON and CSV) and
- * cmd_audit_html.c; every one starts with the provenance block.
+ * cmd_audit_html.c; text and HTML start with the provenance block, JSON
+ * holds it, CSV leaves it to --provenance FILE (cmd_audit_csv.c).
  *
  * The category rules and their precedence are documented in README.md
  * ("The audit") and at cmd_audit__categorize().
@@ -358,6 +359,8 @@ void cmd_audit__report_cleanup(struct cmd_audit_report *r);
 int cmd_audit__text(const struct cmd_audit_report *r, FILE *f, int color);
 int cmd_audit__json(const struct cmd_audit_report *r, FILE *f);
 int cmd_audit__csv(const struct cmd_audit_report *r, FILE *f);
+/* The provenance rows as CSV: "key,value", then one record per row. */
+int cmd_audit__csv_provenance(const struct cmd_audit_report *r, FILE *f);
 int cmd_audit__html(const struct cmd_audit_report *r, FILE *f);
 
 /* Shared by the renderers (cmd_audit_data.c, cmd_audit_csv.c). */
