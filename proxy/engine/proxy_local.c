@@ -177,10 +177,11 @@ static void status_page(struct proxy_conn *conn)
                "<tr><th>internal upgrades</th><td>%llu</td></tr>\n"
                "<tr><th>preload list</th><td>%s (%zu hosts)</td></tr>\n"
                "<tr><th>learned policies</th><td>%zu</td></tr>\n"
-               "<tr><th>log records written</th><td>%llu</td></tr>\n"
-               "<tr><th>log records dropped</th><td>%llu</td></tr>\n"
-               "<tr><th>log records failed</th><td>%llu</td></tr>\n"
-               "<tr><th>log records pending</th><td>%llu</td></tr>\n"
+               "<tr><th>manual policies</th><td>%zu</td></tr>\n"
+               "<tr><th>hop records written</th><td>%llu</td></tr>\n"
+               "<tr><th>hop records dropped</th><td>%llu</td></tr>\n"
+               "<tr><th>hop records failed</th><td>%llu</td></tr>\n"
+               "<tr><th>hop records pending</th><td>%llu</td></tr>\n"
                "</table>\n</body></html>\n",
                HSTSPROXY_VERSION, uptime, s->nworkers,
                (unsigned long long)atomic_load(&st->conns_active),
@@ -190,9 +191,9 @@ static void status_page(struct proxy_conn *conn)
                (unsigned long long)atomic_load(&st->errors),
                (unsigned long long)atomic_load(&st->upgrades),
                pc.preload_name != NULL ? pc.preload_name : "none",
-               pc.preload_hosts, pc.learned, (unsigned long long)ws.written,
-               (unsigned long long)ws.dropped, (unsigned long long)ws.failed,
-               (unsigned long long)ws.queued);
+               pc.preload_hosts, pc.learned, pc.manual,
+               (unsigned long long)ws.written, (unsigned long long)ws.dropped,
+               (unsigned long long)ws.failed, (unsigned long long)ws.queued);
   if (n < 0 || (size_t)n >= sizeof(body)) {
     proxy__conn_close(conn, "status page too long");
     return;

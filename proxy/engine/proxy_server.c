@@ -47,12 +47,14 @@ void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
                             i > 0 ? ", " : "", addrs[i]);
   if (len < sizeof(line) && store->preload_name != NULL)
     len += (size_t)snprintf(line + len, sizeof(line) - len,
-                            " (preload: %s %zu hosts, learned: %zu)\n",
+                            " (preload: %s %zu hosts, learned: %zu, "
+                            "manual: %zu)\n",
                             store->preload_name, store->preload_hosts,
-                            store->learned);
+                            store->learned, store->manual);
   else if (len < sizeof(line))
-    snprintf(line + len, sizeof(line) - len, " (preload: none, learned: %zu)\n",
-             store->learned);
+    snprintf(line + len, sizeof(line) - len,
+             " (preload: none, learned: %zu, manual: %zu)\n", store->learned,
+             store->manual);
   fputs(line, f); /* one write: the line stays whole */
   fflush(f);
 }
