@@ -64,13 +64,14 @@ struct hsts_problem {
 
 /* The parse of one header value. Filled whether or not it is valid. */
 struct hsts_header {
-  int valid;             /* RFC 6797 validity */
-  int has_max_age;       /* a well-formed max-age was present */
-  uint32_t max_age;      /* effective: capped at HSTS_MAX_AGE_CAP */
-  uint64_t max_age_sent; /* as sent, saturated at UINT64_MAX */
-  char max_age_text[HSTS_MAX_AGE_TEXT_MAX]; /* as sent, in decimal */
-  int include_subdomains;                   /* includeSubDomains present */
-  int preload;                              /* preload token present */
+  int valid;              /* RFC 6797 validity */
+  int has_max_age;        /* a well-formed max-age was present */
+  uint32_t max_age;       /* effective: capped at HSTS_MAX_AGE_CAP */
+  uint64_t max_age_sent;  /* as sent, saturated at UINT64_MAX */
+  int include_subdomains; /* includeSubDomains present */
+  int preload;            /* preload token present */
+  /* max_age_sent in decimal, beyond 64 bits too */
+  char max_age_text[HSTS_MAX_AGE_TEXT_MAX];
   size_t nproblems;
   struct hsts_problem problems[HSTS_PROBLEMS_MAX];
 };

@@ -13,10 +13,10 @@
  * then one record per host in the order of the text table (worst first),
  * so that spreadsheets and csv.DictReader take the header as the header.
  * The provenance goes to a file of its own (audit --provenance FILE): a
- * two-column table, `key,value`, one record per provenance row. A field holding
- * a comma, a quote, CR or LF is quoted, with quotes doubled; lists (problem
- * codes, failing checks) are joined with spaces inside one field (codes never
- * contain one).
+ * two-column table, `key,value`, one record per provenance row. A field
+ * holding a comma, a quote, CR or LF is quoted, with quotes doubled; lists
+ * (problem codes, failing checks) are joined with spaces inside one field
+ * (codes never contain one).
  */
 #include <inttypes.h>
 #include <stdarg.h>
