@@ -149,6 +149,16 @@ void proxy__conn_error(struct proxy_conn *conn, int status, int force_close,
   answer(conn, status, "", TEXT_TYPE, body, (size_t)n, force_close);
 }
 
+/* The status page's record rows count hop records alone (the writer's
+ * totals also hold the per-host traffic counts and probe results). */
+static void hops_only(struct store_writer_stats *ws)
+{
+  ws->written = ws->hops_written;
+  ws->dropped = ws->hops_dropped;
+  ws->failed = ws->hops_failed;
+  ws->queued = ws->hops_queued;
+}
+
 static void status_page(struct proxy_conn *conn)
 {
   struct proxy_server *s = conn->worker->server;
@@ -162,6 +172,7 @@ static void status_page(struct proxy_conn *conn)
   memset(&ws, 0, sizeof(ws));
   if (s->writer != NULL)
     store_writer_stats(s->writer, &ws);
+  hops_only(&ws);
   proxy__hsts_counts(conn->worker->hsts, &pc);
   n = snprintf(body, sizeof(body),
                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"

@@ -349,6 +349,7 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
   size_t nfds = cfg->workers * PROXY_MAX_LISTEN, i;
   struct proxy_server *s = calloc(1, sizeof(*s));
   uv_os_sock_t *fds = malloc(nfds * sizeof(*fds));
+  struct store_writer_stats ws;
   int err = UV_ENOMEM;
 
   memset(e, 0, sizeof(*e));
@@ -372,7 +373,10 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
   if (s->loop_open)
     main_loop_close(s);
   proxy__learn_close(s);
-  store_writer_close(&s->writer); /* commits what the workers queued */
+  store_writer_close_stats(&s->writer, &ws); /* commits what was queued */
+  if (err == 0)
+    fprintf(stderr, "hstsproxy: stopped (%llu hop records committed)\n",
+            (unsigned long long)ws.hops_written);
   proxy__hsts_close(s);
   for (i = 0; i < nfds; i++)
     if (fds[i] >= 0)
