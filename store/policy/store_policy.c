@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hsts_idna.h"
 #include "store_internal.h"
 #include "store_policy.h"
 
@@ -45,7 +46,7 @@ int store_policy_host(const char *host, size_t len, char out[HSTS_HOST_MAX + 1],
                       const char **why)
 {
   enum hsts_host_kind kind;
-  int err = hsts_host_normalize(host, len, out, &kind);
+  int err = hsts_host_normalize_idna(host, len, out, &kind, NULL);
 
   if (err != HSTS_OK) {
     *why = hsts_strerror(err);

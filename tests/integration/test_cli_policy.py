@@ -21,9 +21,9 @@ from cli_util import (EXIT_FAIL, EXIT_NO, EXIT_USAGE, RUN_TIMEOUT,  # noqa
 
 ONE_YEAR = 31536000
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-QUERY_KEYS = {"host", "normalized", "hsts", "source", "matched_host",
-              "include_subdomains", "max_age", "expires", "observed", "why",
-              "static", "dynamic"}
+QUERY_KEYS = {"host", "normalized", "unicode", "hsts", "source",
+              "matched_host", "include_subdomains", "max_age", "expires",
+              "observed", "why", "static", "dynamic"}
 STATIC_KEYS = {"host", "include_subdomains", "include_subdomains_for_pinning",
                "mode", "list"}
 DYNAMIC_KEYS = {"host", "include_subdomains", "max_age", "observed",

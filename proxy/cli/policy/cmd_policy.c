@@ -18,6 +18,7 @@
 #include "cli_store.h"
 #include "cli_time.h"
 #include "cmd_policy.h"
+#include "hsts_idna.h"
 #include "store_policy.h"
 #include "store_preload.h"
 
@@ -133,6 +134,7 @@ static int do_add(int argc, char **argv, const struct cli_globals *g)
   uint64_t max_age = DEFAULT_MAX_AGE;
   int64_t now = (int64_t)time(NULL);
   char t[CLI_TIME_MAX], rel[CLI_TIME_MAX], d[CLI_TIME_MAX];
+  char u[HSTS_UNICODE_MAX];
   int rc = args(argc, argv, what,
                 CMD_POLICY_OPT_MAX_AGE | CMD_POLICY_OPT_SUBDOMAINS, "HOST", &o);
   int err;
@@ -157,8 +159,10 @@ static int do_add(int argc, char **argv, const struct cli_globals *g)
   cli_time_rfc3339(p.expires, t);
   cli_time_relative(p.expires, now, rel);
   cli_time_duration(p.max_age, d);
-  printf("added manual policy for %s: max-age %u (%s)%s, expires %s (%s)\n",
-         p.host, (unsigned)p.max_age, d,
+  printf("added manual policy for %s", p.host);
+  if (hsts_host_unicode(p.host, u, sizeof(u)))
+    printf(" (%s)", u);
+  printf(": max-age %u (%s)%s, expires %s (%s)\n", (unsigned)p.max_age, d,
          p.include_subdomains ? ", includeSubDomains" : "", t, rel);
   return cli_out_finish(what);
 }
@@ -175,7 +179,8 @@ static void static_cover(struct store *s, const char *host, char *note,
   enum hsts_host_kind kind;
 
   note[0] = '\0';
-  if (hsts_host_normalize(host, strlen(host), norm, &kind) != HSTS_OK ||
+  if (hsts_host_normalize_idna(host, strlen(host), norm, &kind, NULL) !=
+          HSTS_OK ||
       kind != HSTS_HOST_NAME ||
       store_load_static(s, norm, &ix, &in) != STORE_OK)
     return;
