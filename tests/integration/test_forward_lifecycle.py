@@ -85,7 +85,7 @@ class Lifecycle(H.ProxyTestCase):
         self.assertEqual(r.status, 200, r)
         started = time.monotonic()
         err = p.stop(timeout=15)
-        self.assertLess(time.monotonic() - started, 0.8, err)
+        self.assertLess(time.monotonic() - started, 1.0, err)  # was 1-2 s
         self.assertEqual(err.splitlines()[-1],
                          "hstsproxy: stopped (2 hop records committed)")
 
