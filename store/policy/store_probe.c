@@ -73,6 +73,11 @@ static int decide_early(struct store_probe *p, enum hsts_host_kind kind)
   if (kind != HSTS_HOST_NAME) {
     ignore(p, STORE_PROBE_R_IP_LITERAL,
            "an IP literal never has an HSTS policy (RFC 6797 section 8.1)");
+  } else if (!p->ok && p->cert_error && p->manual) {
+    ignore(p, STORE_PROBE_R_CERTIFICATE,
+           "the certificate did not verify against this command's trust "
+           "store (--ca-file, or the system's): nothing is learned, and the "
+           "audit does not hold it against the host");
   } else if (!p->ok && p->cert_error) {
     ignore(p, STORE_PROBE_R_CERTIFICATE,
            "the certificate did not verify: a header over such a "
