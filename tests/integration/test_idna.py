@@ -44,7 +44,8 @@ class Idna(H.ProxyTestCase):
         self.assertEqual(r.returncode, 2, r)
         self.assertIn("not a valid internationalized domain name", r.stderr)
         r = U.cli(self.db, "policy", "delete", "bücher.test")
-        self.assertEqual(r.stdout, "deleted manual policy for %s\n" % BUECHER)
+        self.assertEqual(r.stdout, "deleted manual policy for %s "
+                         "(bücher.test)\n" % BUECHER)
 
     def test_probe_takes_u_labels(self):
         closed, port = H.refused_port()

@@ -125,6 +125,17 @@ static int args(int argc, char **argv, const char *what, unsigned allowed,
   return CLI_EXIT_OK;
 }
 
+/* A normalized host, with its U-label form in parentheses when it has
+ * one ("xn--bcher-kva.de (bücher.de)"). */
+static void print_host(const char *host)
+{
+  char u[HSTS_UNICODE_MAX];
+
+  fputs(host, stdout);
+  if (hsts_host_unicode(host, u, sizeof(u)))
+    printf(" (%s)", u);
+}
+
 static int do_add(int argc, char **argv, const struct cli_globals *g)
 {
   const char *what = "policy add";
@@ -134,7 +145,6 @@ static int do_add(int argc, char **argv, const struct cli_globals *g)
   uint64_t max_age = DEFAULT_MAX_AGE;
   int64_t now = (int64_t)time(NULL);
   char t[CLI_TIME_MAX], rel[CLI_TIME_MAX], d[CLI_TIME_MAX];
-  char u[HSTS_UNICODE_MAX];
   int rc = args(argc, argv, what,
                 CMD_POLICY_OPT_MAX_AGE | CMD_POLICY_OPT_SUBDOMAINS, "HOST", &o);
   int err;
@@ -159,9 +169,8 @@ static int do_add(int argc, char **argv, const struct cli_globals *g)
   cli_time_rfc3339(p.expires, t);
   cli_time_relative(p.expires, now, rel);
   cli_time_duration(p.max_age, d);
-  printf("added manual policy for %s", p.host);
-  if (hsts_host_unicode(p.host, u, sizeof(u)))
-    printf(" (%s)", u);
+  printf("added manual policy for ");
+  print_host(p.host);
   printf(": max-age %u (%s)%s, expires %s (%s)\n", (unsigned)p.max_age, d,
          p.include_subdomains ? ", includeSubDomains" : "", t, rel);
   return cli_out_finish(what);
@@ -222,7 +231,9 @@ static int do_delete(int argc, char **argv, const struct cli_globals *g)
     return rc;
   }
   store_close(&s);
-  printf("deleted %s policy for %s\n", hsts_source_name(p.source), p.host);
+  printf("deleted %s policy for ", hsts_source_name(p.source));
+  print_host(p.host);
+  putchar('\n');
   return cli_out_finish(what);
 }
 
