@@ -116,8 +116,9 @@ static void counters_row(const struct cmd_audit_report *r, char *out,
   snprintf(out, size,
            "plain-HTTP requests and CONNECTs are counted per UTC day (whole "
            "days meeting the window; %zu hosts may include traffic from "
-           "outside it on a partly covered day); upgrades and redirects are "
-           "counted in the window",
+           "outside it on a partly covered day, and no problem is inferred "
+           "from comparing them with the window's hops); upgrades and "
+           "redirects are counted in the window",
            r->totals.beyond_window);
 }
 
