@@ -9,8 +9,8 @@ writer statistics, probe rows and learned policies. Times are Unix ms
 (hops, counters) or seconds (probes, policies), as in the schema.
 
 Also: checks shared by the audit tests for the CSV (RFC 4180, one table
-with its header first; the provenance in a file of its own) and the HTML (well-formed, self-contained, with
-its SVG charts).
+with its header first; the provenance in a file of its own) and the HTML
+(well-formed, self-contained, with its SVG charts).
 """
 
 import csv
