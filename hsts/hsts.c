@@ -47,6 +47,9 @@ const char *hsts_strerror(int err)
     return "the output buffer is too small";
   case HSTS_ENOMEM:
     return "out of memory";
+  case HSTS_EHOST_IDNA:
+    return "the host name is not a valid internationalized domain name "
+           "(IDNA 2008)";
   case HSTS_ENOTFOUND:
     return "no such entry";
   default:

@@ -7,7 +7,8 @@
  *
  * Modules: hsts_host.h (host names), hsts_header.h (the STS header),
  * hsts_index.h (policy index and Chromium-order lookup), hsts_url.h
- * (absolute URLs and the https upgrade).
+ * (absolute URLs and the https upgrade), hsts_idna.h (names people type
+ * with U-labels, IDNA 2008 through libidn2).
  */
 #ifndef HSTS_H
 #define HSTS_H
@@ -28,7 +29,8 @@ enum hsts_err {
   HSTS_EURL,            /* malformed URL */
   HSTS_ENOSPC,          /* output buffer too small */
   HSTS_ENOMEM,          /* allocation failed */
-  HSTS_ENOTFOUND        /* no such entry */
+  HSTS_ENOTFOUND,       /* no such entry */
+  HSTS_EHOST_IDNA       /* not a valid internationalized name */
 };
 
 /* Returns a static English description of an hsts_err. Never NULL. */

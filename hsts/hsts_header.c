@@ -47,6 +47,8 @@ enum problem_id {
   P_MAX_AGE_QUOTED,
   P_INVALID_INCLUDE_SUB_DOMAINS,
   P_INVALID_PRELOAD,
+  P_LONGER_INCLUDE_SUB_DOMAINS,
+  P_LONGER_PRELOAD,
   P_PRELOADABLE_INCLUDE_SUB_DOMAINS_MISSING,
   P_PRELOADABLE_PRELOAD_MISSING,
   P_PRELOADABLE_MAX_AGE_MISSING,
@@ -121,6 +123,13 @@ static const struct hsts_problem problem_defs[] = {
   PROBLEM(
       P_INVALID_PRELOAD, "header.parse.invalid.preload", W,
       "The preload directive has a value, so it does not count as preload."),
+  PROBLEM(P_LONGER_INCLUDE_SUB_DOMAINS,
+          "header.parse.invalid.include_sub_domains", W,
+          "A directive's name starts with includeSubDomains but is longer: "
+          "an unknown directive, so it does not include subdomains."),
+  PROBLEM(P_LONGER_PRELOAD, "header.parse.invalid.preload", W,
+          "A directive's name starts with preload but is longer: an unknown "
+          "directive, so it does not count as preload."),
   PROBLEM(P_PRELOADABLE_INCLUDE_SUB_DOMAINS_MISSING,
           "header.preloadable.include_sub_domains.missing", E,
           "The header lacks the includeSubDomains directive, which preloading "
@@ -240,11 +249,12 @@ static int is_token(const char *s, size_t n)
   return n > 0;
 }
 
-static int name_is(const struct directive *d, const char *lower)
+/* Does the name start with `lower` (compared case-insensitively)? */
+static int name_starts(const struct directive *d, const char *lower)
 {
   size_t i, n = strlen(lower);
 
-  if (d->name_len != n) {
+  if (d->name_len < n) {
     return 0;
   }
   for (i = 0; i < n; i++) {
@@ -258,6 +268,11 @@ static int name_is(const struct directive *d, const char *lower)
     }
   }
   return 1;
+}
+
+static int name_is(const struct directive *d, const char *lower)
+{
+  return d->name_len == strlen(lower) && name_starts(d, lower);
 }
 
 static void skip_lws(struct parser *p)
@@ -366,13 +381,30 @@ static int seen_before(struct parser *p, const struct directive *d)
   return 0;
 }
 
+/* Appends digit c to the text of the max-age sent (no leading zeros). */
+static void add_digit(char text[HSTS_MAX_AGE_TEXT_MAX], size_t *n, char c)
+{
+  static const char cut[] = "...";
+
+  if (*n == 0 && c == '0') {
+    return;
+  }
+  if (*n < HSTS_MAX_AGE_TEXT_MAX - sizeof(cut)) {
+    text[(*n)++] = c;
+  } else if (*n == HSTS_MAX_AGE_TEXT_MAX - sizeof(cut)) {
+    memcpy(text + *n, cut, sizeof(cut)); /* with its NUL: the end */
+    *n = HSTS_MAX_AGE_TEXT_MAX;
+  }
+}
+
 /* Interprets the max-age value: digits only, saturating, then capped. */
 static void apply_max_age(struct parser *p, const struct directive *d,
                           int repeated)
 {
   struct hsts_header *h = p->out;
+  char text[HSTS_MAX_AGE_TEXT_MAX] = "";
   uint64_t value = 0;
-  size_t i, digits = 0;
+  size_t i, digits = 0, ntext = 0;
   int overflow = 0, leading_zero = 0;
 
   if (!d->has_value) {
@@ -393,6 +425,7 @@ static void apply_max_age(struct parser *p, const struct directive *d,
       leading_zero = 1;
     }
     digits++;
+    add_digit(text, &ntext, c);
     if (value > (UINT64_MAX - (uint64_t)(c - '0')) / DECIMAL_BASE) {
       overflow = 1;
       value = UINT64_MAX;
@@ -418,6 +451,10 @@ static void apply_max_age(struct parser *p, const struct directive *d,
   }
   h->has_max_age = 1;
   h->max_age_sent = value;
+  if (ntext == 0) {
+    text[0] = '0';
+  }
+  memcpy(h->max_age_text, text, sizeof(text));
   h->max_age = value > HSTS_MAX_AGE_CAP ? HSTS_MAX_AGE_CAP : (uint32_t)value;
   p->max_age_overflow = overflow;
 }
@@ -433,6 +470,31 @@ static int value_well_formed(struct parser *p, const struct directive *d)
     return 0;
   }
   return 1;
+}
+
+/*
+ * An unknown directive: ignored when well-formed. A name that starts with
+ * includeSubDomains or preload but is longer gets hstspreload.org's code
+ * for those directives (header.parse.invalid.*), as a warning: to RFC
+ * 6797 and browsers it is an unknown directive, which leaves the header
+ * valid.
+ */
+static void apply_unknown(struct parser *p, const struct directive *d,
+                          int repeated)
+{
+  if (repeated) {
+    fail(p, P_REPEATED_UNKNOWN);
+  }
+  if (d->malformed || !value_well_formed(p, d)) {
+    return;
+  }
+  if (name_starts(d, "includesubdomains")) {
+    note(p, P_LONGER_INCLUDE_SUB_DOMAINS);
+  } else if (name_starts(d, "preload")) {
+    note(p, P_LONGER_PRELOAD);
+  } else {
+    note(p, P_UNKNOWN_DIRECTIVE);
+  }
 }
 
 /* Applies one directive that has a well-formed name. */
@@ -467,12 +529,7 @@ static void apply_directive(struct parser *p, const struct directive *d)
       note(p, P_INVALID_PRELOAD);
     }
   } else {
-    if (repeated) {
-      fail(p, P_REPEATED_UNKNOWN);
-    }
-    if (!d->malformed && value_well_formed(p, d)) {
-      note(p, P_UNKNOWN_DIRECTIVE);
-    }
+    apply_unknown(p, d, repeated);
   }
 }
 

@@ -14,12 +14,14 @@
  * at most once per header. E = error, W = warning; * = makes it invalid.
  *   header.parse.empty E*                 header.parse.empty_directive W
  *   header.parse.unknown_directive W      header.parse.invalid.preload W
+ *     (also for a longer name: "preloaded"; hstspreload.org's code)
  *   header.parse.repeated.{max_age,include_sub_domains,preload} E*
  *   header.parse.invalid.max_age.no_value E*  ("max-age", "max-age=")
  *   header.parse.max_age.non_digit_characters E*
  *   header.parse.max_age.leading_zero W
  *   header.parse.max_age.parse_int_error E (over 64 bits; capped, valid)
- *   header.parse.invalid.include_sub_domains E*  (any "=" value)
+ *   header.parse.invalid.include_sub_domains E*  (any "=" value; W for
+ *     a longer name, "includeSubDomainsX": an unknown directive)
  *   header.preloadable.{include_sub_domains,preload,max_age}.missing E
  *     (max_age.missing is also the reason a header without max-age is
  *     invalid), header.preloadable.max_age.zero E,
@@ -56,6 +58,10 @@ struct hsts_problem {
   const char *message; /* one English sentence */
 };
 
+/* max_age_text: the digits sent, leading zeros dropped; a longer number
+ * keeps its first HSTS_MAX_AGE_TEXT_MAX - 4 digits followed by "...". */
+#define HSTS_MAX_AGE_TEXT_MAX 48
+
 /* The parse of one header value. Filled whether or not it is valid. */
 struct hsts_header {
   int valid;              /* RFC 6797 validity */
@@ -64,6 +70,8 @@ struct hsts_header {
   uint64_t max_age_sent;  /* as sent, saturated at UINT64_MAX */
   int include_subdomains; /* includeSubDomains present */
   int preload;            /* preload token present */
+  /* max_age_sent in decimal, beyond 64 bits too */
+  char max_age_text[HSTS_MAX_AGE_TEXT_MAX];
   size_t nproblems;
   struct hsts_problem problems[HSTS_PROBLEMS_MAX];
 };

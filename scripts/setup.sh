@@ -16,7 +16,7 @@ build=${BUILD_DIR:-"$top/build"}
 # (chromium: the headless browser of tests/integration/test_browser_*.py;
 # strace: the failing disk writes of tests/integration/test_store_faults.py).
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev
-libsqlite3-dev libpsl-dev libcrypt-dev ca-certificates curl openssl python3
+libsqlite3-dev libpsl-dev libidn2-dev libcrypt-dev ca-certificates curl openssl python3
 iproute2 util-linux chromium strace"
 
 missing=""

@@ -38,7 +38,8 @@ int64_t cli_time_now_ms(void);
  *   m, h or d ("30s", "10m", "2h", "7d"), at most about a century;
  * - an RFC 3339 instant "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)"
  *   ("T" and "Z" in either case; 1 to 9 fraction digits, the first 3
- *   kept), or a bare date "YYYY-MM-DD" (midnight UTC). Dates that do not
+ *   kept; without an offset, UTC), or a bare date "YYYY-MM-DD" (midnight
+ *   UTC). Dates that do not
  *   exist (2025-02-30) and leap seconds are refused.
  * Returns 0 with *out_ms set, or -1 with *out_ms untouched; prints
  * nothing (the caller names the option in its message). s and out_ms

@@ -95,12 +95,13 @@ static int parse_fraction(const char **s, int *ms)
   return 0;
 }
 
-/* "Z", "+HH:MM" or "-HH:MM" at s (all of it) as seconds east of UTC. */
+/* "Z", "+HH:MM" or "-HH:MM" at s (all of it) as seconds east of UTC;
+ * no offset at all is UTC too (a date-time without one, as a bare date). */
 static int parse_offset(const char *s, long *east)
 {
   int hh, mm;
 
-  if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
+  if (s[0] == '\0' || ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0')) {
     *east = 0;
     return 0;
   }
@@ -124,7 +125,8 @@ static int tm_exact(const struct tm *want, time_t t)
          got.tm_hour == want->tm_hour && got.tm_min == want->tm_min;
 }
 
-/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM)", or "YYYY-MM-DD". */
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac][Z|+HH:MM]" (no offset: UTC), or
+ * "YYYY-MM-DD". */
 static int parse_rfc3339(const char *s, int64_t *ms_out)
 {
   struct tm tm, want;

@@ -178,6 +178,19 @@ static void print_imported(const struct store_list_info *in, const char *source,
          "(kill -HUP <pid>)\n");
 }
 
+/* Imports FILE, recorded under its absolute path, so that preload stats
+ * says where the list came from whatever directory it is run in. */
+static int import_file(struct store *s, const char *path,
+                       enum store_format format, struct store_list_info *in)
+{
+  char *abs = realpath(path, NULL);
+  int err = store_preload_import_file(s, abs != NULL ? abs : path, format,
+                                      time(NULL), in);
+
+  free(abs);
+  return err;
+}
+
 static int do_import(int argc, char **argv, const struct cli_globals *g)
 {
   struct opts o;
@@ -195,7 +208,7 @@ static int do_import(int argc, char **argv, const struct cli_globals *g)
   rc = cli_store_open(g, WHAT_IMPORT, 0, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
-  err = store_preload_import_file(s, argv[optind], format, time(NULL), &in);
+  err = import_file(s, argv[optind], format, &in);
   if (err != STORE_OK) {
     rc = cli_store_error(WHAT_IMPORT, s, err);
     store_close(&s);

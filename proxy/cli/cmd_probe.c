@@ -22,7 +22,7 @@
 #include "cli_out.h"
 #include "cli_store.h"
 #include "cli_time.h"
-#include "hsts_host.h"
+#include "hsts_idna.h"
 #include "proxy.h"
 #include "proxy_probe.h"
 #include "proxy_tls.h"
@@ -97,7 +97,7 @@ static int parse_target(const char *arg, struct opts *o)
   if (colon != NULL &&
       proxy_parse_uint(colon + 1, 1, PROXY_PORT_MAX, &o->port, &why) < 0)
     return usage_error("%s: PORT is not a number 1-65535 (%s)", arg, why);
-  err = hsts_host_normalize(arg, hlen, o->host, &kind);
+  err = hsts_host_normalize_idna(arg, hlen, o->host, &kind, NULL);
   if (err != HSTS_OK)
     return usage_error("%s: invalid host name: %s", arg, hsts_strerror(err));
   if (kind != HSTS_HOST_NAME)
@@ -345,10 +345,14 @@ static void text_outcome(const struct cli_out *o, const struct store_probe *r,
 static void print_text(const struct store_probe *r,
                        const struct store_policy *pol)
 {
+  char u[HSTS_UNICODE_MAX];
   struct cli_out o;
 
   cli_out_init(&o, stdout);
-  cli_out_row(&o, "host", "%s:%u", r->host, r->port);
+  if (hsts_host_unicode(r->host, u, sizeof(u)))
+    cli_out_row(&o, "host", "%s:%u (%s)", r->host, r->port, u);
+  else
+    cli_out_row(&o, "host", "%s:%u", r->host, r->port);
   cli_out_row(&o, "address", "%s", r->address);
   cli_out_row(&o, "tls", "%s (certificate and name verified)", r->tls_version);
   cli_out_row(&o, "status", "%d (%s /)", r->status, r->method);
@@ -373,6 +377,7 @@ static int probe_and_record(const struct opts *o, struct store *s,
   memset(&pol, 0, sizeof(pol));
   if (run_probe(o, tls, &r) < 0)
     return CLI_EXIT_FAIL;
+  r.manual = 1; /* never makes the host "seen through the proxy" */
   err = store_probe_record(s, &r, &pol);
   if (err != STORE_OK) {
     rc = cli_store_error(WHAT, s, err);

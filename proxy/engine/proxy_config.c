@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "hsts_host.h"
+#include "hsts_idna.h"
 #include "proxy_net.h"
 
 #define DECIMAL_BASE 10u
@@ -208,7 +209,7 @@ static int parse_map_source(const char *s, size_t len, struct proxy_map *m,
 
   if (split_hostport(s, len, 1, &h, &hlen, &p, &plen, why) < 0)
     return -1;
-  if (hsts_host_normalize(h, hlen, m->host, &kind) != HSTS_OK) {
+  if (hsts_host_normalize_idna(h, hlen, m->host, &kind, NULL) != HSTS_OK) {
     *why = "HOST is not a valid host name or IP address";
     return -1;
   }

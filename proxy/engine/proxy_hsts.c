@@ -143,6 +143,17 @@ fail:
   return NULL;
 }
 
+static int count_source(const struct hsts_entry *e, void *arg)
+{
+  struct proxy_store_counts *out = arg;
+
+  if (e->source == HSTS_SOURCE_MANUAL)
+    out->manual++;
+  else
+    out->learned++;
+  return 0;
+}
+
 void proxy__hsts_counts(const struct proxy_hsts *snap,
                         struct proxy_store_counts *out)
 {
@@ -151,7 +162,8 @@ void proxy__hsts_counts(const struct proxy_hsts *snap,
     return;
   out->preload_name = snap->list_name;
   out->preload_hosts = snap->list_hosts;
-  out->learned = snap->learned;
+  if (snap->dynamic != NULL)
+    hsts_index_foreach(snap->dynamic, count_source, out);
 }
 
 int proxy__hsts_open(struct proxy_server *s, struct proxy_error *e)
@@ -256,14 +268,18 @@ static void reload_done(uv_work_t *req, int status)
   struct proxy_server *s = req->data;
   struct proxy_hsts_reload *r = &s->reload;
   struct proxy_hsts *snap = r->snap;
+  struct proxy_store_counts counts;
 
   r->snap = NULL;
   r->busy = 0;
   if (snap != NULL && status == 0) {
+    proxy__hsts_counts(snap, &counts);
     proxy__hsts_publish(s, snap);
     fprintf(stderr,
-            "hstsproxy: reloaded (preload: %s %zu hosts, learned: %zu)\n",
-            snap->list_name, snap->list_hosts, snap->learned);
+            "hstsproxy: reloaded (preload: %s %zu hosts, learned: %zu, "
+            "manual: %zu)\n",
+            counts.preload_name, counts.preload_hosts, counts.learned,
+            counts.manual);
   } else {
     proxy__hsts_free(&snap);
     fprintf(stderr,

@@ -24,6 +24,16 @@
 #define TEXT_TYPE "text/plain; charset=utf-8"
 #define NS_PER_S  1000000000u
 
+/* The status page's record rows count hop records alone (the writer's
+ * totals also hold the per-host traffic counts and probe results). */
+static void hops_only(struct store_writer_stats *ws)
+{
+  ws->written = ws->hops_written;
+  ws->dropped = ws->hops_dropped;
+  ws->failed = ws->hops_failed;
+  ws->queued = ws->hops_queued;
+}
+
 static void status_page(struct proxy_conn *conn)
 {
   struct proxy_server *s = conn->worker->server;
@@ -37,6 +47,7 @@ static void status_page(struct proxy_conn *conn)
   memset(&ws, 0, sizeof(ws));
   if (s->writer != NULL)
     store_writer_stats(s->writer, &ws);
+  hops_only(&ws);
   proxy__hsts_counts(conn->worker->hsts, &pc);
   n = snprintf(body, sizeof(body),
                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
@@ -52,10 +63,11 @@ static void status_page(struct proxy_conn *conn)
                "<tr><th>internal upgrades</th><td>%llu</td></tr>\n"
                "<tr><th>preload list</th><td>%s (%zu hosts)</td></tr>\n"
                "<tr><th>learned policies</th><td>%zu</td></tr>\n"
-               "<tr><th>log records written</th><td>%llu</td></tr>\n"
-               "<tr><th>log records dropped</th><td>%llu</td></tr>\n"
-               "<tr><th>log records failed</th><td>%llu</td></tr>\n"
-               "<tr><th>log records pending</th><td>%llu</td></tr>\n"
+               "<tr><th>manual policies</th><td>%zu</td></tr>\n"
+               "<tr><th>hop records written</th><td>%llu</td></tr>\n"
+               "<tr><th>hop records dropped</th><td>%llu</td></tr>\n"
+               "<tr><th>hop records failed</th><td>%llu</td></tr>\n"
+               "<tr><th>hop records pending</th><td>%llu</td></tr>\n"
                "</table>\n</body></html>\n",
                HSTSPROXY_VERSION, uptime, s->nworkers,
                (unsigned long long)atomic_load(&st->conns_active),
@@ -65,9 +77,9 @@ static void status_page(struct proxy_conn *conn)
                (unsigned long long)atomic_load(&st->errors),
                (unsigned long long)atomic_load(&st->upgrades),
                pc.preload_name != NULL ? pc.preload_name : "none",
-               pc.preload_hosts, pc.learned, (unsigned long long)ws.written,
-               (unsigned long long)ws.dropped, (unsigned long long)ws.failed,
-               (unsigned long long)ws.queued);
+               pc.preload_hosts, pc.learned, pc.manual,
+               (unsigned long long)ws.written, (unsigned long long)ws.dropped,
+               (unsigned long long)ws.failed, (unsigned long long)ws.queued);
   if (n < 0 || (size_t)n >= sizeof(body)) {
     proxy__conn_close(conn, "status page too long");
     return;

@@ -51,12 +51,14 @@ void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
                             i > 0 ? ", " : "", addrs[i]);
   if (len < sizeof(line) && store->preload_name != NULL)
     len += (size_t)snprintf(line + len, sizeof(line) - len,
-                            " (preload: %s %zu hosts, learned: %zu)\n",
+                            " (preload: %s %zu hosts, learned: %zu, "
+                            "manual: %zu)\n",
                             store->preload_name, store->preload_hosts,
-                            store->learned);
+                            store->learned, store->manual);
   else if (len < sizeof(line))
-    snprintf(line + len, sizeof(line) - len, " (preload: none, learned: %zu)\n",
-             store->learned);
+    snprintf(line + len, sizeof(line) - len,
+             " (preload: none, learned: %zu, manual: %zu)\n", store->learned,
+             store->manual);
   fputs(line, f); /* one write: the line stays whole */
   fflush(f);
 }
@@ -351,6 +353,7 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
   size_t nfds = cfg->workers * PROXY_MAX_LISTEN, i;
   struct proxy_server *s = calloc(1, sizeof(*s));
   uv_os_sock_t *fds = malloc(nfds * sizeof(*fds));
+  struct store_writer_stats ws;
   int err = UV_ENOMEM;
 
   memset(e, 0, sizeof(*e));
@@ -374,7 +377,10 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
   if (s->loop_open)
     main_loop_close(s);
   proxy__learn_close(s);
-  store_writer_close(&s->writer); /* commits what the workers queued */
+  store_writer_close_stats(&s->writer, &ws); /* commits what was queued */
+  if (err == 0)
+    fprintf(stderr, "hstsproxy: stopped (%llu hop records committed)\n",
+            (unsigned long long)ws.hops_written);
   proxy__hsts_close(s);
   for (i = 0; i < nfds; i++)
     if (fds[i] >= 0)

@@ -47,7 +47,8 @@ struct proxy_cidr {
 struct proxy_store_counts {
   const char *preload_name; /* active list name, or NULL: "none" */
   size_t preload_hosts;
-  size_t learned;
+  size_t learned; /* live learned policies */
+  size_t manual;  /* live manual policies */
 };
 
 struct proxy_auth; /* proxy_auth.c: the users of --auth-file */

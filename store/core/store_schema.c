@@ -10,7 +10,8 @@
  * migration and bump STORE_SCHEMA_VERSION; never edit a released one.
  * v2 adds the hop log and per-host counters (store_writer.h); v3 the TLS
  * probe results (store_probe.h); v4 the per-host counters per UTC day
- * (store_audit.h reads them for windows and the trend).
+ * (store_audit.h reads them for windows and the trend); v7 the origin
+ * of a probe (the proxy's own, or the command line's).
  */
 #include <stdio.h>
 
@@ -250,9 +251,19 @@ static const char migration_v5[] = "DROP INDEX IF EXISTS hop_kind;"
  */
 static const char migration_v6[] = "DROP INDEX IF EXISTS hop_host;";
 
+/*
+ * Version 7: who made a probe. 'run' for the proxy's own probes (evidence
+ * of traffic through it), 'cli' for `hstsproxy probe` from the command
+ * line, which never makes a host "seen" and is verified against the
+ * command's own trust store. Rows from before are taken as the proxy's.
+ */
+static const char migration_v7[] =
+    "ALTER TABLE probe ADD COLUMN origin TEXT NOT NULL DEFAULT 'run'"
+    "  CHECK (origin IN ('run', 'cli'));";
+
 static const char *const migrations[] = {
   migration_v1, migration_v2, migration_v3, migration_v4,
-  migration_v5, migration_v6, NULL /* sentinel */
+  migration_v5, migration_v6, migration_v7, NULL /* sentinel */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

@@ -66,7 +66,7 @@ struct store_audit_host {
   uint64_t downgrades_later;   /* https -> http later in a chain */
   int64_t hop_first_ms;        /* 0 when no hop */
   int64_t hop_last_ms;
-  /* The probes, in the window. */
+  /* The proxy's own probes, in the window. */
   uint64_t probes;
   uint64_t probes_failed; /* ok = 0 */
 };
@@ -74,7 +74,8 @@ struct store_audit_host {
 /*
  * Calls fn(h, arg) for each host with evidence in *w (NULL: everything):
  * counted traffic on a UTC day that meets the window (with no window: a
- * host_traffic row), a hop in it, or a probe in it; sorted by host (byte
+ * host_traffic row), a hop in it, or a probe the proxy made in it (never a
+ * probe from the command line: it is no traffic); sorted by host (byte
  * order), until fn returns non-zero (which is returned). Returns STORE_OK
  * or STORE_EDB (store_errmsg() says why).
  */
@@ -136,6 +137,7 @@ struct store_audit_probe {
   int include_subdomains;
   int preload;
   const char *outcome; /* "learned", "deleted", "ignored" */
+  int manual;          /* made by `hstsproxy probe`, not by the proxy */
 };
 
 /*

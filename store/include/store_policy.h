@@ -128,6 +128,14 @@ int store_policy_prune(struct store *s, int64_t now, size_t *pruned);
 int store_load_dynamic(struct store *s, const char *only_host, int64_t now,
                        struct hsts_index **out);
 
+/*
+ * Normalizes the `len` bytes of `host` into `out` for a policy. Returns
+ * STORE_OK, or STORE_EHOST with *why (static, for people): not a valid
+ * host name, an IP literal, or localhost (never a policy).
+ */
+int store_policy_host(const char *host, size_t len, char out[HSTS_HOST_MAX + 1],
+                      const char **why);
+
 /* Writes the live policies to `f` in curl's --hsts cache format. */
 int store_policy_export_curl(struct store *s, FILE *f, int64_t now);
 
@@ -139,5 +147,31 @@ int store_policy_export_curl(struct store *s, FILE *f, int64_t now);
  */
 int store_policy_import_curl(struct store *s, const char *path, int64_t now,
                              size_t *imported, size_t *expired);
+
+/* The same for the `len` bytes at `data`, read from `name` (messages). */
+int store_policy_import_curl_text(struct store *s, const char *name,
+                                  const char *data, size_t len, int64_t now,
+                                  size_t *imported, size_t *expired);
+
+enum store_policy_format {
+  STORE_POLICY_CURL = 0, /* curl's --hsts cache */
+  STORE_POLICY_JSON      /* the object `policy export --format json` writes */
+};
+
+/*
+ * Imports FILE as manual policies in either format `policy export` writes,
+ * detected from content: JSON when its first byte other than blanks (after
+ * an optional UTF-8 BOM) is '{', curl's format otherwise; *format (may be
+ * NULL) says which. JSON: the object {"format": "hstsproxy-policies",
+ * "version": 1, "policies": [...]}, each policy's host, include_subdomains
+ * (boolean), max_age (integer or null) and expires (RFC 3339 UTC, or null
+ * for never) are read (how "json"); anything else in it is ignored. As
+ * store_policy_import_curl: one transaction, a malformed entry fails the
+ * whole import (STORE_EFORMAT, the message names it: "policies[N]",
+ * counted from 1), expired entries skipped and counted.
+ */
+int store_policy_import(struct store *s, const char *path, int64_t now,
+                        size_t *imported, size_t *expired,
+                        enum store_policy_format *format);
 
 #endif /* STORE_POLICY_H */

@@ -74,6 +74,7 @@ struct store_probe {
   size_t sts_len;   /* bytes of the first one (may exceed what is kept) */
   char sts_header[STORE_RAW_HEADER_MAX + 1]; /* the first, cut to fit */
   struct hsts_header parse; /* of the whole first value (sts_count > 0) */
+  int manual; /* 1: `hstsproxy probe` (origin 'cli'); 0: the proxy's own */
 
   enum store_probe_outcome outcome;
   enum store_probe_reason reason;

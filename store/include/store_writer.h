@@ -120,6 +120,10 @@ struct store_writer_stats {
   uint64_t failed;    /* accepted, then given up (store failing) */
   uint64_t queued;    /* accepted, not yet committed */
   int failing;        /* 1 while writes fail (retrying) */
+  /* The same five for hop records alone (the counts above also hold the
+   * per-host traffic counts and the probe results). */
+  uint64_t hops_submitted, hops_written, hops_dropped, hops_failed;
+  uint64_t hops_queued;
 };
 
 struct store_writer;
@@ -142,6 +146,11 @@ int store_writer_open(const struct store_writer_config *cfg,
  * accepted. No submit may run concurrently or afterwards.
  */
 void store_writer_close(struct store_writer **w);
+
+/* The same, filling *out (may be NULL) with the final counters: what the
+ * writer committed, dropped and gave up over its whole life. */
+void store_writer_close_stats(struct store_writer **w,
+                              struct store_writer_stats *out);
 
 /*
  * Queues a copy of *h (or *t). Safe from any thread; never blocks on I/O

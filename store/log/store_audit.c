@@ -63,9 +63,11 @@ static const char sql_hosts_hops[] =
     "  FROM hop WHERE host IS NOT NULL"
     "  AND time_ms >= :since AND time_ms < :until GROUP BY host)";
 
+/* The proxy's own probes (%s: which; schema v7 tells the CLI's apart). */
 static const char sql_hosts_probes[] =
     " pr AS (SELECT host, count(*) AS n, sum(ok = 0) AS failed FROM probe"
-    "  WHERE time * 1000 >= :since AND time * 1000 < :until GROUP BY host)";
+    "  WHERE %s"
+    "  AND time * 1000 >= :since AND time * 1000 < :until GROUP BY host)";
 
 static const char sql_hosts_no_probes[] =
     " pr AS (SELECT '' AS host, 0 AS n, 0 AS failed WHERE 0)";
@@ -104,7 +106,14 @@ static const char sql_upgrades[] =
 static const char sql_probes[] =
     "SELECT id, host, port, time, ok, error, reason, tls_version, status,"
     " sts_header, sts_count, valid, max_age, include_subdomains, preload,"
-    " outcome FROM probe WHERE time * 1000 < :until ORDER BY host, id";
+    " outcome, %s FROM probe WHERE time * 1000 < :until ORDER BY host, id";
+
+/* Before schema v7 every probe counts as the proxy's own. */
+static const char sql_origin_run[] = "origin = 'run'";
+static const char sql_origin_cli[] = "origin = 'cli'";
+
+static const char sql_has_column[] =
+    "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2";
 
 /* The trend, after htd: whole UTC days, hops and day counters alike. */
 static const char sql_days[] =
@@ -240,6 +249,24 @@ static int has_table(struct store *s, const char *name, int *out)
   return err;
 }
 
+/* *out: does the probe table have the origin column (schema v7)? */
+static int has_origin(struct store *s, int *out)
+{
+  sqlite3_stmt *st;
+  int err = store__prepare(s, sql_has_column, &st);
+
+  if (err != STORE_OK)
+    return err;
+  sqlite3_bind_text(st, 1, "probe", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, "origin", -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_ROW)
+    err = store__dbfail(s, "cannot look for the probe origin");
+  else
+    *out = sqlite3_column_int(st, 0) > 0;
+  sqlite3_finalize(st);
+  return err;
+}
+
 /* The htd CTE for this store: its day counters, or the v4 backfill. */
 static int htd_cte(struct store *s, const char **out)
 {
@@ -295,11 +322,13 @@ int store_audit_hosts(struct store *s, const struct store_audit_window *w,
                       void *arg)
 {
   struct host_ctx c = { fn, arg };
-  char sql[SQL_MAX], traffic[SQL_MAX / 2];
+  char sql[2 * SQL_MAX], traffic[SQL_MAX / 2], pr[SQL_MAX / 4];
   const char *htd = NULL;
-  int probes = 0;
+  int probes = 0, origin = 0;
   int err = has_table(s, "probe", &probes);
 
+  if (err == STORE_OK && probes)
+    err = has_origin(s, &origin);
   if (err == STORE_OK && windowed(w))
     err = htd_cte(s, &htd);
   if (err != STORE_OK)
@@ -308,8 +337,9 @@ int store_audit_hosts(struct store *s, const struct store_audit_window *w,
     snprintf(traffic, sizeof(traffic), "%s,%s", htd, sql_ht_days);
   else
     snprintf(traffic, sizeof(traffic), "%s", sql_ht_totals);
+  snprintf(pr, sizeof(pr), sql_hosts_probes, origin ? sql_origin_run : "1");
   snprintf(sql, sizeof(sql), "WITH%s,%s,%s,%s", traffic, sql_hosts_hops,
-           probes ? sql_hosts_probes : sql_hosts_no_probes, sql_hosts_tail);
+           probes ? pr : sql_hosts_no_probes, sql_hosts_tail);
   return run(s, sql, w, host_row, &c, "cannot read the hosts seen");
 }
 
@@ -401,6 +431,7 @@ static int probe_row(sqlite3_stmt *st, void *ctx)
   p.include_subdomains = int_or(st, 13, -1);
   p.preload = int_or(st, 14, -1);
   p.outcome = text(st, 15);
+  p.manual = sqlite3_column_int(st, 16);
   return c->fn(&p, c->arg);
 }
 
@@ -409,12 +440,16 @@ int store_audit_probes(struct store *s, const struct store_audit_window *w,
                        void *arg)
 {
   struct probe_ctx c = { fn, arg };
-  int probes = 0;
+  char sql[SQL_MAX];
+  int probes = 0, origin = 0;
   int err = has_table(s, "probe", &probes);
 
+  if (err == STORE_OK && probes)
+    err = has_origin(s, &origin);
   if (err != STORE_OK || !probes)
     return err;
-  return run(s, sql_probes, w, probe_row, &c, "cannot read the probes");
+  snprintf(sql, sizeof(sql), sql_probes, origin ? sql_origin_cli : "0");
+  return run(s, sql, w, probe_row, &c, "cannot read the probes");
 }
 
 struct day_ctx {

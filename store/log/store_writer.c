@@ -221,10 +221,13 @@ int store_writer_hop(struct store_writer *w, const struct store_hop *h)
   r.policy_source = (int32_t)h->policy_source;
   r.include_subdomains = h->include_subdomains != 0;
   pthread_mutex_lock(&w->mu);
+  w->stats.hops_submitted++;
   if (!ring_room(w, size)) {
+    w->stats.hops_dropped++;
     pthread_mutex_unlock(&w->mu);
     return STORE_EFULL;
   }
+  w->stats.hops_queued++;
   ring_put(w, &r, sizeof(r));
   for (i = 0; i < STORE__HS_COUNT; i++)
     if (s[i] != NULL)
@@ -406,20 +409,40 @@ static void report_json_error(struct store_writer *w)
   }
 }
 
+/* Hop records among the n records at p (the pending buffer). */
+static uint64_t count_hops(const unsigned char *p, size_t n)
+{
+  struct store__rec_head head;
+  uint64_t hops = 0;
+
+  for (; n > 0; n--) {
+    memcpy(&head, p, sizeof(head));
+    hops += head.type == STORE__REC_HOP;
+    p += head.size;
+  }
+  return hops;
+}
+
 /* Accounts n records (bytes) leaving the pending buffer. */
 static void pending_done(struct store_writer *w, size_t n, size_t bytes,
                          int written)
 {
+  uint64_t hops = count_hops(w->pending + w->pstart, n);
+
   w->pstart += bytes;
   w->pcount -= n;
   if (w->pcount > 0)
     w->batch_start = mono_ms();
   pthread_mutex_lock(&w->mu);
-  if (written)
+  if (written) {
     w->stats.written += n;
-  else
+    w->stats.hops_written += hops;
+  } else {
     w->stats.failed += n;
+    w->stats.hops_failed += hops;
+  }
   w->stats.queued -= n;
+  w->stats.hops_queued -= hops;
   pthread_mutex_unlock(&w->mu);
 }
 
@@ -480,6 +503,8 @@ static void give_up_all(struct store_writer *w)
   lost = w->stats.queued;
   w->stats.failed += w->stats.queued;
   w->stats.queued = 0;
+  w->stats.hops_failed += w->stats.hops_queued;
+  w->stats.hops_queued = 0;
   w->ring_records = 0;
   w->used = 0;
   w->head = 0;
@@ -675,6 +700,12 @@ fail_free:
 
 void store_writer_close(struct store_writer **wp)
 {
+  store_writer_close_stats(wp, NULL);
+}
+
+void store_writer_close_stats(struct store_writer **wp,
+                              struct store_writer_stats *out)
+{
   struct store_writer *w;
 
   if (wp == NULL || *wp == NULL)
@@ -685,6 +716,8 @@ void store_writer_close(struct store_writer **wp)
   pthread_cond_signal(&w->cond);
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->thread, NULL);
+  if (out != NULL)
+    *out = w->stats; /* the thread is gone: nothing changes them now */
   pthread_cond_destroy(&w->cond);
   pthread_mutex_destroy(&w->mu);
   free_writer(w);

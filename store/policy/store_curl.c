@@ -152,22 +152,17 @@ static int curl_line(struct curl_import *c, const char *line, size_t len,
   size_t hostlen, datelen;
   struct store_policy p;
   char norm[HSTS_HOST_MAX + 1], text[WHY_MAX];
-  enum hsts_host_kind kind;
-  int herr, sub;
+  int sub;
 
   if (split(line, len, &host, &hostlen, &date, &datelen, &why) != 0)
     return bad_line(c, lineno, why);
   sub = hostlen > 0 && host[0] == '.';
-  herr = hsts_host_normalize(host + sub, hostlen - (size_t)sub, norm, &kind);
-  if (herr != HSTS_OK || kind != HSTS_HOST_NAME ||
-      hsts_host_is_localhost(norm)) {
+  if (store_policy_host(host + sub, hostlen - (size_t)sub, norm, &why) !=
+      STORE_OK) {
     char shown[NAME_SHOWN];
 
     store__printable(host, hostlen, shown, sizeof(shown));
-    snprintf(text, sizeof(text), "\"%s\": %s", shown,
-             herr != HSTS_OK          ? hsts_strerror(herr)
-             : kind != HSTS_HOST_NAME ? "an IP literal never has an HSTS policy"
-                                      : "localhost never has an HSTS policy");
+    snprintf(text, sizeof(text), "\"%s\": %s", shown, why);
     return bad_line(c, lineno, text);
   }
   memset(&p, 0, sizeof(p));
@@ -224,16 +219,28 @@ static int curl_lines(struct curl_import *c, const char *data, size_t len)
 int store_policy_import_curl(struct store *s, const char *path, int64_t now,
                              size_t *imported, size_t *expired)
 {
-  struct curl_import c;
   char *data;
   size_t len;
   int err = store__read_file(s, path, &data, &len);
 
   if (err != STORE_OK)
     return err;
+  err =
+      store_policy_import_curl_text(s, path, data, len, now, imported, expired);
+  free(data);
+  return err;
+}
+
+int store_policy_import_curl_text(struct store *s, const char *name,
+                                  const char *data, size_t len, int64_t now,
+                                  size_t *imported, size_t *expired)
+{
+  struct curl_import c;
+  int err;
+
   memset(&c, 0, sizeof(c));
   c.s = s;
-  c.path = path;
+  c.path = name;
   c.now = now;
   err = store__begin(s, "cannot start the import");
   if (err == STORE_OK) {
@@ -243,7 +250,6 @@ int store_policy_import_curl(struct store *s, const char *path, int64_t now,
     else
       store__rollback(s);
   }
-  free(data);
   if (err == STORE_OK) {
     if (imported != NULL)
       *imported = c.imported;

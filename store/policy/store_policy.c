@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hsts_idna.h"
 #include "store_internal.h"
 #include "store_preload.h"
 #include "store_policy.h"
@@ -42,12 +43,11 @@ static const char SQL_LIST[] = "SELECT " COLUMNS " FROM policy WHERE " LIVE
 static const char SQL_PRUNE[] =
     "DELETE FROM policy WHERE expires IS NOT NULL AND expires < ?1";
 
-/* Normalizes `host`; refuses IP literals and localhost. *why for people. */
-static int normalize(const char *host, char out[HSTS_HOST_MAX + 1],
-                     const char **why)
+int store_policy_host(const char *host, size_t len, char out[HSTS_HOST_MAX + 1],
+                      const char **why)
 {
   enum hsts_host_kind kind;
-  int err = hsts_host_normalize(host, strlen(host), out, &kind);
+  int err = hsts_host_normalize_idna(host, len, out, &kind, NULL);
 
   if (err != HSTS_OK) {
     *why = hsts_strerror(err);
@@ -62,6 +62,13 @@ static int normalize(const char *host, char out[HSTS_HOST_MAX + 1],
     return STORE_EHOST;
   }
   return STORE_OK;
+}
+
+/* Normalizes `host`; refuses IP literals and localhost. *why for people. */
+static int normalize(const char *host, char out[HSTS_HOST_MAX + 1],
+                     const char **why)
+{
+  return store_policy_host(host, strlen(host), out, why);
 }
 
 static int host_fail(struct store *s, const char *host, const char *why)

@@ -22,9 +22,9 @@
 static const char SQL_INSERT[] =
     "INSERT INTO probe (host, port, time, ok, error, address, tls_version,"
     " method, status, sts_header, sts_count, valid, max_age,"
-    " include_subdomains, preload, problems, outcome, reason, reason_text)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-    " ?15, ?16, ?17, ?18, ?19)";
+    " include_subdomains, preload, problems, outcome, reason, reason_text,"
+    " origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+    " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
 
 const char *store_probe_outcome_name(enum store_probe_outcome o)
 {
@@ -73,6 +73,11 @@ static int decide_early(struct store_probe *p, enum hsts_host_kind kind)
   if (kind != HSTS_HOST_NAME) {
     ignore(p, STORE_PROBE_R_IP_LITERAL,
            "an IP literal never has an HSTS policy (RFC 6797 section 8.1)");
+  } else if (!p->ok && p->cert_error && p->manual) {
+    ignore(p, STORE_PROBE_R_CERTIFICATE,
+           "the certificate did not verify against this command's trust "
+           "store (--ca-file, or the system's): nothing is learned, and the "
+           "audit does not hold it against the host");
   } else if (!p->ok && p->cert_error) {
     ignore(p, STORE_PROBE_R_CERTIFICATE,
            "the certificate did not verify: a header over such a "
@@ -198,6 +203,7 @@ static int insert(struct store *s, struct store_probe *p)
                     SQLITE_STATIC);
   bind_text_or_null(st, 18, store_probe_reason_name(p->reason));
   sqlite3_bind_text(st, 19, p->reason_text, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 20, p->manual ? "cli" : "run", -1, SQLITE_STATIC);
   if (sqlite3_step(st) != SQLITE_DONE)
     err = store__dbfail(s, "cannot record a probe");
   else

@@ -8,9 +8,9 @@ sqlite3, as the proxy's log writer and the prober would have: hop rows
 writer statistics, probe rows and learned policies. Times are Unix ms
 (hops, counters) or seconds (probes, policies), as in the schema.
 
-Also: checks shared by the audit tests for the CSV (RFC 4180 with "#"
-provenance records first) and the HTML (well-formed, self-contained, with
-its SVG charts).
+Also: checks shared by the audit tests for the CSV (RFC 4180, one table
+with its header first; the provenance in a file of its own) and the HTML
+(well-formed, self-contained, with its SVG charts).
 """
 
 import csv
@@ -127,7 +127,7 @@ class Scenario:
 
     def probe(self, host, t_s, header=None, valid=None, max_age=None,
               subdomains=None, preload=None, ok=True, reason=None,
-              error=None, sts_count=None, outcome=None):
+              error=None, sts_count=None, outcome=None, origin="run"):
         if sts_count is None:
             sts_count = 1 if header is not None else 0
         if not ok:
@@ -143,14 +143,15 @@ class Scenario:
             "INSERT INTO probe (host, port, time, ok, error, address,"
             " tls_version, method, status, sts_header, sts_count, valid,"
             " max_age, include_subdomains, preload, problems, outcome,"
-            " reason, reason_text) VALUES (?, 443, ?, ?, ?, '127.0.0.1:443',"
-            " ?, 'HEAD', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'test')",
+            " reason, reason_text, origin) VALUES (?, 443, ?, ?, ?,"
+            " '127.0.0.1:443', ?, 'HEAD', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " 'test', ?)",
             (host, t_s, 1 if ok else 0, error, "TLSv1.3" if ok else None,
              200 if ok else None, header, sts_count,
              None if header is None else (1 if valid else 0), max_age,
              None if subdomains is None else int(subdomains),
              None if preload is None else int(preload),
-             None if header is None else "[]", outcome, reason))
+             None if header is None else "[]", outcome, reason, origin))
 
     def learned(self, host, observed_s, max_age, subdomains, raw):
         self.db.execute(
@@ -162,19 +163,25 @@ class Scenario:
 
 
 def parse_csv(text):
-    """(provenance lines, header, rows as dicts) of the audit's CSV."""
+    """(header, rows as dicts) of the audit's CSV: one table, its header
+    record first, as csv.DictReader reads it."""
     assert "\r\n" in text, "CSV records end with CRLF"
     records = list(csv.reader(io.StringIO(text, newline="")))
-    prov = []
-    while records and records[0] and records[0][0].startswith("#"):
-        assert len(records[0]) == 1, records[0]
-        prov.append(records.pop(0)[0])
-    header = records.pop(0)
-    rows = []
-    for rec in records:
+    header = records[0]
+    assert header[0] == "host", header
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    for rec in records[1:]:
         assert len(rec) == len(header), (header, rec)
-        rows.append(dict(zip(header, rec)))
-    return prov, header, rows
+    return header, rows
+
+
+def parse_provenance(path):
+    """The `audit --provenance FILE` table as a dict key -> value."""
+    with open(path, newline="", encoding="utf-8") as f:
+        text = f.read()
+    assert text.startswith("key,value\r\n"), text[:40]
+    return {r["key"]: r["value"]
+            for r in csv.DictReader(io.StringIO(text, newline=""))}
 
 
 class HtmlCheck(html.parser.HTMLParser):

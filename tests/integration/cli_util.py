@@ -103,9 +103,10 @@ class CliTestCase(unittest.TestCase):
         env.update(extra)
         return env
 
-    def run_raw(self, args, db=True, env=None, stdin=None):
+    def run_raw(self, args, db=True, env=None, stdin=None, cwd=None):
         cmd = [binary()] + (["--db", self.db] if db else []) + list(args)
         proc = subprocess.run(cmd, capture_output=True, timeout=RUN_TIMEOUT,
+                              cwd=cwd,
                               env=env if env is not None else self.env(),
                               stdin=subprocess.DEVNULL if stdin is None
                               else stdin)

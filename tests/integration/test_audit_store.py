@@ -490,12 +490,14 @@ class AuditStore(C.CliTestCase):
         self.assertRegex(out, r"\x1b\[[0-9;]*m *red")
 
     def test_csv(self):
-        prov, header, rows = A.parse_csv(self.run_ok("audit", "--format",
-                                                     "csv").out)
-        self.assertTrue(prov[0].startswith("# window: "), prov)
-        self.assertTrue(any(p.startswith("# preload list: text, 2 entries")
-                            for p in prov), prov)
-        self.assertTrue(any("7 dropped" in p for p in prov), prov)
+        path = os.path.join(self.tmp, "provenance.csv")
+        header, rows = A.parse_csv(self.run_ok(
+            "audit", "--format", "csv", "--provenance", path).out)
+        prov = A.parse_provenance(path)
+        self.assertEqual(list(prov)[0], "window")
+        self.assertTrue(prov["preload list"].startswith("text, 2 entries"),
+                        prov)
+        self.assertIn("7 dropped", prov["hop records"])
         self.assertEqual(header[:3], ["host", "category", "verdict"])
         doc = self.audit_json()
         self.assertEqual([r["host"] for r in rows],
@@ -545,7 +547,7 @@ class AuditStore(C.CliTestCase):
         sc.close()
         h = self.hosts(self.audit_json())["esc.test"]
         self.assertEqual(h["header"]["value"], raw)
-        _, _, rows = A.parse_csv(self.run_ok("audit", "--format", "csv").out)
+        _, rows = A.parse_csv(self.run_ok("audit", "--format", "csv").out)
         self.assertEqual(next(r for r in rows if r["host"] == "esc.test")
                          ["header"], raw)
         page = self.run_ok("audit", "--format", "html").out

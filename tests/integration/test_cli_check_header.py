@@ -14,8 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli_util import (EXIT_NO, EXIT_OK, EXIT_USAGE, RUN_TIMEOUT,  # noqa
                       CliTestCase, binary)
 
-KEYS = {"header", "valid", "max_age", "max_age_sent", "include_subdomains",
-        "preload", "problems"}
+KEYS = {"header", "field_name_removed", "valid", "max_age", "max_age_sent",
+        "include_subdomains", "preload", "problems"}
 PRELOAD_OK = "max-age=31536000; includeSubDomains; preload"
 
 # (value, exit status, max_age, include_subdomains, preload,
@@ -86,18 +86,92 @@ class CheckHeader(CliTestCase):
         self.assertEqual((doc["max_age"], doc["max_age_sent"]),
                          (31536000, 99999999999))
 
+    def test_max_age_beyond_what_json_holds_is_a_string(self):
+        sent = "99999999999999999999999"
+        doc = self.run_status(EXIT_OK, "check-header", "max-age=" + sent,
+                              "--json", db=False).json()
+        self.assertEqual((doc["max_age"], doc["max_age_sent"]),
+                         (31536000, sent))
+        doc = self.run_status(EXIT_OK, "check-header",
+                              "max-age=9007199254740993", "--json",
+                              db=False).json()
+        self.assertEqual(doc["max_age_sent"], "9007199254740993")
+        doc = self.run_status(EXIT_OK, "check-header",
+                              "max-age=9007199254740992", "--json",
+                              db=False).json()
+        self.assertEqual(doc["max_age_sent"], 9007199254740992)
+        res = self.run_status(EXIT_OK, "check-header", "max-age=" + sent,
+                              db=False)
+        self.assertRegex(res.out, r"(?m)^max-age +31536000 \(365 d; %s sent,"
+                         r" capped at one year\)$" % sent)
+
     def test_text_output(self):
         res = self.run_status(EXIT_OK, "check-header", "max-age=300",
                               db=False)
         self.assertRegex(res.out, r'(?m)^header +"max-age=300"$')
         self.assertRegex(res.out, r"(?m)^valid +yes$")
         self.assertRegex(res.out, r"(?m)^max-age +300 \(5 min\)$")
-        self.assertRegex(res.out, r"(?m)^  error +header\.preloadable\."
+        self.assertRegex(res.out, r"(?m)^  warning +header\.preloadable\."
                          r"max_age\.below_1_year +\S")
         self.assertRegex(res.out, r"(?m)^  warning +proxy\.header\.max_age\."
                          r"below_6_months")
         res = self.run_status(EXIT_NO, "check-header", "max-age=x", db=False)
         self.assertRegex(res.out, r"(?m)^valid +no")
+
+    def test_preload_requirements_are_errors_only_when_asked(self):
+        doc = self.run_status(EXIT_OK, "check-header", "max-age=300",
+                              "--json", db=False).json()
+        sev = {p["code"]: p["severity"] for p in doc["problems"]}
+        self.assertEqual(sev["header.preloadable.preload.missing"], "warning")
+        self.assertNotIn("error", sev.values())
+        doc = self.run_status(EXIT_NO, "check-header", "max-age=300",
+                              "--preload", "--json", db=False).json()
+        sev = {p["code"]: p["severity"] for p in doc["problems"]}
+        self.assertTrue(doc["valid"])
+        self.assertEqual(sev["header.preloadable.preload.missing"], "error")
+        self.assertEqual(sev["proxy.header.max_age.below_6_months"],
+                         "warning")
+        self.run_status(EXIT_OK, "check-header", "--preload", PRELOAD_OK,
+                        db=False)
+        # an invalid header keeps its errors either way
+        doc = self.run_status(EXIT_NO, "check-header", "max-age=x",
+                              "--json", db=False).json()
+        self.assertIn("error", [p["severity"] for p in doc["problems"]])
+
+    def test_pasted_header_line(self):
+        for line in ("Strict-Transport-Security: max-age=600",
+                     "strict-transport-security:max-age=600",
+                     "  STRICT-TRANSPORT-SECURITY :  max-age=600"):
+            with self.subTest(line=line):
+                doc = self.run_status(EXIT_OK, "check-header", line,
+                                      "--json", db=False).json()
+                self.assertEqual((doc["header"], doc["field_name_removed"],
+                                  doc["max_age"]), ("max-age=600", True, 600))
+        res = self.run_status(EXIT_OK, "check-header",
+                              "Strict-Transport-Security: max-age=600",
+                              db=False)
+        self.assertRegex(res.out, r'(?m)^note +the field name '
+                         r'"Strict-Transport-Security:" was removed')
+        doc = self.run_status(EXIT_NO, "check-header", "max-age=600; x:y",
+                              "--json", db=False).json()
+        self.assertFalse(doc["field_name_removed"])
+
+    def test_value_from_stdin(self):
+        path = self.write("in.txt", "Strict-Transport-Security: "
+                          "max-age=31536000; includeSubDomains\r\n")
+        with open(path, "rb") as f:
+            res = self.run_raw(("check-header", "-", "--json"), db=False,
+                               stdin=f)
+        self.assertEqual(res.status, EXIT_OK, res)
+        doc = res.json()
+        self.assertEqual((doc["header"], doc["field_name_removed"],
+                          doc["include_subdomains"]),
+                         ("max-age=31536000; includeSubDomains", True, True))
+        path = self.write("nul.txt", b"max-age=1\0")
+        with open(path, "rb") as f:
+            res = self.run_raw(("check-header", "-"), db=False, stdin=f)
+        self.assertEqual(res.status, EXIT_USAGE, res)
+        self.assert_one_error_line(res, "check-header")
 
     def test_bytes_that_are_not_text(self):
         value = b"max-age=5\x01\xff; x=\"\xc3\xa9\""

@@ -21,9 +21,9 @@ from cli_util import (EXIT_FAIL, EXIT_NO, EXIT_USAGE, RUN_TIMEOUT,  # noqa
 
 ONE_YEAR = 31536000
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-QUERY_KEYS = {"host", "normalized", "hsts", "source", "matched_host",
-              "include_subdomains", "max_age", "expires", "observed", "why",
-              "static", "dynamic"}
+QUERY_KEYS = {"host", "normalized", "unicode", "hsts", "source",
+              "matched_host", "include_subdomains", "max_age", "expires",
+              "observed", "why", "static", "dynamic"}
 STATIC_KEYS = {"host", "include_subdomains", "include_subdomains_for_pinning",
                "mode", "list"}
 DYNAMIC_KEYS = {"host", "include_subdomains", "max_age", "observed",
@@ -291,6 +291,19 @@ class PolicyList(CliTestCase):
 
 class PolicyExportImport(CliTestCase):
 
+    def import_elsewhere(self, path, said):
+        """Imports path into another store: (our policies, theirs)."""
+        other = os.path.join(self.tmp, "other.db")
+        res = self.run_raw(("--db", other, "policy", "import", path),
+                           db=False)
+        self.assertEqual(res.status, 0, res)
+        self.assertEqual(res.out, said)
+        mine = {r["host"]: r for r in
+                self.run_ok("policy", "list", "--json").json_lines()}
+        res = self.run_raw(("--db", other, "policy", "list", "--json"),
+                           db=False)
+        return mine, {r["host"]: r for r in res.json_lines()}
+
     def test_curl_round_trip(self):
         self.run_ok("policy", "add", "sub.example", "--include-subdomains",
                     "--max-age", "86400")
@@ -304,17 +317,9 @@ class PolicyExportImport(CliTestCase):
         path = self.write("hsts.txt", curl + "# comment\n"
                           'forever.example "unlimited"\n'
                           'old.example "20000101 00:00:00"\n')
-        other = os.path.join(self.tmp, "other.db")
-        res = self.run_raw(("--db", other, "policy", "import", path),
-                           db=False)
-        self.assertEqual(res.status, 0, res)
-        self.assertEqual(res.out, "imported 3 policies from %s as manual "
-                         "policies (1 expired entry skipped)\n" % path)
-        mine = {r["host"]: r for r in
-                self.run_ok("policy", "list", "--json").json_lines()}
-        res = self.run_raw(("--db", other, "policy", "list", "--json"),
-                           db=False)
-        theirs = {r["host"]: r for r in res.json_lines()}
+        mine, theirs = self.import_elsewhere(
+            path, "imported 3 policies from %s as manual policies (1 expired"
+            " entry skipped)\n" % path)
         self.assertEqual(set(theirs), {"sub.example", "plain.example",
                                        "forever.example"})
         for host in mine:
@@ -335,6 +340,49 @@ class PolicyExportImport(CliTestCase):
         self.assertRegex(doc["exported"], RFC3339)
         self.assertEqual([p["host"] for p in doc["policies"]], ["a.example"])
         self.assertEqual(set(doc["policies"][0]), POLICY_KEYS)
+
+    def test_json_round_trip(self):
+        """import reads what export --format json writes (issue 13)."""
+        self.run_ok("policy", "add", "sub.example", "--include-subdomains",
+                    "--max-age", "86400")
+        self.run_ok("policy", "add", "plain.example", "--max-age", "3600")
+        text = self.run_ok("policy", "export", "--format", "json").out
+        path = self.write("policies.json", "\ufeff" + text)
+        mine, theirs = self.import_elsewhere(
+            path, "imported 2 policies from %s as manual policies\n" % path)
+        self.assertEqual(set(theirs), set(mine))
+        for host in mine:
+            for key in ("expires", "include_subdomains", "max_age",
+                        "source"):
+                self.assertEqual(theirs[host][key], mine[host][key])
+            self.assertEqual(theirs[host]["how"], "json")
+
+    def test_json_import_malformed_changes_nothing(self):
+        self.run_ok("policy", "add", "kept.example")
+        before = self.run_ok("policy", "list", "--json").out
+        good = ('{"host":"good.example","include_subdomains":false,'
+                '"max_age":null,"expires":null}')
+        cases = (
+            ('{"format":"hstsproxy-policies","version":1,"policies":[%s,'
+             '{"host":"bad.example","include_subdomains":1}]}' % good,
+             "policies[2]: \"include_subdomains\""),
+            ('{"format":"hstsproxy-policies","version":1,"policies":[%s,'
+             '{"host":"10.0.0.1","include_subdomains":true}]}' % good,
+             "policies[2]: \"10.0.0.1\": an IP literal"),
+            ('{"format":"hstsproxy-policies","version":1,"policies":[%s,'
+             '{"host":"x.example","include_subdomains":true,'
+             '"expires":"soon"}]}' % good, "policies[2]: \"expires\""),
+            ('{"format":"other","version":1,"policies":[]}', "\"format\""),
+            ('{"format":"hstsproxy-policies", "version":1', "not valid JSON"),
+        )
+        for text, want in cases:
+            with self.subTest(want=want):
+                path = self.write("bad.json", text)
+                res = self.run_status(EXIT_FAIL, "policy", "import", path)
+                line = self.assert_one_error_line(res, "policy import")
+                self.assertIn(want, line)
+                self.assertEqual(
+                    self.run_ok("policy", "list", "--json").out, before)
 
     def test_import_malformed_changes_nothing(self):
         self.run_ok("policy", "add", "kept.example")

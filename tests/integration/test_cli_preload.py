@@ -41,7 +41,7 @@ class PreloadImport(CliTestCase):
         self.assertEqual(set(stats), STATS_KEYS)
         self.assertEqual(stats["list"], "chromium")
         self.assertIs(stats["builtin"], False)
-        self.assertEqual(stats["source"], path)
+        self.assertEqual(stats["source"], os.path.realpath(path))
         self.assertEqual(stats["format"], "chromium")
         for key in ("entries", "force_https", "include_subdomains",
                     "duplicates"):
@@ -56,6 +56,16 @@ class PreloadImport(CliTestCase):
         text = self.run_ok("preload", "stats").out
         self.assertRegex(text, r"(?m)^active list +chromium$")
         self.assertRegex(text, r"(?m)^entries +%d$" % expect["entries"])
+
+    def test_relative_source_stored_absolute(self):
+        self.write("list.txt", "a.test\n")
+        res = self.run_raw(("preload", "import", "list.txt"), env=None,
+                           cwd=self.tmp)
+        self.assertEqual(res.status, 0, res)
+        self.assertIn("from list.txt", res.out)  # as typed
+        stats = self.run_ok("preload", "stats", "--json").json()
+        self.assertEqual(stats["source"],
+                         os.path.join(os.path.realpath(self.tmp), "list.txt"))
 
     def test_import_json_output(self):
         path = self.write("list.txt", TEXT_LIST)

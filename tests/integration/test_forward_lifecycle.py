@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 sys.dont_write_bytecode = True
 import harness as H  # noqa: E402
@@ -73,6 +74,20 @@ class Lifecycle(H.ProxyTestCase):
         r = self.curl("http://127.0.0.1:%d/" % p.port)
         self.assertEqual(r.status, 200, r)
         p.stop(sig=signal.SIGINT, timeout=15)
+
+    def test_idle_stop_is_immediate_and_says_what_was_committed(self):
+        o = self.origin()
+        p = self.proxy()
+        for i in range(2):  # two hops: an upstream redirect each
+            r = self.curl(o.url("/redirect?to=/echo&n=%d" % i), proxy=p.port)
+            self.assertEqual(r.status, 302, r)
+        r = self.curl(o.url("/echo"), proxy=p.port)  # no hop: forwarded
+        self.assertEqual(r.status, 200, r)
+        started = time.monotonic()
+        err = p.stop(timeout=15)
+        self.assertLess(time.monotonic() - started, 1.0, err)  # was 1-2 s
+        self.assertEqual(err.splitlines()[-1],
+                         "hstsproxy: stopped (2 hop records committed)")
 
     def test_sighup_keeps_running(self):
         """README.md, "Signals": SIGHUP reloads the store without dropping

@@ -236,12 +236,14 @@ class HopLog(H.ProxyTestCase):
             s = self.raw(p.port)
             s.send(H.http_request("GET", "/", "127.0.0.1:%d" % p.port))
             return s.read_response().body.decode()
-        H.wait_until(lambda: re.search(r"log records written</th><td>[1-9]",
+        H.wait_until(lambda: re.search(r"hop records written</th><td>[1-9]",
                                        page()), 10, what="records written")
         body = page()
         self.assertIn("<th>internal upgrades</th><td>3</td>", body)
-        self.assertIn("<th>log records dropped</th><td>0</td>", body)
-        self.assertIn("<th>learned policies</th><td>1</td>", body)
+        self.assertIn("<th>hop records dropped</th><td>0</td>", body)
+        # manual.test's policy is manual: counted apart from learned ones
+        self.assertIn("<th>learned policies</th><td>0</td>", body)
+        self.assertIn("<th>manual policies</th><td>1</td>", body)
         p.stop()
         con = sqlite3.connect(self.db)
         self.addCleanup(con.close)

@@ -301,6 +301,13 @@ class Probe(ProxyTestCase):
         self.assertEqual((row["ok"], row["reason"], row["status"]),
                          (0, "certificate", None))
         self.assertIn("certificate verification failed", row["error"])
+        # a probe from the command line is no traffic through the proxy,
+        # and it was verified against the command's own trust store
+        self.assertEqual(row["origin"], "cli")
+        self.assertIn("this command's trust store", doc["why"])
+        status, out, err, _ = self.cli("audit", "--json")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(json.loads(out)["hosts"], [])
 
     def test_wrong_host_name(self):
         routes = {(None, "/"): Reply(200, [(STS, "max-age=31536000")])}

@@ -184,6 +184,7 @@ class ProbeRun(ProxyTestCase):
         row = self.wait_row(host)
         self.assertEqual((row["outcome"], row["reason"], row["ok"]),
                          ("ignored", reason, ok), row)
+        self.assertEqual(row["origin"], "run")  # the proxy's own probe
         self.assertEqual(self.query(host)[0], 1)
         r = self.plain_get(p, "http://%s/echo" % host)
         self.assertEqual(r.status, 200, r)

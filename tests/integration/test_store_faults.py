@@ -167,17 +167,17 @@ class StoreFaults(H.ProxyTestCase):
         returns the hop URLs answered meanwhile (none in the store yet)."""
         urls, slowest = drive(p, "fault")
         self.wait_line(p, FAILED % (db, cause))
-        written = F.status(p)["log records written"]
+        written = F.status(p)["hop records written"]
         until = time.monotonic() + 2 * RETRY_S + BATCH_S
         while time.monotonic() < until:  # retries fail meanwhile
             more, slow = drive(p, "still-%d" % len(urls), 5)
             urls, slowest = urls + more, max(slowest, slow)
         self.assertLess(slowest, PROMPT_S)
         st = F.status(p)
-        self.assertEqual(st["log records written"], written)
-        self.assertGreaterEqual(st["log records pending"], len(urls))
-        self.assertEqual((st["log records failed"],
-                          st["log records dropped"]), (0, 0))
+        self.assertEqual(st["hop records written"], written)
+        self.assertGreaterEqual(st["hop records pending"], len(urls))
+        self.assertEqual((st["hop records failed"],
+                          st["hop records dropped"]), (0, 0))
         self.assertEqual(set(urls) & set(stored()), set())
         return urls
 
@@ -186,8 +186,8 @@ class StoreFaults(H.ProxyTestCase):
         H.wait_until(lambda: sorted(stored_urls()) == sorted(urls), WAIT_S,
                      what="every hop in the store")
         st = F.status(p)
-        self.assertEqual((st["log records pending"], st["log records failed"],
-                          st["log records dropped"]), (0, 0, 0))
+        self.assertEqual((st["hop records pending"], st["hop records failed"],
+                          st["hop records dropped"]), (0, 0, 0))
 
     # -- the faults
 
@@ -215,7 +215,7 @@ class StoreFaults(H.ProxyTestCase):
                      what="%d hops answered" % KILL_AFTER_HOPS)
         self.assertEqual(load.errors, [])
         t_status = time.monotonic()
-        pending = F.status(p)["log records pending"]
+        pending = F.status(p)["hop records pending"]
         t_kill = time.monotonic()
         p.kill()  # SIGKILL
         load.stop()

@@ -21,7 +21,7 @@ RELOADS = 25
 # slack, the sanitizer's quarantine), never one per reload.
 HELD_COPIES_MAX = 10
 RELOADED_RE = re.compile(r"^hstsproxy: reloaded \(preload: (\S+) (\d+) hosts,"
-                         r" learned: (\d+)\)$")
+                         r" learned: (\d+), manual: (\d+)\)$")
 FAILED_RE = re.compile(r"^hstsproxy: reload: .+; keeping the policies "
                        r"loaded before$")
 
@@ -56,8 +56,9 @@ class Reload(H.ProxyTestCase):
         p = self.start()
         start = [l for l in p.stderr_lines if l.startswith(
             "hstsproxy: listening on")][0]
+        # manual.test is a manual policy, not a learned one
         self.assertTrue(start.endswith("(preload: builtin 51 hosts, "
-                                       "learned: 1)"), start)
+                                       "learned: 0, manual: 1)"), start)
         c = self.raw(p.port)
         r = self.get(c, "listed.test", "/echo?before")
         self.assertEqual(r.status, 200, r)       # not listed yet: forwarded
@@ -68,7 +69,8 @@ class Reload(H.ProxyTestCase):
                                  [("listed.test", True), ("other.test", False)])
         self.assertIn("imported 2 hosts", out)
         line = self.hup_and_wait(p, RELOADED_RE)
-        self.assertEqual(RELOADED_RE.match(line).groups(), ("text", "2", "1"))
+        self.assertEqual(RELOADED_RE.match(line).groups(),
+                         ("text", "2", "0", "1"))
 
         n = self.o.request_count()
         # the connection opened before the reload goes on, with the new list

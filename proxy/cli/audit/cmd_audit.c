@@ -28,7 +28,13 @@
 #define TMP_SUFFIX ".XXXXXX"
 #define FILE_MODE  0666 /* before the umask, as open(2) would */
 
-enum format { FORMAT_TEXT = 0, FORMAT_JSON, FORMAT_CSV, FORMAT_HTML };
+enum format {
+  FORMAT_TEXT = 0,
+  FORMAT_JSON,
+  FORMAT_CSV,
+  FORMAT_HTML,
+  FORMAT_PROVENANCE /* --provenance FILE: the provenance rows as CSV */
+};
 
 static const char *const format_names[] = { "text", "json", "csv", "html",
                                             NULL };
@@ -36,7 +42,7 @@ static const char *const format_names[] = { "text", "json", "csv", "html",
 static const char usage_text[] =
     "usage: hstsproxy audit [--since WHEN] [--until WHEN]\n"
     "                       [--format text|json|csv|html] [--json]\n"
-    "                       [--output FILE]\n"
+    "                       [--output FILE] [--provenance FILE]\n"
     "\n"
     "The HSTS coverage of every host seen through the proxy: its category\n"
     "(preloaded, hsts, weak-hsts, invalid-hsts, redirect-no-hsts,\n"
@@ -51,6 +57,10 @@ static const char usage_text[] =
     "  --format F     text (default), json, csv or html\n"
     "  --json         the same as --format json\n"
     "  --output FILE  write the report to FILE (replaced when complete)\n"
+    "  --provenance FILE\n"
+    "                 also write the provenance (window, list, ...) to\n"
+    "                 FILE as a CSV table key,value (the CSV report is one\n"
+    "                 table of hosts)\n"
     "\n"
     "Exit status: 0 success, 2 usage error, 3 failure (no store, ...).\n";
 
@@ -59,6 +69,7 @@ struct audit_opts {
   enum format format;
   int format_given; /* --format or --json seen */
   const char *output;
+  const char *provenance; /* --provenance FILE, or NULL */
 };
 
 static const struct cli_cmd audit_cmd = { .what = WHAT,
@@ -124,6 +135,11 @@ static int parse_one(struct audit_opts *o, int c, const char *arg, int64_t now)
       return usage_error("--output %s: expected a file name", "\"\"");
     o->output = arg;
     return 0;
+  case 'p':
+    if (arg[0] == '\0')
+      return usage_error("--provenance %s: expected a file name", "\"\"");
+    o->provenance = arg;
+    return 0;
   default:
     return usage_error("%s: unknown option", arg);
   }
@@ -139,6 +155,8 @@ static int parse_args(int argc, char **argv, struct audit_opts *o, int64_t now)
     { "json", no_argument, NULL, 'j' },
     { "output", required_argument, NULL, 'o' },
     { "help", no_argument, NULL, 'h' },
+    /* issue 13: the CSV's provenance */
+    { "provenance", required_argument, NULL, 'p' },
     { NULL, 0, NULL, 0 }
   };
   struct cli_cmd cmd = audit_cmd;
@@ -172,6 +190,8 @@ static int render(const struct cmd_audit_report *r, enum format fmt, FILE *f)
     return cmd_audit__csv(r, f);
   case FORMAT_HTML:
     return cmd_audit__html(r, f);
+  case FORMAT_PROVENANCE:
+    return cmd_audit__csv_provenance(r, f);
   default:
     return cmd_audit__text(r, f, cli_use_color(f));
   }
@@ -247,6 +267,21 @@ static int write_stdout(const struct cmd_audit_report *r, enum format fmt)
   return rc;
 }
 
+/* The provenance file first (--provenance), then the report. */
+static int write_outputs(const struct cmd_audit_report *r,
+                         const struct audit_opts *o)
+{
+  int rc = CLI_EXIT_OK;
+
+  if (o->provenance != NULL)
+    rc = write_file(r, FORMAT_PROVENANCE, o->provenance);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  if (o->output != NULL)
+    return write_file(r, o->format, o->output);
+  return write_stdout(r, o->format);
+}
+
 static int build_error(const struct store *s, int err)
 {
   if (err == STORE_ENOMEM)
@@ -273,10 +308,8 @@ int cmd_audit(int argc, char **argv, const struct cli_globals *g)
   err = cmd_audit__build(s, &o.w, now / HSTS_MS_PER_S, &r);
   if (err != STORE_OK)
     rc = build_error(s, err);
-  else if (o.output != NULL)
-    rc = write_file(&r, o.format, o.output);
   else
-    rc = write_stdout(&r, o.format);
+    rc = write_outputs(&r, &o);
   cmd_audit__report_cleanup(&r);
   store_close(&s);
   return rc;

@@ -10,7 +10,8 @@
  * evidence (category, problems, preload eligibility, regressions,
  * verdict), so the unit tests drive them with tables. The renderers are
  * cmd_audit_text.c, cmd_audit_data.c (JSON and CSV) and
- * cmd_audit_html.c; every one starts with the provenance block.
+ * cmd_audit_html.c; text and HTML start with the provenance block, JSON
+ * holds it, CSV leaves it to --provenance FILE (cmd_audit_csv.c).
  *
  * The category rules and their precedence are documented in README.md
  * ("The audit") and at cmd_audit__categorize().
@@ -88,6 +89,8 @@ enum cmd_audit_redirect {
 /* The evidence a category is decided from. */
 struct cmd_audit_facts {
   int ip_literal;
+  int localhost;    /* localhost or below it: never gets a policy */
+  int single_label; /* an intranet name no policy covers: none expected */
   int static_force; /* a force-https preload/builtin entry covers it */
   int static_own;   /* ... and it is the host's own entry */
   enum cmd_audit_header header; /* newest header evidence */
@@ -166,6 +169,9 @@ struct cmd_audit_host {
   int probe_status; /* -1: none */
   enum cmd_audit_tls tls;
   char *probe_error; /* owned; NULL when ok */
+  int manual_failed; /* a later probe from the command line failed: it was
+                        verified against its own trust store, so it is
+                        not evidence about the host */
   char tls_version[CMD_AUDIT_TLS_VERSION_MAX];
   /* The first redirect of a plain-HTTP URL. */
   enum cmd_audit_redirect redirect;
@@ -353,6 +359,8 @@ void cmd_audit__report_cleanup(struct cmd_audit_report *r);
 int cmd_audit__text(const struct cmd_audit_report *r, FILE *f, int color);
 int cmd_audit__json(const struct cmd_audit_report *r, FILE *f);
 int cmd_audit__csv(const struct cmd_audit_report *r, FILE *f);
+/* The provenance rows as CSV: "key,value", then one record per row. */
+int cmd_audit__csv_provenance(const struct cmd_audit_report *r, FILE *f);
 int cmd_audit__html(const struct cmd_audit_report *r, FILE *f);
 
 /* Shared by the renderers (cmd_audit_data.c, cmd_audit_csv.c). */

@@ -165,6 +165,9 @@ static int on_probe(const struct store_audit_probe *p, void *arg)
   }
   if (pw->cur == NULL)
     return 0;
+  pw->cur->manual_failed = p->manual && !p->ok;
+  if (pw->cur->manual_failed)
+    return 0; /* its trust store, names and network are not the proxy's */
   note_attempt(pw, p);
   if (p->ok)
     note_completed(pw, p);
@@ -347,7 +350,14 @@ static int counters_exact(const struct store_audit_window *w,
            c->last_seen_ms >= w->until_ms);
 }
 
-/* The counter-derived facts and the window flag. */
+/*
+ * The counter-derived facts and the window flag. Clear text is compared
+ * with redirects of the same grain: with exact counters, the window's
+ * redirect hops; with counters per UTC day (a window cutting a day the
+ * host was also seen on outside it), the day counters of redirects to
+ * https as well, and "no redirect" is never inferred: the clear-text
+ * request may lie outside the window, its redirect with it.
+ */
 static void traffic_facts(struct cmd_audit_report *r, struct cmd_audit_host *h)
 {
   const struct store_audit_host *c = &h->counts;
@@ -357,11 +367,13 @@ static void traffic_facts(struct cmd_audit_report *r, struct cmd_audit_host *h)
                       ? c->http_requests - c->traffic_upgrades
                       : 0;
   h->counters_exact = counters_exact(&r->window, c);
-  f->redirect_up = c->redirects_up > 0;
+  f->redirect_up =
+      c->redirects_up > 0 || (!h->counters_exact && c->redirects_to_https > 0);
   f->clear_text = h->clear_text;
   f->probe_completed = h->has_completed;
   f->https_seen = c->connects > 0 || h->has_probe;
-  if (h->redirect == CMD_AUDIT_REDIR_UNKNOWN && h->clear_text > 0)
+  if (h->redirect == CMD_AUDIT_REDIR_UNKNOWN && h->clear_text > 0 &&
+      h->counters_exact)
     h->redirect = CMD_AUDIT_REDIR_NONE;
 }
 
@@ -379,9 +391,14 @@ static int judge(struct store *s, struct cmd_audit_report *r,
     h->from = CMD_AUDIT_FROM_NONE; /* HSTS never applies */
     free(h->header_raw);
     h->header_raw = NULL;
+  } else if (hsts_host_is_localhost(norm)) {
+    h->facts.localhost = 1;
+    h->from = CMD_AUDIT_FROM_NONE; /* the store refuses its policies */
   } else {
     err = policy_facts(s, r, h, dix, six);
     parse_evidence(h);
+    h->facts.single_label =
+        strchr(norm, '.') == NULL && h->source == HSTS_SOURCE_NONE;
   }
   cmd_audit__domain_of(h);
   traffic_facts(r, h);

@@ -6,14 +6,17 @@
  * judged against, the Public Suffix List, when policies were looked up,
  * the thresholds, the hop records the log writer could not store, the
  * hosts never probed, and what the per-host counters can and cannot say
- * about a window. Text, CSV and HTML print these rows first.
+ * about a window. Text and HTML print these rows first; CSV leaves them
+ * to --provenance FILE; JSON has its own provenance object.
  *
- * CSV (RFC 4180, CRLF line ends): first the provenance, one record per
- * row whose single field starts with "#" ("# window: ..."), then a header
- * record and one record per host in the order of the text table (worst
- * first). A field holding a comma, a quote, CR or LF is quoted, with
- * quotes doubled; lists (problem codes, failing checks) are joined with
- * spaces inside one field (codes never contain one).
+ * CSV (RFC 4180, CRLF line ends): one table, its header record first,
+ * then one record per host in the order of the text table (worst first),
+ * so that spreadsheets and csv.DictReader take the header as the header.
+ * The provenance goes to a file of its own (audit --provenance FILE): a
+ * two-column table, `key,value`, one record per provenance row. A field
+ * holding a comma, a quote, CR or LF is quoted, with quotes doubled; lists
+ * (problem codes, failing checks) are joined with spaces inside one field
+ * (codes never contain one).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -113,8 +116,9 @@ static void counters_row(const struct cmd_audit_report *r, char *out,
   snprintf(out, size,
            "plain-HTTP requests and CONNECTs are counted per UTC day (whole "
            "days meeting the window; %zu hosts may include traffic from "
-           "outside it on a partly covered day); upgrades and redirects are "
-           "counted in the window",
+           "outside it on a partly covered day, and no problem is inferred "
+           "from comparing them with the window's hops); upgrades and "
+           "redirects are counted in the window",
            r->totals.beyond_window);
 }
 
@@ -287,20 +291,27 @@ static void csv_host(FILE *f, const struct cmd_audit_host *h)
 
 int cmd_audit__csv(const struct cmd_audit_report *r, FILE *f)
 {
+  size_t i;
+
+  fputs(csv_header, f);
+  for (i = 0; i < r->nhosts; i++)
+    csv_host(f, &r->hosts[i]);
+  return ferror(f) ? -1 : 0;
+}
+
+int cmd_audit__csv_provenance(const struct cmd_audit_report *r, FILE *f)
+{
   struct cmd_audit_kv *kv = calloc(CMD_AUDIT_PROV_MAX, sizeof(*kv));
-  char line[CMD_AUDIT_KV_MAX + 64];
   size_t i, n;
 
   if (kv == NULL)
     return -1;
   n = cmd_audit__provenance(r, kv);
+  fputs("key,value\r\n", f);
   for (i = 0; i < n; i++) {
-    snprintf(line, sizeof(line), "# %s: %s", kv[i].key, kv[i].value);
-    csv_field(f, line, 1);
+    csv_field(f, kv[i].key, 0);
+    csv_field(f, kv[i].value, 1);
   }
   free(kv);
-  fputs(csv_header, f);
-  for (i = 0; i < r->nhosts; i++)
-    csv_host(f, &r->hosts[i]);
   return ferror(f) ? -1 : 0;
 }

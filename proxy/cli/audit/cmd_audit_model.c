@@ -144,6 +144,9 @@ enum own_problem {
   P_UNPROBED,
   P_TOO_LONG,
   P_IP_LITERAL,
+  P_LOCALHOST,
+  P_SINGLE_LABEL,
+  P_MANUAL_FAILED,
   P_COUNT
 };
 
@@ -205,6 +208,15 @@ static const struct cmd_audit_problem own[P_COUNT] = {
       "probe's own parse."),
   DEF(P_IP_LITERAL, "proxy.host.ip_literal", I,
       "An IP literal: HSTS never applies to it."),
+  DEF(P_LOCALHOST, "proxy.host.localhost", I,
+      "localhost or a name below it: it never gets an HSTS policy."),
+  DEF(P_SINGLE_LABEL, "proxy.host.single_label", I,
+      "A single-label (intranet) name: no preload list can hold it and no "
+      "policy covers it."),
+  DEF(P_MANUAL_FAILED, "proxy.probe.manual_failed", I,
+      "The latest probe, from the command line, failed; it was verified "
+      "against that command's trust store, so it says nothing about the "
+      "host's certificate as the proxy sees it."),
 };
 #undef DEF
 #undef E
@@ -293,6 +305,8 @@ static void evidence_problems(struct cmd_audit_host *h)
     add_default(h, P_CERT);
   else if (h->tls == CMD_AUDIT_TLS_UNREACHABLE)
     add_default(h, P_CANNOT_CONNECT);
+  if (h->manual_failed)
+    add_default(h, P_MANUAL_FAILED);
   if (h->redirect == CMD_AUDIT_REDIR_NONE)
     add_default(h, P_NO_REDIRECT);
   else if (h->redirect == CMD_AUDIT_REDIR_WWW)
@@ -355,11 +369,23 @@ static enum cmd_audit_verdict verdict_of(const struct cmd_audit_host *h)
   return v;
 }
 
+/* Why no policy can be expected for the host, or P_COUNT. */
+static enum own_problem never_policy(const struct cmd_audit_facts *f)
+{
+  if (f->ip_literal)
+    return P_IP_LITERAL;
+  if (f->localhost)
+    return P_LOCALHOST;
+  return f->single_label ? P_SINGLE_LABEL : P_COUNT;
+}
+
 void cmd_audit__problems(struct cmd_audit_host *h, int64_t now)
 {
+  enum own_problem never = never_policy(&h->facts);
+
   h->nproblems = 0;
-  if (h->facts.ip_literal) {
-    add_default(h, P_IP_LITERAL);
+  if (never != P_COUNT) {
+    add_default(h, never);
     if (h->redirect == CMD_AUDIT_REDIR_NONE)
       add(h, P_NO_REDIRECT, CMD_AUDIT_WARNING);
     h->verdict = verdict_of(h);
@@ -461,9 +487,11 @@ static void header_checks(struct cmd_audit_host *h)
 
 void cmd_audit__eligibility(struct cmd_audit_host *h)
 {
+  enum own_problem never = never_policy(&h->facts);
+
   h->nchecks = 0;
-  if (h->facts.ip_literal) {
-    check(h, "domain", 0, own[P_IP_LITERAL].code);
+  if (never != P_COUNT) {
+    check(h, "domain", 0, own[never].code);
     h->eligible = 0;
     return;
   }

@@ -4,7 +4,9 @@
  *  - Regressions: the builder adds those between consecutive probes;
  *    here, policy_vanished: the newest upgrade of a host in the window was
  *    decided by a policy that is gone now (a learned or manual entry
- *    expired or deleted, or a preload entry absent from the active list).
+ *    expired or deleted, or a preload entry absent from the active list)
+ *    and no other policy covers the host now (the effective policy, as
+ *    the proxy looks it up, decides: a parent's includeSubDomains too).
  *  - The hosts sorted worst first (cmd_audit__host_cmp).
  *  - The rollup by registrable domain (eTLD+1) with libpsl's built-in
  *    Public Suffix List; a host that is itself a public suffix is its own
@@ -52,13 +54,16 @@ int cmd_audit__add_regression(struct cmd_audit_report *r, const char *host,
   return STORE_OK;
 }
 
-/* Is the policy that upgraded h in the window still there? */
+/* Is the host still upgraded: by the policy that upgraded it in the
+ * window, or by any other now (the effective policy decides)? */
 static int still_there(const struct cmd_audit_host *h,
                        const struct hsts_index *dix)
 {
   struct hsts_entry e;
   enum hsts_source src = hsts_source_parse(h->upgrade_source);
 
+  if (h->source != HSTS_SOURCE_NONE)
+    return 1;
   if (src == HSTS_SOURCE_LEARNED || src == HSTS_SOURCE_MANUAL)
     return hsts_index_get(dix, h->upgrade_policy_host,
                           strlen(h->upgrade_policy_host), &e);
@@ -238,7 +243,7 @@ static void count_host(struct cmd_audit_totals *t,
   t->connects += c->connects;
   if (h->has_completed)
     t->probed++;
-  else if (!h->has_probe && !h->facts.ip_literal)
+  else if (!h->has_probe && !h->facts.ip_literal && !h->facts.localhost)
     t->unprobed++;
   if (h->tls == CMD_AUDIT_TLS_CERT || h->tls == CMD_AUDIT_TLS_UNREACHABLE)
     t->probe_failed++;

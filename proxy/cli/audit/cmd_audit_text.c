@@ -272,6 +272,9 @@ static void details(const struct out *t, const struct cmd_audit_report *r)
     fprintf(t->f, "%s%s%s  %s\n", color(t, h->verdict), h->host, reset(t),
             cmd_audit__category_name(h->category));
     header_line(t, h);
+    if (!h->counters_exact)
+      fprintf(t->f, "  counts   HTTP and CONN per whole UTC day: the window "
+                    "cuts a day with traffic outside it\n");
     for (k = 0; k < h->nproblems; k++) {
       const struct cmd_audit_problem *p = &h->problems[k];
 

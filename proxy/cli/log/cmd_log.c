@@ -19,7 +19,7 @@
 #include "cli_store.h"
 #include "cli_time.h"
 #include "cmd_log.h"
-#include "hsts_host.h"
+#include "hsts_idna.h"
 
 #define CMD_LOG_POLL_MS 200
 #define LIMIT_MAX       1000000000ull
@@ -89,7 +89,7 @@ static int parse_host(struct log_opts *o, const char *s)
 {
   enum hsts_host_kind kind;
 
-  if (hsts_host_normalize(s, strlen(s), o->host, &kind) != HSTS_OK)
+  if (hsts_host_normalize_idna(s, strlen(s), o->host, &kind, NULL) != HSTS_OK)
     return usage_error("--host %s: not a valid host name or IP address", s);
   o->f.host = o->host;
   return 0;

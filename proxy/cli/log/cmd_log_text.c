@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cmd_log.h"
+#include "hsts_idna.h"
 
 #define TIME_COL   24 /* 2025-11-25T19:00:00.042Z */
 #define CLIENT_COL 15 /* 255.255.255.255 */
@@ -90,7 +91,11 @@ static void add_mark(char *out, size_t size, const char *sep, const char *a,
 static void marks(const struct store_log_row *r, const char *sep, char *out,
                   size_t size)
 {
+  char u[HSTS_UNICODE_MAX];
+
   out[0] = '\0';
+  if (r->host != NULL && hsts_host_unicode(r->host, u, sizeof(u)))
+    add_mark(out, size, sep, "unicode: ", u); /* the name people know */
   if (r->bootstrap)
     add_mark(out, size, sep, "bootstrap", "");
   if (is_downgrade(r))

@@ -18,6 +18,7 @@
 #include "cli_store.h"
 #include "cli_time.h"
 #include "cmd_policy.h"
+#include "hsts_idna.h"
 #include "store_policy.h"
 #include "store_preload.h"
 
@@ -48,8 +49,9 @@ static const char usage_text[] =
     "        prints one object per line.\n"
     "export  write the live learned and manual policies to stdout in curl's\n"
     "        --hsts cache format (default) or as one JSON object.\n"
-    "import  add the entries of a curl --hsts cache FILE as manual\n"
-    "        policies, in one transaction (expired entries are skipped).\n"
+    "import  add the entries of FILE as manual policies, in one\n"
+    "        transaction (expired entries are skipped): either format\n"
+    "        export writes, curl's or JSON, detected from content.\n"
     "\n"
     "Exit status: 0 success, 1 negative answer, 2 usage error, 3 failure.\n";
 
@@ -119,6 +121,17 @@ static int args(int argc, char **argv, const char *what, unsigned allowed,
   return cli_opt_operands(&cmd, argc, argv, operand);
 }
 
+/* A normalized host, with its U-label form in parentheses when it has
+ * one ("xn--bcher-kva.de (bücher.de)"). */
+static void print_host(const char *host)
+{
+  char u[HSTS_UNICODE_MAX];
+
+  fputs(host, stdout);
+  if (hsts_host_unicode(host, u, sizeof(u)))
+    printf(" (%s)", u);
+}
+
 static int do_add(int argc, char **argv, const struct cli_globals *g)
 {
   const char *what = "policy add";
@@ -152,8 +165,9 @@ static int do_add(int argc, char **argv, const struct cli_globals *g)
   cli_time_rfc3339(p.expires, t);
   cli_time_relative(p.expires, now, rel);
   cli_time_duration(p.max_age, d);
-  printf("added manual policy for %s: max-age %u (%s)%s, expires %s (%s)\n",
-         p.host, (unsigned)p.max_age, d,
+  printf("added manual policy for ");
+  print_host(p.host);
+  printf(": max-age %u (%s)%s, expires %s (%s)\n", (unsigned)p.max_age, d,
          p.include_subdomains ? ", includeSubDomains" : "", t, rel);
   return cli_out_finish(what);
 }
@@ -170,7 +184,8 @@ static void static_cover(struct store *s, const char *host, char *note,
   enum hsts_host_kind kind;
 
   note[0] = '\0';
-  if (hsts_host_normalize(host, strlen(host), norm, &kind) != HSTS_OK ||
+  if (hsts_host_normalize_idna(host, strlen(host), norm, &kind, NULL) !=
+          HSTS_OK ||
       kind != HSTS_HOST_NAME ||
       store_load_static(s, norm, &ix, &in) != STORE_OK)
     return;
@@ -212,7 +227,9 @@ static int do_delete(int argc, char **argv, const struct cli_globals *g)
     return rc;
   }
   store_close(&s);
-  printf("deleted %s policy for %s\n", hsts_source_name(p.source), p.host);
+  printf("deleted %s policy for ", hsts_source_name(p.source));
+  print_host(p.host);
+  putchar('\n');
   return cli_out_finish(what);
 }
 
@@ -453,7 +470,7 @@ static int do_import(int argc, char **argv, const struct cli_globals *g)
   if (rc != CLI_EXIT_OK)
     return rc;
   (void)store_policy_prune(s, now, NULL); /* best effort, as in delete */
-  err = store_policy_import_curl(s, argv[optind], now, &imported, &expired);
+  err = store_policy_import(s, argv[optind], now, &imported, &expired, NULL);
   if (err != STORE_OK) {
     rc = cli_store_error(what, s, err);
     store_close(&s);

@@ -19,6 +19,7 @@
 #include "cli_store.h"
 #include "cli_time.h"
 #include "cmd_policy.h"
+#include "hsts_idna.h"
 #include "store_policy.h"
 #include "store_preload.h"
 
@@ -29,6 +30,7 @@
 struct answer {
   const char *given; /* the HOST operand */
   char norm[HSTS_HOST_MAX + 1];
+  char unicode[HSTS_UNICODE_MAX]; /* norm's U-labels; "" when the same */
   enum hsts_host_kind kind;
   struct hsts_result r; /* entry hosts point to the copies: */
   char winner_host[HSTS_HOST_MAX + 1];
@@ -186,6 +188,7 @@ static void print_json(const struct answer *a)
   cli_json_object_begin(&j);
   cli_json_kstring(&j, "host", a->given);
   cli_json_kstring(&j, "normalized", a->norm);
+  cli_json_kstring(&j, "unicode", a->unicode[0] != '\0' ? a->unicode : NULL);
   cli_json_kbool(&j, "hsts", r->hsts);
   cli_json_kstring(&j, "source", hsts_source_name(r->source));
   cli_json_kstring(&j, "matched_host", decided ? r->winner.host : NULL);
@@ -255,7 +258,10 @@ static void print_text(const struct answer *a)
 
   cli_out_init(&o, stdout);
   cli_out_row(&o, "host", "%s", a->given);
-  cli_out_row(&o, "normalized", "%s", a->norm);
+  if (a->unicode[0] != '\0')
+    cli_out_row(&o, "normalized", "%s (%s)", a->norm, a->unicode);
+  else
+    cli_out_row(&o, "normalized", "%s", a->norm);
   cli_out_row_color(&o, r->hsts ? CLI_COLOR_GOOD : CLI_COLOR_BAD, "hsts", "%s",
                     r->hsts ? "yes" : "no");
   cli_out_row(&o, "source", "%s", hsts_source_name(r->source));
@@ -295,7 +301,8 @@ int cmd_policy__query(int argc, char **argv, const struct cli_globals *g)
   memset(&a, 0, sizeof(a));
   a.given = argv[optind];
   a.now = (int64_t)time(NULL);
-  err = hsts_host_normalize(a.given, strlen(a.given), a.norm, &a.kind);
+  err =
+      hsts_host_normalize_idna(a.given, strlen(a.given), a.norm, &a.kind, NULL);
   if (err != HSTS_OK) {
     n = strlen(a.given);
     fputs("hstsproxy " WHAT ": \"", stderr);
@@ -304,6 +311,7 @@ int cmd_policy__query(int argc, char **argv, const struct cli_globals *g)
             hsts_strerror(err));
     return CLI_EXIT_USAGE;
   }
+  hsts_host_unicode(a.norm, a.unicode, sizeof(a.unicode));
   if (a.kind == HSTS_HOST_NAME) {
     rc = lookup(g, &a);
     if (rc != CLI_EXIT_OK)

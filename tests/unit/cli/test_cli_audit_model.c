@@ -233,6 +233,16 @@ static const struct problem_row problem_rows[] = {
     "proxy.host.ip_literal",
     CMD_AUDIT_INFO,
     CMD_AUDIT_YELLOW },
+  { NULL,
+    { .localhost = 1, .clear_text = 1 },
+    "proxy.host.localhost",
+    CMD_AUDIT_INFO,
+    CMD_AUDIT_YELLOW },
+  { NULL,
+    { .single_label = 1 },
+    "proxy.host.single_label",
+    CMD_AUDIT_INFO,
+    CMD_AUDIT_GREEN },
   { NULL, { 0 }, NULL, CMD_AUDIT_INFO, CMD_AUDIT_GREEN } /* sentinel */
 };
 
@@ -246,7 +256,7 @@ static void test_problems(void)
        i++) {
     r = &problem_rows[i];
     host_init(&h, r->header, &r->f);
-    if (r->f.ip_literal || r->f.clear_text > 0)
+    if (r->f.clear_text > 0)
       h.redirect = CMD_AUDIT_REDIR_NONE;
     cmd_audit__problems(&h, NOW);
     if (r->code != NULL)
@@ -397,6 +407,7 @@ static void test_eligibility_without_header(void)
 {
   static const struct cmd_audit_facts none_seen = { HDR(NONE) };
   static const struct cmd_audit_facts ip = { .ip_literal = 1 };
+  static const struct cmd_audit_facts local = { .localhost = 1 };
   struct cmd_audit_host h;
 
   host_init(&h, NULL, &none_seen);
@@ -409,6 +420,10 @@ static void test_eligibility_without_header(void)
   cmd_audit__eligibility(&h);
   CHECK_INT(h.nchecks, 1);
   CHECK_STR(h.checks[0].code, "proxy.host.ip_literal");
+  host_init(&h, NULL, &local);
+  cmd_audit__eligibility(&h);
+  CHECK_INT(h.nchecks, 1);
+  CHECK_STR(h.checks[0].code, "proxy.host.localhost");
 }
 
 /* --- First redirects --- */

@@ -138,6 +138,20 @@ static const struct row rows[] = {
    * then it is not the preload token. */
   { "max-age=31536000; includeSubDomains; preload=yes", 0, 1, 1, CAP, CAP, 1, 0,
     "W:header.parse.invalid.preload " PRELOAD_MISSING },
+  /* A longer name is an unknown directive (RFC 6797: ignored, the header
+   * stays valid), with hstspreload.org's code for the directive it
+   * starts with. */
+  { "max-age=31536000; includeSubDomains; preloaded", 0, 1, 1, CAP, CAP, 1, 0,
+    "W:header.parse.invalid.preload " PRELOAD_MISSING },
+  { "max-age=31536000; PreloadX=1", 0, 1, 1, CAP, CAP, 0, 0,
+    "W:header.parse.invalid.preload " NOT_PRELOADABLE },
+  { "max-age=31536000; includeSubDomainsX; preload", 0, 1, 1, CAP, CAP, 0, 1,
+    "W:header.parse.invalid.include_sub_domains " ISD_MISSING },
+  { "max-age=31536000; includesubdomains2; includeSubDomains; preload", 0, 1, 1,
+    CAP, CAP, 1, 1, "W:header.parse.invalid.include_sub_domains" },
+  { "max-age=31536000; preloadedx; preloadedx", 0, 0, 1, CAP, CAP, 0, 0,
+    "W:header.parse.invalid.preload "
+    "E:proxy.header.repeated.unknown_directive " NOT_PRELOADABLE },
   /* Well-formed unknown directives are ignored. */
   { "max-age=31536000; foo=bar", 0, 1, 1, CAP, CAP, 0, 0,
     UNKNOWN NOT_PRELOADABLE },
@@ -351,6 +365,40 @@ static void test_dedup(void)
   CHECK_INT(h.max_age, 5);
 }
 
+/* The max-age as sent, in decimal: beyond 64 bits too, and bounded. */
+static void test_max_age_text(void)
+{
+  static const struct {
+    const char *value;
+    const char *text;
+  } texts[] = {
+    { "max-age=99999999999999999999999", "99999999999999999999999" },
+    { "max-age=\"0031536000\"", "31536000" },
+    { "max-age=000", "0" },
+    { "max-age=1"
+      "0000000000"
+      "0000000000"
+      "0000000000"
+      "0000000000"
+      "0000000000",
+      "1"
+      "0000000000"
+      "0000000000"
+      "0000000000"
+      "0000000000"
+      "000..." },
+    { "max-age=x", "" },
+    { NULL, NULL } /* sentinel */
+  };
+  struct hsts_header h;
+  int i;
+
+  for (i = 0; texts[i].value != NULL; i++) {
+    hsts_header_parse(texts[i].value, strlen(texts[i].value), &h);
+    CHECK_STR(h.max_age_text, texts[i].text);
+  }
+}
+
 TEST_MAIN({ "rows", test_rows }, { "messages", test_messages },
           { "too_many_directives", test_too_many_directives },
-          { "dedup", test_dedup })
+          { "dedup", test_dedup }, { "max_age_text", test_max_age_text })

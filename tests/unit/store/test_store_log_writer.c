@@ -174,9 +174,14 @@ static void test_concurrent_producers(void)
   }
   store_writer_stats(w, &st);
   CHECK_INT(st.submitted, 2 * THREADS * PER_THREAD);
+  CHECK_INT(st.hops_submitted, THREADS * PER_THREAD);
   CHECK_INT(st.dropped, 0);
-  store_writer_close(&w);
+  store_writer_close_stats(&w, &st);
   CHECK(w == NULL);
+  /* Every record committed; the hop counters count the hops alone. */
+  CHECK_INT(st.written, 2 * THREADS * PER_THREAD);
+  CHECK_INT(st.hops_written, THREADS * PER_THREAD);
+  CHECK_INT(st.queued + st.hops_queued + st.hops_failed, 0);
   CHECK_INT(q_int(db, "SELECT count(*) FROM hop"), THREADS * PER_THREAD);
   CHECK_INT(q_int(db, "SELECT count(DISTINCT request_id) FROM hop"),
             THREADS * PER_THREAD);
@@ -325,6 +330,8 @@ static void test_tiny_queue_drops_exactly(void)
   CHECK_INT(st.submitted, TINY_SUBMITS);
   CHECK_INT(st.dropped, full);
   CHECK_INT(st.queued, ok);
+  CHECK_INT(st.hops_dropped, full);
+  CHECK_INT(st.hops_queued, ok);
   unlock_store(lock);
   store_writer_close(&w);
   CHECK_INT(q_int(db, "SELECT count(*) FROM hop"), ok);
