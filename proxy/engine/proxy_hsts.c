@@ -78,6 +78,8 @@ int proxy__hsts_load(const char *db_path, unsigned store_flags,
   store_close(&st);
   snprintf(snap->list_name, sizeof(snap->list_name), "%s", info.name);
   snap->list_hosts = info.entries;
+  if (store_list_stale(&info, (int64_t)time(NULL)))
+    snap->stale_days = store_list_age_days(&info, (int64_t)time(NULL));
   snap->learned = hsts_index_count(snap->dynamic);
   *out = snap;
   return 0;
@@ -102,6 +104,7 @@ void proxy__hsts_counts(const struct proxy_hsts *snap,
     return;
   out->preload_name = snap->list_name;
   out->preload_hosts = snap->list_hosts;
+  out->preload_stale_days = snap->stale_days;
   out->learned = snap->learned;
 }
 

@@ -183,6 +183,7 @@ struct proxy_hsts {
   struct proxy_hsts *next;             /* the server's retired list */
   int static_borrowed; /* static_ix is owned by a newer snapshot (a probe
                           update shares it; proxy_learn.c) */
+  int stale_days;      /* the list's age past 70 days (stale), else 0 */
 };
 
 /* A SIGHUP reload in flight on the thread pool (one at a time). */

@@ -45,7 +45,14 @@ void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
   for (i = 0; i < naddrs && len < sizeof(line); i++)
     len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s",
                             i > 0 ? ", " : "", addrs[i]);
-  if (len < sizeof(line) && store->preload_name != NULL)
+  if (len < sizeof(line) && store->preload_name != NULL &&
+      store->preload_stale_days > 0)
+    len += (size_t)snprintf(line + len, sizeof(line) - len,
+                            " (preload: %s %zu hosts, STALE: %d days old, "
+                            "run `hstsproxy preload update`, learned: %zu)\n",
+                            store->preload_name, store->preload_hosts,
+                            store->preload_stale_days, store->learned);
+  else if (len < sizeof(line) && store->preload_name != NULL)
     len += (size_t)snprintf(line + len, sizeof(line) - len,
                             " (preload: %s %zu hosts, learned: %zu)\n",
                             store->preload_name, store->preload_hosts,

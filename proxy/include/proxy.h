@@ -48,6 +48,7 @@ struct proxy_store_counts {
   const char *preload_name; /* active list name, or NULL: "none" */
   size_t preload_hosts;
   size_t learned;
+  int preload_stale_days; /* the list's age past 70 days (stale), or 0 */
 };
 
 struct proxy_auth; /* proxy_auth.c: the users of --auth-file */

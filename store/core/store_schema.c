@@ -10,7 +10,8 @@
  * migration and bump STORE_SCHEMA_VERSION; never edit a released one.
  * v2 adds the hop log and per-host counters (store_writer.h); v3 the TLS
  * probe results (store_probe.h); v4 the per-host counters per UTC day
- * (store_audit.h reads them for windows and the trend).
+ * (store_audit.h reads them for windows and the trend); v7 the preload
+ * list's date, skipped entries and reset rows.
  */
 #include <stdio.h>
 
@@ -250,9 +251,24 @@ static const char migration_v5[] = "DROP INDEX IF EXISTS hop_kind;"
  */
 static const char migration_v6[] = "DROP INDEX IF EXISTS hop_host;";
 
+/*
+ * Version 7: a preload list's own date (its "as of" date, or the day it was
+ * imported), the entries skipped because they can never apply, and rows
+ * marked builtin that record a `preload reset` (the list they activate is
+ * the binary's built-in one; they hold no entries).
+ */
+static const char migration_v7[] =
+    "ALTER TABLE preload_import ADD COLUMN list_date TEXT;"
+    "ALTER TABLE preload_import ADD COLUMN skipped INTEGER NOT NULL"
+    "  DEFAULT 0;"
+    "ALTER TABLE preload_import ADD COLUMN builtin INTEGER NOT NULL"
+    "  DEFAULT 0 CHECK (builtin IN (0,1));"
+    "UPDATE preload_import SET list_date ="
+    "  strftime('%Y-%m-%d', imported, 'unixepoch');";
+
 static const char *const migrations[] = {
   migration_v1, migration_v2, migration_v3, migration_v4,
-  migration_v5, migration_v6, NULL /* sentinel */
+  migration_v5, migration_v6, migration_v7, NULL /* sentinel */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
