@@ -28,6 +28,7 @@
 #include "cli_out.h"
 #include "cli_store.h"
 #include "cli_time.h"
+#include "proxy.h"
 #include "proxy_fetch.h"
 #include "store_preload.h"
 
@@ -35,10 +36,6 @@
 #define WHAT_UPDATE "preload update"
 #define WHAT_STATS  "preload stats"
 #define WHAT_RESET  "preload reset"
-/* Chromium's list as gitiles serves it: base64 text (docs/CLI.md). */
-#define DEFAULT_URL                                                 \
-  "https://chromium.googlesource.com/chromium/src/+/main/net/http/" \
-  "transport_security_state_static.json?format=TEXT"
 #define PROGRESS_INTERVAL_NS 100000000u /* redraw at most 10 times a second */
 #define KIB                  1024.0
 
@@ -351,7 +348,7 @@ static int do_update(int argc, char **argv, const struct cli_globals *g)
     return usage_error(WHAT_UPDATE, "unexpected argument (the URL goes "
                                     "after --url)");
   if (o.url == NULL)
-    o.url = DEFAULT_URL;
+    o.url = PROXY_PRELOAD_URL_DEFAULT;
   if (proxy_fetch_url_check(o.url, &why) < 0) {
     cli_error(WHAT_UPDATE, "--url %s: %s", o.url, why);
     return CLI_EXIT_USAGE;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_run_preload.h"
 #include "proxy.h"
 
 #define OPTION_NAME_MAX 32
@@ -33,6 +34,8 @@ enum {
   OPT_LOG_JSON,
   OPT_ALLOW,
   OPT_AUTH_FILE,
+  OPT_PRELOAD_REFRESH,
+  OPT_PRELOAD_URL,
   OPT_VERBOSE,
   OPT_HELP
 };
@@ -85,8 +88,18 @@ static void usage(FILE *f)
       "                         after a CONNECT to HOST:443 and an origin's\n"
       "                         http://HOST -> https://HOST redirect; never\n"
       "                         delays a request (default on)\n"
-      "  --ca-file PEM          trust store for the probes' TLS (default:\n"
-      "                         the system's)\n"
+      "  --ca-file PEM          trust store for the probes' and the\n"
+      "                         preload refresh's TLS (default: the\n"
+      "                         system's)\n"
+      "  --preload-refresh DURATION|off\n"
+      "                         download the preload list again every\n"
+      "                         DURATION (24h, 90m, 7d; default 24h); an\n"
+      "                         unchanged list changes nothing, a changed\n"
+      "                         one reaches every worker at once; a list\n"
+      "                         of fewer than half the active entries is\n"
+      "                         refused; failures are retried\n"
+      "  --preload-url URL      where (default: Chromium's list on\n"
+      "                         chromium.googlesource.com)\n"
       "  --verbose              one line per closed connection on stderr\n"
       "  --help                 this text\n\n"
       "Timeouts are in seconds, 1-%u.\n",
@@ -197,6 +210,8 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     { "log-json", required_argument, NULL, OPT_LOG_JSON },
     { "allow", required_argument, NULL, OPT_ALLOW },
     { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
+    { "preload-refresh", required_argument, NULL, OPT_PRELOAD_REFRESH },
+    { "preload-url", required_argument, NULL, OPT_PRELOAD_URL },
     { "verbose", no_argument, NULL, OPT_VERBOSE },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 }
@@ -232,6 +247,11 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     }
     if (c == OPT_AUTH_FILE) {
       cfg.auth_file = optarg;
+      continue;
+    }
+    if (c == OPT_PRELOAD_REFRESH || c == OPT_PRELOAD_URL) {
+      if (cli_run_preload_option(&cfg, c == OPT_PRELOAD_URL, optarg) < 0)
+        return CLI_EXIT_USAGE;
       continue;
     }
     if (c == '?' || c == ':' || idx < 0) {

@@ -223,6 +223,8 @@ struct proxy_server {
   uv_async_t done; /* a worker's loop has ended */
   uv_mutex_t lock; /* guards every worker's async_open */
   int signals;     /* SIGINT/SIGTERM seen */
+  /* owned: the preload list's refresh (proxy_refresh.c), or NULL */
+  struct proxy_refresh *refresh;
 };
 
 int proxy__worker_open(struct proxy_worker *w, struct proxy_server *s,
@@ -269,6 +271,14 @@ void proxy__hsts_sweep(struct proxy_server *s);
 /* Main thread: makes snap (owned from now on) the current snapshot with
  * the next generation, retires the old one and pokes every worker. */
 void proxy__hsts_publish(struct proxy_server *s, struct proxy_hsts *snap);
+
+/* proxy_refresh.c: the preload list's refresh (--preload-refresh). start
+ * arms its timer on the main loop (nothing when off); stop closes it when
+ * the workers have ended; free releases it once the loop is closed. */
+int proxy__refresh_start(struct proxy_server *s, struct proxy_error *e);
+void proxy__refresh_stop(struct proxy_server *s);
+void proxy__refresh_free(struct proxy_server *s);
+const char *proxy__refresh_url(const struct proxy_config *cfg);
 /* Worker thread: moves w->hsts to the newest snapshot and says so. */
 void proxy__hsts_adopt(struct proxy_worker *w);
 /* The announce and status line counts of a snapshot. */

@@ -187,6 +187,7 @@ static void on_worker_done(uv_async_t *a)
   if (ended == s->nworkers) {
     proxy__hsts_sweep(s);
     proxy__learn_stop(s);
+    proxy__refresh_stop(s);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
@@ -219,7 +220,7 @@ static int main_loop_open(struct proxy_server *s, struct proxy_error *e)
     err = uv_signal_start(&s->sighup, on_reload, SIGHUP);
   if (err < 0)
     return fail_with(e, err, "signals", uv_strerror(err));
-  return 0;
+  return proxy__refresh_start(s, e);
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -376,6 +377,7 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
     proxy__worker_close(&s->workers[i]);
   if (s->loop_open)
     main_loop_close(s);
+  proxy__refresh_free(s);
   proxy__learn_close(s);
   store_writer_close(&s->writer); /* commits what the workers queued */
   proxy__hsts_close(s);

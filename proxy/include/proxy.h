@@ -76,7 +76,17 @@ struct proxy_config {
   size_t nallow;
   const char *auth_file; /* --auth-file: NULL none (not owned) */
   struct proxy_auth *auth; /* its users (proxy_auth_open), or NULL */
+  /* proxy_refresh.c: --preload-refresh (0: off) and --preload-url (NULL:
+   * PROXY_PRELOAD_URL_DEFAULT, not owned). */
+  uint64_t preload_refresh_ms;
+  const char *preload_url;
 };
+
+/* Chromium's list as gitiles serves it (base64 with ?format=TEXT). */
+#define PROXY_PRELOAD_URL_DEFAULT                                   \
+  "https://chromium.googlesource.com/chromium/src/+/main/net/http/" \
+  "transport_security_state_static.json?format=TEXT"
+#define PROXY_PRELOAD_REFRESH_DEFAULT_MS (24u * 3600u * 1000u) /* 24h */
 
 /* A startup failure: printed as "hstsproxy: <what>: <why>". */
 struct proxy_error {

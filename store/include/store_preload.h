@@ -136,6 +136,10 @@ int store_preload_foreach(struct store *s, int builtin,
                           int (*fn)(const struct hsts_entry *e, void *arg),
                           void *arg);
 
+/* Writes the SHA-256 of `len` bytes as 64 hex digits and a NUL (what the
+ * history records). Returns 0, or -1 when OpenSSL fails. */
+int store_sha256_hex(const char *data, size_t len, char out[65]);
+
 /* The built-in list's number of entries. */
 size_t store_builtin_count(void);
 

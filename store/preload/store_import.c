@@ -294,7 +294,7 @@ static enum store_format sniff(const char *data, size_t len)
   return STORE_FORMAT_TEXT;
 }
 
-static int sha256_hex(const char *data, size_t len, char out[65])
+int store_sha256_hex(const char *data, size_t len, char out[65])
 {
   static const char hex[] = "0123456789abcdef";
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -501,7 +501,7 @@ static int fill_info(struct store__import *imp, const char *data, size_t len,
            in->list_date);
   in->imported = now;
   in->bytes = len;
-  if (sha256_hex(data, len, in->sha256) != 0)
+  if (store_sha256_hex(data, len, in->sha256) != 0)
     return store__fail(imp->s, STORE_EIO, "%s: SHA-256 failed", source);
   return STORE_OK;
 }
