@@ -303,7 +303,8 @@ static void test_audit_windows(void)
 
 /* --- migration --- */
 
-/* A v3 file: a new store less what v4 added, with host_traffic rows. */
+/* A v3 file: a new store less what v4 and v7 added, with host_traffic
+ * rows. */
 static void make_v3(char db[TESTUTIL_PATH_MAX])
 {
   struct store *s;
@@ -315,6 +316,8 @@ static void make_v3(char db[TESTUTIL_PATH_MAX])
                          "ALTER TABLE preload_import DROP COLUMN list_date;"
                          "ALTER TABLE preload_import DROP COLUMN skipped;"
                          "ALTER TABLE preload_import DROP COLUMN builtin;"
+                         "DROP VIEW hop_json;"
+                         "ALTER TABLE hop DROP COLUMN policy_list;"
                          "PRAGMA user_version = 3") == 0);
   CHECK(testutil_sql(
             db,
