@@ -6,10 +6,12 @@ with one more host: the running proxy answers 307 for that host within
 seconds, with no signal. A truncated list (fewer than half the entries) is
 refused and the list before stays; an unreachable mirror changes nothing
 and is retried. With no network at all, a fresh store already upgrades
-paypal.com (the built-in list). No test reaches the internet or DNS: the
+paypal.com (the built-in list), and says the list is stale on its start
+line and status page. No test reaches the internet or DNS: the
 proxy answers the 307 itself, other hosts are --map'ped to a local origin.
 """
 
+import datetime
 import os
 import re
 import sys
@@ -17,7 +19,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 import upgrade_util as U  # noqa: E402
-from tls_util import Reply, tls_origin  # noqa: E402
+from tls_util import Reply, run_cli, tls_origin  # noqa: E402
 
 NEW_HOST = "newly-added.test"
 REFRESH_TIMEOUT = 20.0
@@ -132,7 +134,31 @@ class Refresh(H.ProxyTestCase):
         for host in ("paypal.com", "x.figma.com", "github.com"):
             self.assertEqual(self.status(p, host), 307, host)
         self.assertNotEqual(self.status(p, "x.www.figma.com"), 307)
+        # Stale past 70 days: the start line and the status page say so.
+        age = (datetime.date.today() - datetime.date(2026, 6, 1)).days
+        c = self.raw(p.port)
+        c.send(H.http_request("GET", "/", "127.0.0.1:%d" % p.port))
+        page = c.read_response().body.decode()
+        if age > 71:
+            self.assertRegex(start, r", STALE: \d+ days old, run "
+                             r"`hstsproxy preload update`, learned: 0\)$")
+            self.assertRegex(page, r"chromium-2026-06-01 \(94599 hosts\) "
+                             r"STALE: \d+ days old")
+        elif age < 70:
+            self.assertNotIn("STALE", start)
+            self.assertNotIn("STALE", page)
         p.stop()
+
+    def test_option_errors(self):
+        for args in (("--preload-refresh", "0s"), ("--preload-refresh", "1"),
+                     ("--preload-refresh", "1w"),
+                     ("--preload-refresh", "366d"),
+                     ("--preload-url", "http://127.0.0.1/list")):
+            with self.subTest(args=args):
+                status, out, err, _ = run_cli(("run",) + args, self.db)
+                self.assertEqual(status, 2, (out, err))
+                self.assertEqual(len(err.splitlines()), 1, err)
+                self.assertTrue(err.startswith("hstsproxy: " + args[0]), err)
 
 
 if __name__ == "__main__":
