@@ -253,6 +253,7 @@ static struct proxy_hsts *derive(struct proxy_hsts *cur, const struct update *u,
   cur->static_borrowed = 1; /* the newer snapshot owns it now */
   memcpy(snap->list_name, cur->list_name, sizeof(snap->list_name));
   snap->list_hosts = cur->list_hosts;
+  snap->stale_days = cur->stale_days;
   snap->learned = hsts_index_count(snap->dynamic);
   return snap;
 fail:

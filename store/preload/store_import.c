@@ -12,8 +12,8 @@
  * byte order mark is ignored; the format is sniffed from the content when
  * not given. The list's date is the "as of YYYY-MM-DD" of its head comment
  * when it has one (the built-in snapshot's does), else the import's day.
- * A reset inserts a history row marked builtin and drops all entries. The text
- * and Mozilla parsers are here; the Chromium JSON parser is in
+ * A reset inserts a history row marked builtin and drops all entries.
+ * The text and Mozilla parsers are here; the Chromium JSON parser is in
  * store_chromium.c.
  */
 #include <openssl/evp.h>
