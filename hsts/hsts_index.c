@@ -632,7 +632,8 @@ static void lookup_dynamic(const struct hsts_index *ix, const char *host,
   }
 }
 
-/* Static side: the most specific covering entry; returns 1 to upgrade. */
+/* Static side: the most specific matching entry, when it covers the host;
+ * returns 1 to upgrade. */
 static int lookup_static(const struct hsts_index *ix, const char *host,
                          size_t len, const struct suffixes *sx,
                          struct hsts_result *out)
@@ -654,6 +655,9 @@ static int lookup_static(const struct hsts_index *ix, const char *host,
       out->static_entry = e;
       return e.force_https && e.include_subdomains;
     }
+    /* The most specific entry decides, as Chromium's DecodeHSTSPreload:
+     * one that does not cover the host hides every parent entry. */
+    return 0;
   }
   return 0;
 }

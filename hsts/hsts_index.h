@@ -9,10 +9,11 @@
  *
  *  1. dynamic: the first entry that is the host itself, or includes
  *     subdomains, decides; expired entries never match;
- *  2. static: the most specific entry that covers the host (its own name,
- *     or a subdomain when include_subdomains or, for pin-only entries,
- *     include_subdomains_for_pinning) decides; an entry without
- *     force_https never upgrades and hides any higher entry;
+ *  2. static: the most specific entry matching a label suffix decides;
+ *     when it does not cover the host (its own name, or a subdomain when
+ *     include_subdomains or, for pin-only entries,
+ *     include_subdomains_for_pinning), nothing static applies; an entry
+ *     without force_https never upgrades and hides any higher entry;
  *  3. otherwise no HSTS.
  *
  * Details (Chromium's PreloadDecoder, net/http/transport_security_state.cc):
@@ -20,8 +21,9 @@
  * include_subdomains_for_pinning is set, and upgrades them only when it has
  * both force_https and include_subdomains. A more specific entry that does
  * not cover the host (a listed parent's child without include_subdomains)
- * is skipped, as RFC 6797 section 8.2 requires; Chromium's trie instead
- * lets it hide the parent (one 2016 case: www.makeyourlaws.org). A live
+ * hides the parent, as in Chromium's DecodeHSTSPreload (the 2026 list:
+ * www.figma.com hides figma.com's include_subdomains from
+ * x.www.figma.com); RFC 6797 section 8.2 would skip it instead. A live
  * dynamic entry always upgrades; its force_https bit is not consulted. A
  * dynamic entry expires when now > expires; expires == 0 means never.
  * Names are compared exactly: pass them through hsts_host_normalize().

@@ -1,5 +1,5 @@
 /*
- * cmd_preload.c - `hstsproxy preload import|update|stats`.
+ * cmd_preload.c - `hstsproxy preload import|update|stats|reset`.
  *
  * import replaces the store's active preload list with a file (Chromium
  * JSON, Mozilla .inc or text; sniffed unless --format says) in one
@@ -7,7 +7,11 @@
  * SIGHUP. update downloads the list over HTTPS with the proxy's own TLS
  * client (proxy_fetch.h: certificate and name verified), decodes it when
  * it comes base64-encoded (gitiles' ?format=TEXT), and imports it the
- * same way. stats describes the active list (or the builtin one). The
+ * same way. Both refuse a list with fewer than half the active entries
+ * unless --force, and name in one warning line the entries skipped
+ * because they can never apply. stats describes the active list (or the
+ * built-in one), with its date and a warning past 70 days; reset goes
+ * back to the built-in list. The
  * parsing and the transaction are the store's (store_preload.h); this file
  * only handles arguments, the download's progress and output.
  */
@@ -24,25 +28,25 @@
 #include "cli_out.h"
 #include "cli_store.h"
 #include "cli_time.h"
+#include "proxy.h"
 #include "proxy_fetch.h"
 #include "store_preload.h"
 
 #define WHAT_IMPORT "preload import"
 #define WHAT_UPDATE "preload update"
 #define WHAT_STATS  "preload stats"
-/* Chromium's list as gitiles serves it: base64 text (docs/CLI.md). */
-#define DEFAULT_URL                                                 \
-  "https://chromium.googlesource.com/chromium/src/+/main/net/http/" \
-  "transport_security_state_static.json?format=TEXT"
+#define WHAT_RESET  "preload reset"
 #define PROGRESS_INTERVAL_NS 100000000u /* redraw at most 10 times a second */
 #define KIB                  1024.0
 #define WHY_MAX              160 /* a usage error's reason */
 
 static const char usage_text[] =
     "usage: hstsproxy preload import FILE [--format chromium|mozilla|text] "
+    "[--force] [--json]\n"
+    "       hstsproxy preload update [--url URL] [--ca-file PEM] [--force] "
     "[--json]\n"
-    "       hstsproxy preload update [--url URL] [--ca-file PEM] [--json]\n"
     "       hstsproxy preload stats [--json]\n"
+    "       hstsproxy preload reset [--json]\n"
     "\n"
     "import  replace the active preload list with FILE, atomically: a\n"
     "        malformed file changes nothing and the error names the line.\n"
@@ -50,6 +54,9 @@ static const char usage_text[] =
     "        Mozilla's nsSTSPreloadList.inc, or text (one host per line,\n"
     "        optionally followed by includeSubDomains; # comments).\n"
     "        Detected from the content unless --format is given.\n"
+    "        Entries that can never apply (IP literals, invalid names) are\n"
+    "        skipped and named in one warning line. A list with fewer than\n"
+    "        half the active list's entries is refused unless --force.\n"
     "update  download the list over HTTPS (certificate and name verified\n"
     "        against the system's trust store, or --ca-file) and import it.\n"
     "        Default URL: Chromium's transport_security_state_static.json\n"
@@ -57,9 +64,11 @@ static const char usage_text[] =
     "        is decoded; a mirror may serve the raw JSON). Only status 200\n"
     "        is accepted: redirects are not followed. Any network, TLS or\n"
     "        HTTP error leaves the store unchanged (exit 3).\n"
-    "stats   the active list: name, source, when imported, counts. With no\n"
-    "        list imported, the builtin list of preloaded top-level domains\n"
-    "        is active.\n"
+    "stats   the active list: name, date, age, source, counts. With no\n"
+    "        list imported, the built-in list is active: Chromium's\n"
+    "        force-https entries as of its date. A list more than 70 days\n"
+    "        old is stale: stats says so.\n"
+    "reset   make the built-in list active again (recorded in the history).\n"
     "\n"
     "Exit status: 0 success, 2 usage error, 3 failure (unreadable or\n"
     "malformed file, network, TLS or HTTP error, database error).\n";
@@ -79,10 +88,12 @@ struct opts {
   const char *format;
   const char *url;
   const char *ca_file;
+  int force;
 };
 
 #define WITH_FORMAT 0x1u /* --format */
 #define WITH_URL    0x2u /* --url, --ca-file */
+#define WITH_FORCE  0x4u /* --force */
 
 /* The options of every preload subcommand, with the bit that allows each
  * (0: all). */
@@ -90,6 +101,7 @@ static const struct cli_opt_member all_options[] = {
   { { "format", required_argument, NULL, 'f' }, WITH_FORMAT },
   { { "url", required_argument, NULL, 'u' }, WITH_URL },
   { { "ca-file", required_argument, NULL, 'c' }, WITH_URL },
+  { { "force", no_argument, NULL, 'F' }, WITH_FORCE },
   { { "json", no_argument, NULL, 'j' }, 0 },
   { { "help", no_argument, NULL, 'h' }, 0 },
 };
@@ -127,6 +139,8 @@ static int parse(int argc, char **argv, const char *what, unsigned with,
       o->url = optarg;
     else if (c == 'c')
       o->ca_file = optarg;
+    else if (c == 'F')
+      o->force = 1;
   }
   return cli_opt_operands(&cmd, argc, argv, operand);
 }
@@ -135,11 +149,15 @@ static void json_info(struct cli_json *j, const struct store_list_info *in)
 {
   char t[CLI_TIME_MAX];
 
+  int64_t now = (int64_t)time(NULL);
+
   cli_json_kstring(j, "list", in->name);
   cli_json_kbool(j, "builtin", in->builtin);
+  cli_json_kstring(j, "list_date", in->list_date);
+  cli_json_kint(j, "age_days", store_list_age_days(in, now));
+  cli_json_kbool(j, "stale", store_list_stale(in, now));
   cli_json_kstring(j, "source", in->builtin ? NULL : in->source);
-  cli_json_kstring(j, "format",
-                   in->builtin ? NULL : store_format_name(in->format));
+  cli_json_kstring(j, "format", store_format_name(in->format));
   cli_json_kstring(j, "sha256", in->builtin ? NULL : in->sha256);
   if (in->builtin) {
     cli_json_knull(j, "imported");
@@ -153,7 +171,20 @@ static void json_info(struct cli_json *j, const struct store_list_info *in)
   cli_json_kuint(j, "include_subdomains", in->with_subdomains);
   cli_json_kuint(j, "force_https", in->force_https);
   cli_json_kuint(j, "duplicates", in->duplicates);
+  cli_json_kuint(j, "skipped", in->skipped);
   cli_json_kuint(j, "imports", in->imports);
+}
+
+/* One warning line for the entries that can never apply. */
+static void warn_skipped(const char *what, const struct store_list_info *in)
+{
+  if (in->skipped == 0)
+    return;
+  cli_error(what,
+            "warning: skipped %zu %s that can never apply (IP "
+            "literals or invalid names): %s",
+            in->skipped, in->skipped == 1 ? "entry" : "entries",
+            in->skipped_names);
 }
 
 /* What import and update print: the list, or the JSON of stats. */
@@ -169,8 +200,10 @@ static void print_imported(const struct store_list_info *in, const char *source,
     cli_json_object_end(&j);
     return;
   }
-  printf("imported %zu hosts (%zu with subdomains) from %s\n", in->entries,
+  printf("imported %zu %s (%zu force-https, %zu with subdomains) from %s\n",
+         in->entries, in->entries == 1 ? "host" : "hosts", in->force_https,
          in->with_subdomains, source);
+  printf("list %s, dated %s\n", in->name, in->list_date);
   if (in->duplicates > 0)
     printf("merged %zu repeated %s (the same host after normalization)\n",
            in->duplicates, in->duplicates == 1 ? "entry" : "entries");
@@ -179,13 +212,16 @@ static void print_imported(const struct store_list_info *in, const char *source,
 }
 
 /* Imports FILE, recorded under its absolute path, so that preload stats
- * says where the list came from whatever directory it is run in. */
+ * says where the list came from whatever directory it is run in; without
+ * force, a list of fewer than half the active entries is refused. */
 static int import_file(struct store *s, const char *path,
-                       enum store_format format, struct store_list_info *in)
+                       enum store_format format, int force,
+                       struct store_list_info *in)
 {
   char *abs = realpath(path, NULL);
-  int err = store_preload_import_file(s, abs != NULL ? abs : path, format,
-                                      time(NULL), in);
+  int err = store_preload_import_file_flags(
+      s, abs != NULL ? abs : path, format, time(NULL),
+      force ? 0 : STORE_IMPORT_GUARD, in);
 
   free(abs);
   return err;
@@ -197,7 +233,9 @@ static int do_import(int argc, char **argv, const struct cli_globals *g)
   enum store_format format = STORE_FORMAT_AUTO;
   struct store_list_info in;
   struct store *s;
-  int rc = parse(argc, argv, WHAT_IMPORT, WITH_FORMAT, "FILE", &o), err;
+  int rc = parse(argc, argv, WHAT_IMPORT, WITH_FORMAT | WITH_FORCE, "FILE",
+                 &o),
+      err;
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;
@@ -208,13 +246,14 @@ static int do_import(int argc, char **argv, const struct cli_globals *g)
   rc = cli_store_open(g, WHAT_IMPORT, 0, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
-  err = import_file(s, argv[optind], format, &in);
+  err = import_file(s, argv[optind], format, o.force, &in);
   if (err != STORE_OK) {
     rc = cli_store_error(WHAT_IMPORT, s, err);
     store_close(&s);
     return rc == CLI_EXIT_USAGE ? CLI_EXIT_FAIL : rc;
   }
   store_close(&s);
+  warn_skipped(WHAT_IMPORT, &in);
   print_imported(&in, argv[optind], o.json);
   return cli_out_finish(WHAT_IMPORT);
 }
@@ -318,12 +357,13 @@ static int do_update(int argc, char **argv, const struct cli_globals *g)
   struct store_list_info in;
   struct store *s = NULL;
   const char *why = NULL;
-  int rc = parse(argc, argv, WHAT_UPDATE, WITH_URL, NULL, &o), err;
+  int rc = parse(argc, argv, WHAT_UPDATE, WITH_URL | WITH_FORCE, NULL, &o),
+      err;
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;
   if (o.url == NULL)
-    o.url = DEFAULT_URL;
+    o.url = PROXY_PRELOAD_URL_DEFAULT;
   if (proxy_fetch_url_check(o.url, &why) < 0) {
     cli_error(WHAT_UPDATE, "--url %s: %s", o.url, why);
     return CLI_EXIT_USAGE;
@@ -336,8 +376,9 @@ static int do_update(int argc, char **argv, const struct cli_globals *g)
   if (rc == CLI_EXIT_OK)
     rc = decode_body(&o, &r);
   if (rc == CLI_EXIT_OK) {
-    err = store_preload_import_mem(s, r.body, r.len, o.url, STORE_FORMAT_AUTO,
-                                   time(NULL), &in);
+    err = store_preload_import_mem_flags(s, r.body, r.len, o.url,
+                                         STORE_FORMAT_AUTO, time(NULL),
+                                         o.force ? 0 : STORE_IMPORT_GUARD, &in);
     if (err != STORE_OK) {
       cli_store_error(WHAT_UPDATE, s, err);
       rc = CLI_EXIT_FAIL; /* a malformed list is a failure, not usage */
@@ -347,6 +388,7 @@ static int do_update(int argc, char **argv, const struct cli_globals *g)
   store_close(&s);
   if (rc != CLI_EXIT_OK)
     return rc;
+  warn_skipped(WHAT_UPDATE, &in);
   print_imported(&in, o.url, o.json);
   return cli_out_finish(WHAT_UPDATE);
 }
@@ -356,12 +398,18 @@ static void text_stats(const struct store_list_info *in)
   struct cli_out o;
   char t[CLI_TIME_MAX], rel[CLI_TIME_MAX];
 
+  int64_t now = (int64_t)time(NULL);
+  int age = store_list_age_days(in, now);
+
   cli_out_init(&o, stdout);
   cli_out_row(&o, "active list", "%s", in->name);
+  cli_out_row(&o, "list date", "%s (%d %s old)%s", in->list_date, age,
+              age == 1 ? "day" : "days",
+              store_list_stale(in, now) ? ": STALE, more than 70 days" : "");
   if (in->builtin) {
     cli_out_row(&o, "source",
-                "built into hstsproxy (top-level domains "
-                "preloaded by Chromium)");
+                "built into hstsproxy (Chromium's force-https "
+                "entries)");
   } else {
     cli_time_rfc3339(in->imported, t);
     cli_time_relative(in->imported, (int64_t)time(NULL), rel);
@@ -376,25 +424,29 @@ static void text_stats(const struct store_list_info *in)
   cli_out_row(&o, "include subdomains", "%zu", in->with_subdomains);
   if (!in->builtin)
     cli_out_row(&o, "duplicates merged", "%zu", in->duplicates);
+  cli_out_row(&o, "skipped", "%zu (never apply)", in->skipped);
   cli_out_row(&o, "imports (history)", "%zu", in->imports);
 }
 
-static int do_stats(int argc, char **argv, const struct cli_globals *g)
+/* Runs stats (reset == 0) or reset: one store call, then the list. */
+static int stats_or_reset(int argc, char **argv, const struct cli_globals *g,
+                          const char *what, int reset)
 {
   struct opts o;
   struct store_list_info in;
   struct store *s;
   struct cli_json j;
-  int rc = parse(argc, argv, WHAT_STATS, 0, NULL, &o), err;
+  int rc = parse(argc, argv, what, 0, NULL, &o), err;
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;
-  rc = cli_store_open(g, WHAT_STATS, 0, &s);
+  rc = cli_store_open(g, what, 0, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
-  err = store_preload_info(s, &in);
+  err = reset ? store_preload_reset(s, (int64_t)time(NULL), &in)
+              : store_preload_info(s, &in);
   if (err != STORE_OK) {
-    rc = cli_store_error(WHAT_STATS, s, err);
+    rc = cli_store_error(what, s, err);
     store_close(&s);
     return rc;
   }
@@ -404,10 +456,13 @@ static int do_stats(int argc, char **argv, const struct cli_globals *g)
     cli_json_object_begin(&j);
     json_info(&j, &in);
     cli_json_object_end(&j);
+  } else if (reset) {
+    printf("the built-in list %s is active again (%zu hosts)\n", in.name,
+           in.entries);
   } else {
     text_stats(&in);
   }
-  return cli_out_finish(WHAT_STATS);
+  return cli_out_finish(what);
 }
 
 int cmd_preload(int argc, char **argv, const struct cli_globals *g)
@@ -416,7 +471,8 @@ int cmd_preload(int argc, char **argv, const struct cli_globals *g)
 
   if (argc < 2)
     return usage_error("preload",
-                       "a subcommand is missing: import, update or stats");
+                       "a subcommand is missing: import, update, stats or "
+                       "reset");
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     fputs(usage_text, stdout);
@@ -427,8 +483,11 @@ int cmd_preload(int argc, char **argv, const struct cli_globals *g)
   if (strcmp(argv[1], "update") == 0)
     return do_update(argc - 1, argv + 1, g);
   if (strcmp(argv[1], "stats") == 0)
-    return do_stats(argc - 1, argv + 1, g);
+    return stats_or_reset(argc - 1, argv + 1, g, WHAT_STATS, 0);
+  if (strcmp(argv[1], "reset") == 0)
+    return stats_or_reset(argc - 1, argv + 1, g, WHAT_RESET, 1);
   snprintf(why, sizeof(why),
-           "unknown subcommand \"%.64s\" (import, update or stats)", argv[1]);
+           "unknown subcommand \"%.64s\" (import, update, stats or reset)",
+           argv[1]);
   return usage_error("preload", why);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_run_preload.h"
 #include "proxy.h"
 #include "proxy_tls.h"
 
@@ -42,6 +43,8 @@ enum {
   OPT_LOG_JSON,
   OPT_ALLOW,
   OPT_AUTH_FILE,
+  OPT_PRELOAD_REFRESH,
+  OPT_PRELOAD_URL,
   OPT_VERBOSE
 };
 
@@ -93,8 +96,18 @@ static void usage(FILE *f)
       "                         after a CONNECT to HOST:443 and an origin's\n"
       "                         http://HOST -> https://HOST redirect; never\n"
       "                         delays a request (default on)\n"
-      "  --ca-file PEM          trust store for the probes' TLS (default:\n"
-      "                         the system's)\n"
+      "  --ca-file PEM          trust store for the probes' and the\n"
+      "                         preload refresh's TLS (default: the\n"
+      "                         system's)\n"
+      "  --preload-refresh DURATION|off\n"
+      "                         download the preload list again every\n"
+      "                         DURATION (24h, 90m, 7d; default 24h); an\n"
+      "                         unchanged list changes nothing, a changed\n"
+      "                         one reaches every worker at once; a list\n"
+      "                         of fewer than half the active entries is\n"
+      "                         refused; failures are retried\n"
+      "  --preload-url URL      where (default: Chromium's list on\n"
+      "                         chromium.googlesource.com)\n"
       "  --verbose              one line per closed connection on stderr\n"
       "  --help                 this text\n\n"
       "Timeouts are in seconds, 1-%u.\n\n"
@@ -171,6 +184,10 @@ static int apply_plain(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
     else
       cfg->log_json = arg;
     return 1;
+  case OPT_PRELOAD_REFRESH:
+  case OPT_PRELOAD_URL:
+    return cli_run_preload_option(cfg, opt == OPT_PRELOAD_URL, arg) < 0 ? -1
+                                                                        : 1;
   case OPT_PROBE:
     if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
       cli_usage_error(cmd, "--probe %s: expected on or off", arg);
@@ -298,6 +315,8 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     { "log-json", required_argument, NULL, OPT_LOG_JSON },
     { "allow", required_argument, NULL, OPT_ALLOW },
     { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
+    { "preload-refresh", required_argument, NULL, OPT_PRELOAD_REFRESH },
+    { "preload-url", required_argument, NULL, OPT_PRELOAD_URL },
     { "verbose", no_argument, NULL, OPT_VERBOSE },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }

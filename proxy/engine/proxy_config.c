@@ -40,6 +40,7 @@ void proxy_config_init(struct proxy_config *cfg)
   cfg->timeout_connect_s = PROXY_DEFAULT_TIMEOUT_CONNECT_S;
   cfg->timeout_response_s = PROXY_DEFAULT_TIMEOUT_RESPONSE_S;
   cfg->timeout_tunnel_s = PROXY_DEFAULT_TIMEOUT_TUNNEL_S;
+  cfg->preload_refresh_ms = PROXY_PRELOAD_REFRESH_DEFAULT_MS;
 }
 
 /* Parses s[0..len) as decimal digits within [min, max]. */

@@ -79,6 +79,8 @@ int proxy__hsts_load(const char *db_path, unsigned store_flags,
   store_close(&st);
   snprintf(snap->list_name, sizeof(snap->list_name), "%s", info.name);
   snap->list_hosts = info.entries;
+  if (store_list_stale(&info, (int64_t)time(NULL)))
+    snap->stale_days = store_list_age_days(&info, (int64_t)time(NULL));
   snap->learned = hsts_index_count(snap->dynamic);
   *out = snap;
   return 0;
@@ -136,6 +138,7 @@ struct proxy_hsts *proxy__hsts_derive(struct proxy_hsts *cur, size_t more,
   cur->static_borrowed = 1; /* the newer snapshot owns it now */
   memcpy(snap->list_name, cur->list_name, sizeof(snap->list_name));
   snap->list_hosts = cur->list_hosts;
+  snap->stale_days = cur->stale_days;
   snap->learned = hsts_index_count(snap->dynamic);
   return snap;
 fail:
@@ -164,6 +167,7 @@ void proxy__hsts_counts(const struct proxy_hsts *snap,
   out->preload_hosts = snap->list_hosts;
   if (snap->dynamic != NULL)
     hsts_index_foreach(snap->dynamic, count_source, out);
+  out->preload_stale_days = snap->stale_days;
 }
 
 int proxy__hsts_open(struct proxy_server *s, struct proxy_error *e)

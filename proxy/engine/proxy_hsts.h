@@ -29,6 +29,7 @@ struct proxy_hsts {
   struct proxy_hsts *next;             /* the server's retired list */
   int static_borrowed; /* static_ix is owned by a newer snapshot (a
                           derived one shares it) */
+  int stale_days;      /* the list's age past 70 days (stale), else 0 */
 };
 
 /* A SIGHUP reload in flight on the thread pool (one at a time). */

@@ -42,6 +42,7 @@ static void status_page(struct proxy_conn *conn)
   unsigned long long uptime = (uv_hrtime() - s->start_ns) / NS_PER_S;
   struct store_writer_stats ws;
   struct proxy_store_counts pc;
+  char stale[64] = "";
   int n;
 
   memset(&ws, 0, sizeof(ws));
@@ -49,6 +50,9 @@ static void status_page(struct proxy_conn *conn)
     store_writer_stats(s->writer, &ws);
   hops_only(&ws);
   proxy__hsts_counts(conn->worker->hsts, &pc);
+  if (pc.preload_stale_days > 0)
+    snprintf(stale, sizeof(stale), " STALE: %d days old (more than 70)",
+             pc.preload_stale_days);
   n = snprintf(body, sizeof(body),
                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
                "<title>hstsproxy</title></head>\n<body><h1>hstsproxy</h1>\n"
@@ -61,7 +65,7 @@ static void status_page(struct proxy_conn *conn)
                "<tr><th>tunnels</th><td>%llu</td></tr>\n"
                "<tr><th>errors</th><td>%llu</td></tr>\n"
                "<tr><th>internal upgrades</th><td>%llu</td></tr>\n"
-               "<tr><th>preload list</th><td>%s (%zu hosts)</td></tr>\n"
+               "<tr><th>preload list</th><td>%s (%zu hosts)%s</td></tr>\n"
                "<tr><th>learned policies</th><td>%zu</td></tr>\n"
                "<tr><th>manual policies</th><td>%zu</td></tr>\n"
                "<tr><th>hop records written</th><td>%llu</td></tr>\n"
@@ -77,7 +81,7 @@ static void status_page(struct proxy_conn *conn)
                (unsigned long long)atomic_load(&st->errors),
                (unsigned long long)atomic_load(&st->upgrades),
                pc.preload_name != NULL ? pc.preload_name : "none",
-               pc.preload_hosts, pc.learned, pc.manual,
+               pc.preload_hosts, stale, pc.learned, pc.manual,
                (unsigned long long)ws.written, (unsigned long long)ws.dropped,
                (unsigned long long)ws.failed, (unsigned long long)ws.queued);
   if (n < 0 || (size_t)n >= sizeof(body)) {

@@ -145,6 +145,8 @@ void proxy__log_upgrade(struct proxy_conn *conn, const struct hsts_result *r,
   h.kind = STORE_HOP_UPGRADE;
   h.policy_source = r->source;
   h.policy_host = e->host;
+  if (!dynamic) /* the list that judged it, for an audit */
+    h.policy_list = conn->worker->hsts->list_name;
   h.include_subdomains = e->include_subdomains;
   h.expires = dynamic && e->expires != STORE_NEVER ? e->expires : 0;
   submit_hop(conn, &h);

@@ -33,6 +33,7 @@
 #include "proxy_auth.h"
 #include "proxy_hsts.h"
 #include "proxy_learn.h"
+#include "proxy_refresh.h"
 #include "proxy_log.h"
 #include "proxy_server.h"
 #include "store_writer.h"
@@ -51,14 +52,18 @@ void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
                             i > 0 ? ", " : "", addrs[i]);
   if (len < sizeof(line) && store->preload_name != NULL)
     len += (size_t)snprintf(line + len, sizeof(line) - len,
-                            " (preload: %s %zu hosts, learned: %zu, "
-                            "manual: %zu)\n",
-                            store->preload_name, store->preload_hosts,
-                            store->learned, store->manual);
+                            " (preload: %s %zu hosts", store->preload_name,
+                            store->preload_hosts);
   else if (len < sizeof(line))
-    snprintf(line + len, sizeof(line) - len,
-             " (preload: none, learned: %zu, manual: %zu)\n", store->learned,
-             store->manual);
+    len += (size_t)snprintf(line + len, sizeof(line) - len, " (preload: none");
+  if (len < sizeof(line) && store->preload_stale_days > 0)
+    len += (size_t)snprintf(line + len, sizeof(line) - len,
+                            ", STALE: %d days old, run `hstsproxy preload "
+                            "update`",
+                            store->preload_stale_days);
+  if (len < sizeof(line))
+    snprintf(line + len, sizeof(line) - len, ", learned: %zu, manual: %zu)\n",
+             store->learned, store->manual);
   fputs(line, f); /* one write: the line stays whole */
   fflush(f);
 }
@@ -186,6 +191,7 @@ static void on_worker_done(uv_async_t *a)
   if (ended == s->nworkers) {
     proxy__hsts_sweep(s);
     proxy__learn_stop(s);
+    proxy__refresh_stop(s);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
@@ -218,7 +224,7 @@ static int main_loop_open(struct proxy_server *s, struct proxy_error *e)
     err = uv_signal_start(&s->sighup, on_reload, SIGHUP);
   if (err < 0)
     return fail_with(e, err, "signals", uv_strerror(err));
-  return 0;
+  return proxy__refresh_start(s, e);
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -376,6 +382,7 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
     proxy__worker_close(&s->workers[i]);
   if (s->loop_open)
     main_loop_close(s);
+  proxy__refresh_free(s);
   proxy__learn_close(s);
   store_writer_close_stats(&s->writer, &ws); /* commits what was queued */
   if (err == 0)

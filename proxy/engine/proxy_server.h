@@ -117,6 +117,8 @@ struct proxy_server {
   uv_async_t done; /* a worker's loop has ended */
   uv_mutex_t lock; /* guards every worker's async_open */
   int signals;     /* SIGINT/SIGTERM seen */
+  /* owned: the preload list's refresh (proxy_refresh.c), or NULL */
+  struct proxy_refresh *refresh;
 };
 
 /* ---- proxy_worker.c ---- */

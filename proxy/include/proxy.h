@@ -49,6 +49,7 @@ struct proxy_store_counts {
   size_t preload_hosts;
   size_t learned; /* live learned policies */
   size_t manual;  /* live manual policies */
+  int preload_stale_days; /* the list's age past 70 days (stale), or 0 */
 };
 
 struct proxy_auth; /* proxy_auth.c: the users of --auth-file */
@@ -76,7 +77,17 @@ struct proxy_config {
   size_t nallow;
   const char *auth_file; /* --auth-file: NULL none (not owned) */
   struct proxy_auth *auth; /* its users (proxy_auth_open), or NULL */
+  /* proxy_refresh.c: --preload-refresh (0: off) and --preload-url (NULL:
+   * PROXY_PRELOAD_URL_DEFAULT, not owned). */
+  uint64_t preload_refresh_ms;
+  const char *preload_url;
 };
+
+/* Chromium's list as gitiles serves it (base64 with ?format=TEXT). */
+#define PROXY_PRELOAD_URL_DEFAULT                                   \
+  "https://chromium.googlesource.com/chromium/src/+/main/net/http/" \
+  "transport_security_state_static.json?format=TEXT"
+#define PROXY_PRELOAD_REFRESH_DEFAULT_MS (24u * 3600u * 1000u) /* 24h */
 
 /* A startup failure: printed as "hstsproxy run: <what>: <why>". */
 struct proxy_error {

@@ -54,6 +54,8 @@ const char *store_strerror(int err)
     return "out of memory";
   case STORE_EFULL:
     return "the hop-log queue is full";
+  case STORE_ESHRINK:
+    return "the new list has fewer than half the active list's entries";
   default:
     return "unknown store error";
   }

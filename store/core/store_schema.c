@@ -11,7 +11,8 @@
  * v2 adds the hop log and per-host counters (store_writer.h); v3 the TLS
  * probe results (store_probe.h); v4 the per-host counters per UTC day
  * (store_audit.h reads them for windows and the trend); v7 the origin
- * of a probe (the proxy's own, or the command line's).
+ * of a probe (the proxy's own, or the command line's); v8 the preload
+ * list's date, skipped entries and reset rows, the list of a hop.
  */
 #include <stdio.h>
 
@@ -64,6 +65,44 @@ static const char migration_v1[] =
     ") WITHOUT ROWID;"
     "CREATE INDEX policy_expires ON policy(expires)"
     "  WHERE expires IS NOT NULL;";
+
+/* The hop_json view (v2; v7 adds policy_list between its two halves):
+ * each hop as the JSON object of `log --json` and `run --log-json`, every
+ * field present, null where it does not apply. */
+#define HOP_JSON_HEAD                                                    \
+  "CREATE VIEW hop_json (id, json) AS SELECT id, json_object("           \
+  "  'time', strftime('%Y-%m-%dT%H:%M:%S', time_ms / 1000, 'unixepoch')" \
+  "          || printf('.%03dZ', time_ms % 1000),"                       \
+  "  'duration_ms', round(duration_us / 1000.0, 3),"                     \
+  "  'request_id', request_id,"                                          \
+  "  'chain_id', chain_id,"                                              \
+  "  'hop', hop,"                                                        \
+  "  'client', client,"                                                  \
+  "  'user_agent', user_agent,"                                          \
+  "  'method', method,"                                                  \
+  "  'url', url,"                                                        \
+  "  'http_version', http_version,"                                      \
+  "  'status', status,"                                                  \
+  "  'reason', reason,"                                                  \
+  "  'location', location,"                                              \
+  "  'kind', kind,"                                                      \
+  "  'policy_source', policy_source,"                                    \
+  "  'policy_host', policy_host,"
+
+#define HOP_JSON_TAIL                                                    \
+  "  'include_subdomains',"                                              \
+  "    json(CASE include_subdomains WHEN 1 THEN 'true'"                  \
+  "         WHEN 0 THEN 'false' END),"                                   \
+  "  'expires', strftime('%Y-%m-%dT%H:%M:%SZ', expires, 'unixepoch'),"   \
+  "  'upstream_ip', upstream_ip,"                                        \
+  "  'sts_header', sts_header,"                                          \
+  "  'scheme_change', scheme_change,"                                    \
+  "  'same_host',"                                                       \
+  "    json(CASE same_host WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)," \
+  "  'bootstrap',"                                                       \
+  "    json(CASE bootstrap WHEN 1 THEN 'true' ELSE 'false' END),"        \
+  "  'error', error"                                                     \
+  ") FROM hop;"
 
 /*
  * Version 2: the hop log (store_writer.h), per-host traffic counters and the
@@ -134,40 +173,7 @@ static const char migration_v2[] =
     "  written INTEGER NOT NULL DEFAULT 0,"
     "  dropped INTEGER NOT NULL DEFAULT 0," /* the queue was full */
     "  failed INTEGER NOT NULL DEFAULT 0"   /* given up: store failing */
-    ");"
-    /* Each hop as the JSON object of `log --json` and `run --log-json`:
-     * every field present, null where it does not apply. */
-    "CREATE VIEW hop_json (id, json) AS SELECT id, json_object("
-    "  'time', strftime('%Y-%m-%dT%H:%M:%S', time_ms / 1000, 'unixepoch')"
-    "          || printf('.%03dZ', time_ms % 1000),"
-    "  'duration_ms', round(duration_us / 1000.0, 3),"
-    "  'request_id', request_id,"
-    "  'chain_id', chain_id,"
-    "  'hop', hop,"
-    "  'client', client,"
-    "  'user_agent', user_agent,"
-    "  'method', method,"
-    "  'url', url,"
-    "  'http_version', http_version,"
-    "  'status', status,"
-    "  'reason', reason,"
-    "  'location', location,"
-    "  'kind', kind,"
-    "  'policy_source', policy_source,"
-    "  'policy_host', policy_host,"
-    "  'include_subdomains',"
-    "    json(CASE include_subdomains WHEN 1 THEN 'true'"
-    "         WHEN 0 THEN 'false' END),"
-    "  'expires', strftime('%Y-%m-%dT%H:%M:%SZ', expires, 'unixepoch'),"
-    "  'upstream_ip', upstream_ip,"
-    "  'sts_header', sts_header,"
-    "  'scheme_change', scheme_change,"
-    "  'same_host',"
-    "    json(CASE same_host WHEN 1 THEN 'true' WHEN 0 THEN 'false' END),"
-    "  'bootstrap',"
-    "    json(CASE bootstrap WHEN 1 THEN 'true' ELSE 'false' END),"
-    "  'error', error"
-    ") FROM hop;";
+    ");" HOP_JSON_HEAD HOP_JSON_TAIL;
 
 /*
  * Version 3: TLS probe results (store_probe.h), every probe kept (the
@@ -261,9 +267,30 @@ static const char migration_v7[] =
     "ALTER TABLE probe ADD COLUMN origin TEXT NOT NULL DEFAULT 'run'"
     "  CHECK (origin IN ('run', 'cli'));";
 
+/*
+ * Version 8: a preload list's own date (its "as of" date, or the day it was
+ * imported), the entries skipped because they can never apply, and rows
+ * marked builtin that record a `preload reset` (the list they activate is
+ * the binary's built-in one; they hold no entries). hop.policy_list names
+ * the list whose entry decided an upgrade (an audit says which list
+ * judged it), and hop_json shows it.
+ */
+static const char migration_v8[] =
+    "ALTER TABLE preload_import ADD COLUMN list_date TEXT;"
+    "ALTER TABLE preload_import ADD COLUMN skipped INTEGER NOT NULL"
+    "  DEFAULT 0;"
+    "ALTER TABLE preload_import ADD COLUMN builtin INTEGER NOT NULL"
+    "  DEFAULT 0 CHECK (builtin IN (0,1));"
+    "UPDATE preload_import SET list_date ="
+    "  strftime('%Y-%m-%d', imported, 'unixepoch');"
+    "ALTER TABLE hop ADD COLUMN policy_list TEXT;"
+    "DROP VIEW IF EXISTS hop_json;" HOP_JSON_HEAD
+    "  'policy_list', policy_list," HOP_JSON_TAIL;
+
 static const char *const migrations[] = {
   migration_v1, migration_v2, migration_v3, migration_v4,
-  migration_v5, migration_v6, migration_v7, NULL /* sentinel */
+  migration_v5, migration_v6, migration_v7, migration_v8,
+  NULL /* sentinel */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

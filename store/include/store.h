@@ -35,13 +35,14 @@ enum store_err {
   STORE_EPRELOADED, /* refused: the host is on the preload list */
   STORE_EINVAL,     /* an argument out of range */
   STORE_ENOMEM,     /* out of memory */
-  STORE_EFULL       /* the hop-log queue is full: the record was dropped */
+  STORE_EFULL,      /* the hop-log queue is full: the record was dropped */
+  STORE_ESHRINK     /* refused: a list of fewer than half the active's */
 };
 
 /* Returns a static English description of a store_err. Never NULL. */
 const char *store_strerror(int err);
 
-#define STORE_SCHEMA_VERSION  7 /* what this program creates and reads */
+#define STORE_SCHEMA_VERSION  8 /* what this program creates and reads */
 #define STORE_APPLICATION_ID  0x48535453 /* PRAGMA application_id, "HSTS" */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* wait for another process's lock */
 #define STORE_ERRMSG_MAX      512        /* bytes of a detailed error message */

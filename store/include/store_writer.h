@@ -76,7 +76,8 @@ struct store_hop {
   enum hsts_source policy_source;
   const char *policy_host;
   int include_subdomains;
-  int64_t expires; /* Unix s; 0: none (preload, builtin) */
+  int64_t expires;         /* Unix s; 0: none (preload, builtin) */
+  const char *policy_list; /* a static entry's list: "chromium-2026-06-01" */
   /* STORE_HOP_REDIRECT only (ignored otherwise). */
   const char *upstream_ip;
   const char *sts_header; /* the raw Strict-Transport-Security, or NULL */

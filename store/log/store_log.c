@@ -54,8 +54,9 @@ static const char sql_insert_hop[] =
     " client, user_agent, method, url, host, http_version, status, reason,"
     " location, kind, policy_source, policy_host, include_subdomains,"
     " expires, upstream_ip, sts_header, scheme_change, same_host, bootstrap,"
-    " error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-    " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+    " error, policy_list) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+    " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
+    " ?25, ?26)";
 
 static const char sql_upsert_host[] =
     "INSERT INTO host_traffic (host, first_seen, last_seen, http_requests,"
@@ -340,9 +341,10 @@ static void bind_bool(sqlite3_stmt *st, int i, int v)
 static void bind_upgrade(sqlite3_stmt *st, const struct hop_view *v)
 {
   if (v->h.kind != STORE_HOP_UPGRADE)
-    return; /* ?16 to ?19 stay NULL */
+    return; /* ?16 to ?19 and ?26 stay NULL */
   bind_text(st, 16, hsts_source_name((enum hsts_source)v->h.policy_source));
   bind_text(st, 17, v->s[STORE__HS_POLICY_HOST]);
+  bind_text(st, 26, v->s[STORE__HS_POLICY_LIST]);
   sqlite3_bind_int(st, 18, v->h.include_subdomains != 0);
   if (v->h.expires != 0)
     sqlite3_bind_int64(st, 19, v->h.expires);

@@ -44,6 +44,7 @@ enum store__hop_str {
   STORE__HS_UPSTREAM_IP,
   STORE__HS_STS_HEADER,
   STORE__HS_ERROR,
+  STORE__HS_POLICY_LIST,
   STORE__HS_COUNT
 };
 

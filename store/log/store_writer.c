@@ -194,7 +194,7 @@ int store_writer_hop(struct store_writer *w, const struct store_hop *h)
   const char *s[STORE__HS_COUNT] = {
     h->client,       h->user_agent, h->method,   h->url,
     h->http_version, h->reason,     h->location, h->policy_host,
-    h->upstream_ip,  h->sts_header, h->error
+    h->upstream_ip,  h->sts_header, h->error,    h->policy_list
   };
   struct store__rec_hop r;
   size_t body = sizeof(r), size;

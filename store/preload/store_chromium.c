@@ -75,7 +75,8 @@ static void blank_comments(char *buf, size_t len)
   }
 }
 
-/* Fails with "SOURCE: entry K [\"name\"] (line L): why". */
+/* Fails with "SOURCE: entry K [\"name\"] (line L): why", counting the
+ * entries from 1 as a reader of the file does. */
 static int entry_fail(struct ctx *c, sqlite3_int64 k, const char *name,
                       const char *why)
 {
@@ -93,7 +94,7 @@ static int entry_fail(struct ctx *c, sqlite3_int64 k, const char *name,
   return store__fail(c->imp->s, STORE_EFORMAT,
                      "%s: entry %lld%s (line %zu): "
                      "%s",
-                     c->imp->info.source, (long long)k, shown, line, why);
+                     c->imp->info.source, (long long)k + 1, shown, line, why);
 }
 
 /* Type name of a json_type() column, "missing" when absent. */

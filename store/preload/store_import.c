@@ -5,16 +5,22 @@
  * the format's parser feeds every entry through store__import_add() (which
  * normalizes the name and inserts it under the new list's id), then the
  * counts are written, the active marker moves to the new list and the old
- * list's entries are deleted. Any malformed record rolls the whole
- * transaction back, so the store is unchanged. Binary input (a NUL byte)
- * is refused before parsing; the format is sniffed from the content when
- * not given. The text and Mozilla parsers are here; the Chromium JSON
- * parser is in store_chromium.c.
+ * list's entries are deleted. A name that can never apply (an IP literal
+ * such as Chromium's "1.0.0.1", an invalid name) is skipped and counted;
+ * broken syntax rolls the whole transaction back, so the store is
+ * unchanged. Binary input (a NUL byte) is refused before parsing; a UTF-8
+ * byte order mark is ignored; the format is sniffed from the content when
+ * not given. The list's date is the "as of YYYY-MM-DD" of its head comment
+ * when it has one (the built-in snapshot's does), else the import's day.
+ * A reset inserts a history row marked builtin and drops all entries.
+ * The text and Mozilla parsers are here; the Chromium JSON parser is in
+ * store_chromium.c.
  */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hsts_host.h"
 #include "store_import_int.h"
@@ -23,6 +29,10 @@
 #define NAME_SHOWN      80 /* bytes of a bad name quoted in a message */
 #define MOZILLA_FENCE   "%%"
 #define TEXT_SUBDOMAINS "includeSubDomains"
+#define UTF8_BOM        "\xef\xbb\xbf"
+#define DATE_MARK       "as of "
+#define DATE_LEN        10   /* YYYY-MM-DD */
+#define HEAD_SCAN       4096 /* bytes of head comment searched for a date */
 
 static const char *const format_names[] = { "auto", "chromium", "mozilla",
                                             "text", NULL };
@@ -47,6 +57,22 @@ int store_format_parse(const char *name, enum store_format *out)
   return STORE_EINVAL;
 }
 
+/* Counts a skipped name and keeps the first ones, comma-separated. */
+static void skip(struct store_list_info *in, const char *shown)
+{
+  size_t used = strlen(in->skipped_names);
+
+  in->skipped++;
+  if (used + strlen(shown) + 8 >= sizeof(in->skipped_names)) {
+    if (used > 0 && strcmp(in->skipped_names + used - 3, "...") != 0)
+      snprintf(in->skipped_names + used, sizeof(in->skipped_names) - used,
+               ", ...");
+    return;
+  }
+  snprintf(in->skipped_names + used, sizeof(in->skipped_names) - used, "%s%s",
+           used > 0 ? ", " : "", shown);
+}
+
 int store__import_add(struct store__import *imp, const char *name, size_t len,
                       int include_subdomains, int subdomains_for_pinning,
                       int force_https, char *why, size_t whysz)
@@ -58,9 +84,8 @@ int store__import_add(struct store__import *imp, const char *name, size_t len,
 
   if (herr != HSTS_OK || kind != HSTS_HOST_NAME) {
     store__printable(name, len, shown, sizeof(shown));
-    snprintf(why, whysz, "invalid name \"%s\": %s", shown,
-             hsts_strerror(herr != HSTS_OK ? herr : HSTS_EHOST_IP));
-    return STORE_EFORMAT;
+    skip(&imp->info, shown);
+    return STORE_OK;
   }
   sqlite3_reset(st);
   sqlite3_bind_int64(st, 1, imp->list_id);
@@ -269,7 +294,7 @@ static enum store_format sniff(const char *data, size_t len)
   return STORE_FORMAT_TEXT;
 }
 
-static int sha256_hex(const char *data, size_t len, char out[65])
+int store_sha256_hex(const char *data, size_t len, char out[65])
 {
   static const char hex[] = "0123456789abcdef";
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -301,8 +326,9 @@ static int precheck(struct store__import *imp, const char *data, size_t len)
 
 static const char SQL_HISTORY[] =
     "INSERT INTO preload_import (name, source, format, sha256, bytes, "
-    "imported, entries, with_subdomains, force_https, duplicates) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, 0, 0)";
+    "imported, entries, with_subdomains, force_https, duplicates, "
+    "list_date, builtin) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, 0, 0, ?7, ?8)";
 static const char SQL_INSERT[] =
     "INSERT INTO preload_entry (list_id, host, include_subdomains, "
     "subdomains_for_pinning, force_https) VALUES (?1, ?2, ?3, ?4, ?5) "
@@ -312,7 +338,7 @@ static const char SQL_EXISTING[] =
     "FROM preload_entry WHERE list_id = ?1 AND host = ?2";
 static const char SQL_COUNTS[] =
     "UPDATE preload_import SET entries = ?2, with_subdomains = ?3, "
-    "force_https = ?4, duplicates = ?5 WHERE id = ?1";
+    "force_https = ?4, duplicates = ?5, skipped = ?6 WHERE id = ?1";
 static const char SQL_ACTIVATE[] =
     "INSERT INTO preload_active (singleton, list_id) VALUES (1, ?1) "
     "ON CONFLICT (singleton) DO UPDATE SET list_id = excluded.list_id";
@@ -334,6 +360,8 @@ static int start(struct store__import *imp)
   sqlite3_bind_text(st, 4, in->sha256, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 5, (sqlite3_int64)in->bytes);
   sqlite3_bind_int64(st, 6, in->imported);
+  sqlite3_bind_text(st, 7, in->list_date, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 8, in->builtin);
   if (sqlite3_step(st) != SQLITE_DONE)
     err = store__dbfail(imp->s, "cannot record the import");
   sqlite3_finalize(st);
@@ -341,6 +369,8 @@ static int start(struct store__import *imp)
     return err;
   imp->list_id = sqlite3_last_insert_rowid(imp->s->db);
   in->id = imp->list_id;
+  if (in->builtin)
+    return STORE_OK; /* a reset: no entries */
   err = store__prepare(imp->s, SQL_INSERT, &imp->insert);
   if (err == STORE_OK)
     err = store__prepare(imp->s, SQL_EXISTING, &imp->existing);
@@ -368,19 +398,28 @@ static int run1(struct store *s, const char *sql, int64_t a, const size_t *v,
 static int finish(struct store__import *imp)
 {
   struct store_list_info *in = &imp->info;
-  size_t counts[4];
+  size_t counts[5];
   int err;
 
-  if (in->entries == 0)
+  if (in->entries == 0 && !in->builtin)
     return store__fail(imp->s, STORE_EFORMAT,
                        "%s: no entries found (a %s "
                        "list with no hosts would disable preloading)",
                        in->source, store_format_name(in->format));
+  if (2 * in->entries < imp->active_entries)
+    return store__fail(imp->s, STORE_ESHRINK,
+                       "%s: %zu %s, fewer than half the %zu of the active "
+                       "list: refused (a truncated list must not shrink "
+                       "protection; import it with --force to override)",
+                       in->source, in->entries,
+                       in->entries == 1 ? "entry" : "entries",
+                       imp->active_entries);
   counts[0] = in->entries;
   counts[1] = in->with_subdomains;
   counts[2] = in->force_https;
   counts[3] = in->duplicates;
-  err = run1(imp->s, SQL_COUNTS, imp->list_id, counts, 4);
+  counts[4] = in->skipped;
+  err = run1(imp->s, SQL_COUNTS, imp->list_id, counts, 5);
   if (err == STORE_OK)
     err = run1(imp->s, SQL_ACTIVATE, imp->list_id, NULL, 0);
   if (err == STORE_OK)
@@ -400,6 +439,53 @@ static int parse(struct store__import *imp, const char *data, size_t len)
   }
 }
 
+/* 3 when data starts with a UTF-8 byte order mark, else 0. */
+static size_t bom_len(const char *data, size_t len)
+{
+  size_t n = sizeof(UTF8_BOM) - 1;
+
+  return len >= n && memcmp(data, UTF8_BOM, n) == 0 ? n : 0;
+}
+
+/* 1 when p holds YYYY-MM-DD. */
+static int is_date(const char *p, size_t n)
+{
+  size_t i;
+
+  if (n < DATE_LEN)
+    return 0;
+  for (i = 0; i < DATE_LEN; i++) {
+    if (i == 4 || i == 7) {
+      if (p[i] != '-')
+        return 0;
+    } else if (p[i] < '0' || p[i] > '9') {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* The "as of YYYY-MM-DD" of the head comment, else the UTC day of now. */
+static void list_date(const char *data, size_t len, int64_t now,
+                      char out[STORE_LIST_DATE_MAX])
+{
+  size_t n = len < HEAD_SCAN ? len : HEAD_SCAN, m = strlen(DATE_MARK), i;
+  time_t t = (time_t)now;
+  struct tm tm;
+
+  for (i = 0; i + m < n && data[i] != '{'; i++) {
+    if (memcmp(data + i, DATE_MARK, m) == 0 &&
+        is_date(data + i + m, n - i - m)) {
+      memcpy(out, data + i + m, DATE_LEN);
+      out[DATE_LEN] = '\0';
+      return;
+    }
+  }
+  if (gmtime_r(&t, &tm) == NULL ||
+      strftime(out, STORE_LIST_DATE_MAX, "%Y-%m-%d", &tm) == 0)
+    snprintf(out, STORE_LIST_DATE_MAX, "1970-01-01");
+}
+
 static int fill_info(struct store__import *imp, const char *data, size_t len,
                      const char *source, enum store_format format, int64_t now)
 {
@@ -407,55 +493,101 @@ static int fill_info(struct store__import *imp, const char *data, size_t len,
 
   memset(in, 0, sizeof(*in));
   snprintf(in->source, sizeof(in->source), "%s", source);
-  in->format = format != STORE_FORMAT_AUTO ? format : sniff(data, len);
-  snprintf(in->name, sizeof(in->name), "%s", store_format_name(in->format));
+  in->format = format != STORE_FORMAT_AUTO
+                   ? format
+                   : sniff(data + bom_len(data, len), len - bom_len(data, len));
+  list_date(data, len, now, in->list_date);
+  snprintf(in->name, sizeof(in->name), "%s-%s", store_format_name(in->format),
+           in->list_date);
   in->imported = now;
   in->bytes = len;
-  if (sha256_hex(data, len, in->sha256) != 0)
+  if (store_sha256_hex(data, len, in->sha256) != 0)
     return store__fail(imp->s, STORE_EIO, "%s: SHA-256 failed", source);
   return STORE_OK;
+}
+
+/* Runs the import (or, for info.builtin, the reset) in one transaction. */
+static int transact(struct store__import *imp, const char *data, size_t len,
+                    struct store_list_info *out)
+{
+  int err = store__begin(imp->s, "cannot start the import");
+
+  if (err != STORE_OK)
+    return err;
+  err = start(imp);
+  if (err == STORE_OK && !imp->info.builtin)
+    err = parse(imp, data, len);
+  if (err == STORE_OK)
+    err = finish(imp);
+  sqlite3_finalize(imp->insert);
+  sqlite3_finalize(imp->existing);
+  if (err == STORE_OK)
+    err = store__commit(imp->s);
+  else
+    store__rollback(imp->s);
+  if (err != STORE_OK || out == NULL)
+    return err;
+  *out = imp->info;
+  err = store_preload_info(imp->s, out);
+  if (err == STORE_OK && !out->builtin) {
+    out->skipped = imp->info.skipped;
+    memcpy(out->skipped_names, imp->info.skipped_names,
+           sizeof(out->skipped_names));
+  }
+  return err;
+}
+
+int store_preload_import_mem_flags(struct store *s, const char *data,
+                                   size_t len, const char *source,
+                                   enum store_format format, int64_t now,
+                                   unsigned flags, struct store_list_info *out)
+{
+  struct store__import imp;
+  struct store_list_info active;
+  size_t bom;
+  int err;
+
+  memset(&imp, 0, sizeof(imp));
+  imp.s = s;
+  if ((flags & STORE_IMPORT_GUARD) != 0) {
+    err = store_preload_info(s, &active);
+    if (err != STORE_OK)
+      return err;
+    imp.active_entries = active.entries;
+  }
+  err = fill_info(&imp, data, len, source, format, now);
+  if (err == STORE_OK)
+    err = precheck(&imp, data, len);
+  if (err != STORE_OK)
+    return err;
+  bom = bom_len(data, len); /* the digest covers the bytes as they came */
+  return transact(&imp, data + bom, len - bom, out);
 }
 
 int store_preload_import_mem(struct store *s, const char *data, size_t len,
                              const char *source, enum store_format format,
                              int64_t now, struct store_list_info *out)
 {
+  return store_preload_import_mem_flags(s, data, len, source, format, now, 0,
+                                        out);
+}
+
+int store_preload_reset(struct store *s, int64_t now,
+                        struct store_list_info *out)
+{
   struct store__import imp;
-  int err;
 
   memset(&imp, 0, sizeof(imp));
   imp.s = s;
-  err = fill_info(&imp, data, len, source, format, now);
-  if (err == STORE_OK)
-    err = precheck(&imp, data, len);
-  if (err != STORE_OK)
-    return err;
-  err = store__begin(s, "cannot start the import");
-  if (err != STORE_OK)
-    return err;
-  err = start(&imp);
-  if (err == STORE_OK)
-    err = parse(&imp, data, len);
-  if (err == STORE_OK)
-    err = finish(&imp);
-  sqlite3_finalize(imp.insert);
-  sqlite3_finalize(imp.existing);
-  if (err == STORE_OK)
-    err = store__commit(s);
-  else
-    store__rollback(s);
-  if (err != STORE_OK)
-    return err;
-  if (out != NULL) {
-    *out = imp.info;
-    return store_preload_info(s, out);
-  }
-  return STORE_OK;
+  store__builtin_info(&imp.info);
+  snprintf(imp.info.source, sizeof(imp.info.source), "builtin");
+  imp.info.imported = now;
+  return transact(&imp, NULL, 0, out);
 }
 
-int store_preload_import_file(struct store *s, const char *path,
-                              enum store_format format, int64_t now,
-                              struct store_list_info *out)
+int store_preload_import_file_flags(struct store *s, const char *path,
+                                    enum store_format format, int64_t now,
+                                    unsigned flags, struct store_list_info *out)
 {
   char *data;
   size_t len;
@@ -463,7 +595,15 @@ int store_preload_import_file(struct store *s, const char *path,
 
   if (err != STORE_OK)
     return err;
-  err = store_preload_import_mem(s, data, len, path, format, now, out);
+  err = store_preload_import_mem_flags(s, data, len, path, format, now, flags,
+                                       out);
   free(data);
   return err;
+}
+
+int store_preload_import_file(struct store *s, const char *path,
+                              enum store_format format, int64_t now,
+                              struct store_list_info *out)
+{
+  return store_preload_import_file_flags(s, path, format, now, 0, out);
 }

@@ -69,12 +69,16 @@ struct store__import {
   sqlite3_stmt *insert;   /* owned: INSERT ... ON CONFLICT DO NOTHING */
   sqlite3_stmt *existing; /* owned: flags of an already inserted host */
   struct store_list_info info;
+  size_t active_entries; /* STORE_IMPORT_GUARD: less than half refused */
 };
 
 /*
- * Adds one entry named by `len` bytes at `name`. On a bad name or a
- * conflicting repeat returns STORE_EFORMAT with a reason (no location) in
- * `why`; the parser prefixes its location. Other errors: STORE_EDB.
+ * Adds one entry named by `len` bytes at `name`. A name that can never
+ * apply (an IP literal, not a valid host) is skipped: counted in
+ * imp->info.skipped, the first ones named in imp->info.skipped_names, and
+ * STORE_OK. On a conflicting repeat returns STORE_EFORMAT with a reason
+ * (no location) in `why`; the parser prefixes its location. Other errors:
+ * STORE_EDB.
  */
 int store__import_add(struct store__import *imp, const char *name, size_t len,
                       int include_subdomains, int subdomains_for_pinning,
@@ -86,5 +90,9 @@ int store__import_chromium(struct store__import *imp, const char *data,
 int store__import_mozilla(struct store__import *imp, const char *data,
                           size_t len);
 int store__import_text(struct store__import *imp, const char *data, size_t len);
+
+/* The built-in preload list: fills *out as store_preload_info() does for
+ * it, with imports 0 (store_static.c). */
+void store__builtin_info(struct store_list_info *out);
 
 #endif /* STORE_IMPORT_INT_H */

@@ -1,99 +1,83 @@
 /*
  * store_static.c - the active static list: description, loading, walking,
- * and the builtin list used when nothing was imported.
+ * and the built-in list used when nothing was imported (or after a reset).
  *
- * The builtin list holds the top-level domains that Chromium preloads with
- * "mode": "force-https" and "include_subdomains": true under its
- * "gTLDs and eTLDs are welcome to preload" section (policy
- * "public-suffix"). Checked against two recent copies of
- * net/http/transport_security_state_static.json in Chromium-derived trees
- * (benji-cannot-code/fast-vc-chromium-benchmark-run-4 at 01531fbb: android
- * through microsoft, 40 names; cinagroup/CinaBrowser at b3278698: the same
- * plus the Amazon and Fujitsu TLDs, 51 names). Google Registry describes
- * further TLDs (e.g. prod, how, soy) as HTTPS-only, but they are not
- * entries of that section, so they are not listed here. Importing a real
- * list replaces this one.
+ * The built-in list is Chromium's snapshot that the build front-codes into
+ * the binary (store_builtin.h, gen_builtin.c). It is decoded in one pass,
+ * in name order, straight into an index: no SQLite, a few milliseconds for
+ * 94,599 names. An imported list lives in preload_entry; its history row
+ * says what it is. A history row marked builtin records a reset: the list
+ * it activates is the built-in one of the running binary.
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-#include "store_internal.h"
+#include "store_builtin.h"
+#include "store_import_int.h"
 #include "store_preload.h"
 
-static const char *const builtin_tlds[] = {
-  "android",
-  "app",
-  "bank",
-  "chrome",
-  "dev",
-  "foo",
-  "gle",
-  "gmail",
-  "google",
-  "hangout",
-  "insurance",
-  "meet",
-  "new",
-  "page",
-  "play",
-  "search",
-  "youtube",
-  "esq",
-  "fly",
-  "rsvp",
-  "eat",
-  "nexus",
-  "ing",
-  "meme",
-  "phd",
-  "prof",
-  "boo",
-  "dad",
-  "day",
-  "channel",
-  "hotmail",
-  "mov",
-  "zip",
-  "windows",
-  "skype",
-  "azure",
-  "office",
-  "bing",
-  "xbox",
-  "microsoft",
-  "amazon",
-  "audible",
-  "fire",
-  "imdb",
-  "kindle",
-  "prime",
-  "silk",
-  "zappos",
-  "xn--cckwcxetd",  /* アマゾン (Amazon, Japanese) */
-  "xn--jlq480n2rg", /* 亚马逊 (Amazon, Chinese) */
-  "fujitsu",
-  NULL
-};
-
-#define BUILTIN_NAME "builtin"
+#define SECONDS_PER_DAY 86400
 
 size_t store_builtin_count(void)
 {
-  return sizeof(builtin_tlds) / sizeof(builtin_tlds[0]) - 1;
+  return store__builtin_count;
 }
 
-void store_builtin_entry(size_t i, struct hsts_entry *out)
+/* Walks the front-coded names in order. */
+struct builtin_it {
+  size_t i, off;
+  char host[HSTS_HOST_MAX + 1];
+};
+
+static int builtin_next(struct builtin_it *it, struct hsts_entry *e)
 {
-  memset(out, 0, sizeof(*out));
-  out->host = builtin_tlds[i];
-  out->source = HSTS_SOURCE_BUILTIN;
-  out->include_subdomains = 1;
-  out->force_https = 1;
+  const unsigned char *p = store__builtin_names + it->off;
+  size_t shared, len;
+
+  if (it->i >= store__builtin_count || store__builtin_names_len - it->off < 3)
+    return 0;
+  shared = p[1];
+  len = p[2];
+  if (shared + len > HSTS_HOST_MAX ||
+      store__builtin_names_len - it->off - 3 < len)
+    return 0; /* cannot happen: gen_builtin wrote it */
+  memcpy(it->host + shared, p + 3, len);
+  it->host[shared + len] = '\0';
+  memset(e, 0, sizeof(*e));
+  e->host = it->host;
+  e->source = HSTS_SOURCE_BUILTIN;
+  e->include_subdomains = (p[0] & STORE_BUILTIN_SUBDOMAINS) != 0;
+  e->force_https = (p[0] & STORE_BUILTIN_FORCE_HTTPS) != 0;
+  it->off += 3 + len;
+  it->i++;
+  return 1;
+}
+
+int store_list_age_days(const struct store_list_info *in, int64_t now)
+{
+  struct tm tm;
+  int64_t t;
+
+  memset(&tm, 0, sizeof(tm));
+  if (sscanf(in->list_date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon,
+             &tm.tm_mday) != 3)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  t = (int64_t)timegm(&tm);
+  return now > t ? (int)((now - t) / SECONDS_PER_DAY) : 0;
+}
+
+int store_list_stale(const struct store_list_info *in, int64_t now)
+{
+  return store_list_age_days(in, now) > STORE_PRELOAD_STALE_DAYS;
 }
 
 static const char SQL_ACTIVE[] =
     "SELECT i.id, i.name, i.source, i.format, i.sha256, i.bytes, i.imported,"
-    " i.entries, i.with_subdomains, i.force_https, i.duplicates"
+    " i.entries, i.with_subdomains, i.force_https, i.duplicates,"
+    " i.list_date, i.builtin, i.skipped"
     " FROM preload_active AS a JOIN preload_import AS i ON i.id = a.list_id";
 
 static void builtin_info(struct store_list_info *out)
@@ -101,11 +85,20 @@ static void builtin_info(struct store_list_info *out)
   size_t imports = out->imports;
 
   memset(out, 0, sizeof(*out));
-  snprintf(out->name, sizeof(out->name), "%s", BUILTIN_NAME);
+  snprintf(out->name, sizeof(out->name), "%s", store__builtin_name);
+  snprintf(out->list_date, sizeof(out->list_date), "%s", store__builtin_date);
   out->builtin = 1;
-  out->entries = out->with_subdomains = out->force_https =
-      store_builtin_count();
+  out->format = STORE_FORMAT_CHROMIUM;
+  out->entries = out->force_https = store__builtin_count;
+  out->with_subdomains = store__builtin_subdomains;
+  out->skipped = store__builtin_skipped;
   out->imports = imports;
+}
+
+void store__builtin_info(struct store_list_info *out)
+{
+  memset(out, 0, sizeof(*out));
+  builtin_info(out);
 }
 
 static void copy_text(sqlite3_stmt *st, int col, char *out, size_t size)
@@ -133,6 +126,8 @@ static void row_info(sqlite3_stmt *st, struct store_list_info *out)
   out->with_subdomains = (size_t)sqlite3_column_int64(st, 8);
   out->force_https = (size_t)sqlite3_column_int64(st, 9);
   out->duplicates = (size_t)sqlite3_column_int64(st, 10);
+  copy_text(st, 11, out->list_date, sizeof(out->list_date));
+  out->skipped = (size_t)sqlite3_column_int64(st, 13);
 }
 
 int store_preload_info(struct store *s, struct store_list_info *out)
@@ -151,10 +146,10 @@ int store_preload_info(struct store *s, struct store_list_info *out)
   if (err != STORE_OK)
     return err;
   rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
+  if (rc == SQLITE_ROW && sqlite3_column_int(st, 12) == 0)
     row_info(st, out);
-  else if (rc == SQLITE_DONE)
-    builtin_info(out);
+  else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    builtin_info(out); /* never imported, or reset */
   else
     err = store__dbfail(s, "cannot read the active preload list");
   sqlite3_finalize(st);
@@ -175,11 +170,11 @@ static int names_host_or_parent(const char *name, const char *host)
 
 static int put_builtin(const char *only_host, struct hsts_index *ix)
 {
+  struct builtin_it it;
   struct hsts_entry e;
-  size_t i;
 
-  for (i = 0; i < store_builtin_count(); i++) {
-    store_builtin_entry(i, &e);
+  memset(&it, 0, sizeof(it));
+  while (builtin_next(&it, &e)) {
     if (only_host != NULL && !names_host_or_parent(e.host, only_host))
       continue;
     if (hsts_index_put(ix, &e) != HSTS_OK)
@@ -280,21 +275,12 @@ int store_load_static(struct store *s, const char *only_host,
 static int foreach_builtin(int (*fn)(const struct hsts_entry *e, void *arg),
                            void *arg)
 {
-  const char *sorted[sizeof(builtin_tlds) / sizeof(builtin_tlds[0])];
+  struct builtin_it it;
   struct hsts_entry e;
-  size_t i, j, n = store_builtin_count();
   int rc;
 
-  for (i = 0; i < n; i++) { /* insertion sort: 51 names */
-    const char *v = builtin_tlds[i];
-
-    for (j = i; j > 0 && strcmp(sorted[j - 1], v) > 0; j--)
-      sorted[j] = sorted[j - 1];
-    sorted[j] = v;
-  }
-  for (i = 0; i < n; i++) {
-    store_builtin_entry(0, &e);
-    e.host = sorted[i];
+  memset(&it, 0, sizeof(it));
+  while (builtin_next(&it, &e)) { /* sorted by gen_builtin */
     rc = fn(&e, arg);
     if (rc != 0)
       return rc;

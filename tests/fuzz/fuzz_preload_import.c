@@ -109,7 +109,10 @@ static void check_success(const struct store_list_info *before,
 
   FUZZ_CHECK(out->format != STORE_FORMAT_AUTO);
   FUZZ_CHECK(format == STORE_FORMAT_AUTO || out->format == format);
-  FUZZ_CHECK(strcmp(out->name, store_format_name(out->format)) == 0);
+  /* "FORMAT-DATE", as "chromium-2026-06-01" */
+  FUZZ_CHECK(strncmp(out->name, store_format_name(out->format),
+                     strlen(store_format_name(out->format))) == 0);
+  FUZZ_CHECK(strlen(out->list_date) == 10);
   FUZZ_CHECK(!out->builtin && out->id > 0 && out->id != before->id);
   FUZZ_CHECK(strcmp(out->source, FUZZ_SOURCE) == 0);
   FUZZ_CHECK(out->imported == FUZZ_NOW && out->bytes == size);

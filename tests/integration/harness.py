@@ -980,6 +980,10 @@ def start_proxy(args=(), workdir=None, listen=("127.0.0.1:0",), db=None,
     args = list(args)
     if "--probe" not in args and run_supports("--probe"):
         args += ["--probe", "off"]
+    # Never reach the internet: no refresh of the preload list unless asked.
+    if ("--preload-refresh" not in args
+            and run_supports("--preload-refresh")):
+        args += ["--preload-refresh", "off"]
     if workdir is None:
         workdir = tempfile.mkdtemp(prefix="hstsproxy-itest-")
     if db is None:

@@ -17,6 +17,7 @@ import audit_util as A  # noqa: E402
 import cli_util as C  # noqa: E402
 
 NOW = int(time.time())
+TODAY = time.strftime("%Y-%m-%d", time.gmtime())
 # Day 0 starts at midnight UTC two days ago; hour h of day d:
 DAY0 = (NOW // 86400 - 2) * 86400 * 1000
 
@@ -96,7 +97,7 @@ def build(path, tmp, run):
     with open(listfile, "w") as f:
         f.write("# audit test list\npreloaded.test\n"
                 "parent.test includeSubDomains\n")
-    run("preload", "import", listfile, "--format", "text")
+    run("preload", "import", "--force", listfile, "--format", "text")
     run("policy", "add", "expiring.test", "--max-age", "864000")
     sc = A.Scenario(path)
     sc.writer(at(0, 0), at(2, 12), written=120, dropped=7)
@@ -345,7 +346,8 @@ class AuditStore(C.CliTestCase):
         p = doc["provenance"]
         self.assertEqual((p["preload_list"]["name"],
                           p["preload_list"]["entries"],
-                          p["preload_list"]["builtin"]), ("text", 2, False))
+                          p["preload_list"]["builtin"]),
+                         ("text-" + TODAY, 2, False))
         self.assertTrue(p["preload_list"]["source"].endswith("list.txt"))
         self.assertRegex(p["preload_list"]["imported"], r"Z$")
         self.assertEqual(p["hop_records"], {"writer_runs": 1,
@@ -495,7 +497,7 @@ class AuditStore(C.CliTestCase):
             "audit", "--format", "csv", "--provenance", path).out)
         prov = A.parse_provenance(path)
         self.assertEqual(list(prov)[0], "window")
-        self.assertTrue(prov["preload list"].startswith("text, 2 entries"),
+        self.assertTrue(prov["preload list"].startswith("text-%s, 2 entries" % TODAY),
                         prov)
         self.assertIn("7 dropped", prov["hop records"])
         self.assertEqual(header[:3], ["host", "category", "verdict"])

@@ -16,6 +16,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.parse
 
 sys.dont_write_bytecode = True
@@ -23,6 +24,7 @@ import audit_util as A  # noqa: E402
 import harness as H  # noqa: E402
 import upgrade_util as U  # noqa: E402
 
+TODAY = time.strftime("%Y-%m-%d", time.gmtime())
 STS = {
     "strong.test": "max-age=31536000; includeSubDomains; preload",
     "weak.test": "max-age=86400",
@@ -151,7 +153,8 @@ class AuditTraffic(H.ProxyTestCase):
                           t["clear_text"]), (12, 6, 6))
         p = doc["provenance"]
         self.assertEqual((p["preload_list"]["name"],
-                          p["preload_list"]["entries"]), ("text", 1))
+                          p["preload_list"]["entries"]),
+                         ("text-" + TODAY, 1))
         self.assertEqual(p["hop_records"]["dropped"], 0)
         self.assertEqual(p["hop_records"]["writer_runs"], 1)
         self.assertGreater(p["hop_records"]["written"], 0)

@@ -24,7 +24,7 @@ from cli_util import (EXIT_FAIL, EXIT_USAGE, CliTestCase, binary)  # noqa
 
 HOP_KEYS = ["time", "duration_ms", "request_id", "chain_id", "hop", "client",
             "user_agent", "method", "url", "http_version", "status", "reason",
-            "location", "kind", "policy_source", "policy_host",
+            "location", "kind", "policy_source", "policy_host", "policy_list",
             "include_subdomains", "expires", "upstream_ip", "sts_header",
             "scheme_change", "same_host", "bootstrap", "error"]
 T0 = 1764097200000  # 2025-11-25T19:00:00Z in ms
@@ -149,8 +149,8 @@ class Json(LogTestCase):
         self.assertEqual((first["hop"], first["status"]), (0, 307))
         self.assertEqual(second["kind"], "upstream-redirect")
         self.assertEqual(second["duration_ms"], 23.456)
-        for key in ("policy_source", "policy_host", "include_subdomains",
-                    "expires"):
+        for key in ("policy_source", "policy_host", "policy_list",
+                    "include_subdomains", "expires"):
             self.assertIsNone(second[key], key)
         self.assertEqual(second["upstream_ip"], "192.0.2.1")
         self.assertEqual(second["sts_header"], "max-age=300")

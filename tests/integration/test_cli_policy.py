@@ -25,7 +25,8 @@ QUERY_KEYS = {"host", "normalized", "unicode", "hsts", "source",
               "matched_host", "include_subdomains", "max_age", "expires",
               "observed", "why", "static", "dynamic"}
 STATIC_KEYS = {"host", "include_subdomains", "include_subdomains_for_pinning",
-               "mode", "list"}
+               "mode", "list", "list_date"}
+TODAY = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
 DYNAMIC_KEYS = {"host", "include_subdomains", "max_age", "observed",
                 "expires", "source", "how", "raw_header"}
 POLICY_KEYS = {"host", "source", "include_subdomains", "max_age", "observed",
@@ -65,7 +66,7 @@ class PolicyQuery(CliTestCase):
         self.assertEqual(doc["static"], {
             "host": "dev", "include_subdomains": True,
             "include_subdomains_for_pinning": False, "mode": "force-https",
-            "list": "builtin"})
+            "list": "chromium-2026-06-01", "list_date": "2026-06-01"})
         self.assertIsNone(doc["dynamic"])
         self.assertIn("dev", doc["why"])
 
@@ -96,11 +97,13 @@ class PolicyQuery(CliTestCase):
                 self.assertEqual(res.out, "")
 
     def test_real_list_entries(self):
-        self.run_ok("preload", "import", chromium_2016())
+        self.run_ok("preload", "import", "--force", chromium_2016())
         doc = self.query("a.b.accounts.google.com", 0)
         self.assertEqual((doc["source"], doc["matched_host"]),
                          ("preload", "accounts.google.com"))
-        self.assertEqual(doc["static"]["list"], "chromium")
+        self.assertRegex(doc["static"]["list"], r"^chromium-\d{4}-\d\d-\d\d$")
+        self.assertEqual(doc["static"]["list"],
+                         "chromium-" + doc["static"]["list_date"])
         # Pins only: never upgrades, hides the parent's entry.
         doc = self.query("www.googlecode.com", EXIT_NO)
         self.assertIs(doc["hsts"], False)
@@ -192,15 +195,16 @@ class PolicyAddDelete(CliTestCase):
         res = self.run_status(EXIT_NO, "policy", "delete", "dev")
         line = self.assert_one_error_line(res, "policy delete")
         self.assertIn("preloaded", line)
-        self.assertIn("builtin", line)
+        self.assertIn("chromium-2026-06-01", line)
         res = self.run_status(EXIT_NO, "policy", "delete", "www.example.dev")
         line = self.assert_one_error_line(res, "policy delete")
         self.assertIn("no learned or manual policy", line)
-        self.assertIn("covered by the preload entry dev (list builtin)", line)
-        self.run_ok("preload", "import", chromium_2016())
+        self.assertIn("covered by the preload entry dev (list "
+                      "chromium-2026-06-01)", line)
+        self.run_ok("preload", "import", "--force", chromium_2016())
         res = self.run_status(EXIT_NO, "policy", "delete",
                               "accounts.google.com")
-        self.assertIn("preloaded (list chromium)", res.err)
+        self.assertIn("preloaded (list chromium-%s)" % TODAY, res.err)
         res = self.run_status(EXIT_USAGE, "policy", "delete", "1.2.3.4")
         self.assertIn("IP literal", res.err)
 
@@ -263,21 +267,22 @@ class PolicyList(CliTestCase):
         self.assertEqual(hosts, sorted(hosts))
         for tld in ("app", "dev", "page", "google", "foo"):
             self.assertIn(tld, hosts)
-        self.assertTrue(all(r["mode"] == "force-https" and
-                            r["include_subdomains"] for r in rows))
+        self.assertEqual(len(rows), 94599)
+        self.assertTrue(all(r["mode"] == "force-https" for r in rows))
+        self.assertEqual(sum(r["include_subdomains"] for r in rows), 94350)
         self.assertEqual(set(rows[0]), {"host", "source", "include_subdomains",
                                         "include_subdomains_for_pinning",
                                         "mode", "list"})
         res = self.run_ok("policy", "list", "--source", "preload")
         self.assertEqual(res.out, "no preload policies\n")
-        self.run_ok("preload", "import", self.write(
+        self.run_ok("preload", "import", "--force", self.write(
             "l.txt", "b.example\na.example includeSubDomains\n"))
         rows = self.run_ok("policy", "list", "--source", "preload",
                            "--json").json_lines()
         self.assertEqual([(r["host"], r["include_subdomains"], r["list"])
                           for r in rows],
-                         [("a.example", True, "text"),
-                          ("b.example", False, "text")])
+                         [("a.example", True, "text-" + TODAY),
+                          ("b.example", False, "text-" + TODAY)])
 
     def test_list_empty_and_usage(self):
         res = self.run_ok("policy", "list")

@@ -1,9 +1,10 @@
-"""test_cli_preload.py - `hstsproxy preload import|stats` end to end.
+"""test_cli_preload.py - `hstsproxy preload import|stats|reset` end to end.
 
 Counts of the real 2016 Chromium list are recomputed here with Python's
 json module, independently of the C importer.
 """
 
+import datetime
 import hashlib
 import os
 import sqlite3
@@ -12,11 +13,13 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli_util import (EXIT_FAIL, EXIT_USAGE, CliTestCase,  # noqa: E402
-                      chromium_2016, chromium_counts)
+                      chromium_2016, chromium_counts, shared)
 
-STATS_KEYS = {"list", "builtin", "source", "format", "sha256", "imported",
-              "bytes", "entries", "include_subdomains", "force_https",
-              "duplicates", "imports"}
+STATS_KEYS = {"list", "builtin", "list_date", "age_days", "stale", "source",
+              "format", "sha256", "imported", "bytes", "entries",
+              "include_subdomains", "force_https", "duplicates", "skipped",
+              "imports"}
+TODAY = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
 
 TEXT_LIST = ("# hosts, one per line\n"
              "one.example includeSubDomains\n"
@@ -30,16 +33,21 @@ class PreloadImport(CliTestCase):
     def test_real_2016_list(self):
         path = chromium_2016()
         expect = chromium_counts(path)
-        res = self.run_ok("preload", "import", path)
+        res = self.run_ok("preload", "import", "--force", path)
         lines = res.out.splitlines()
-        self.assertEqual(lines[0], "imported %d hosts (%d with subdomains) "
-                         "from %s" % (expect["entries"],
-                                      expect["include_subdomains"], path))
+        self.assertEqual(lines[0], "imported %d hosts (%d force-https, %d "
+                         "with subdomains) from %s"
+                         % (expect["entries"], expect["force_https"],
+                            expect["include_subdomains"], path))
+        self.assertEqual(lines[1], "list chromium-%s, dated %s"
+                         % (TODAY, TODAY))
         self.assertIn("SIGHUP", res.out)
         self.assertEqual(res.err, "")
         stats = self.run_ok("preload", "stats", "--json").json()
         self.assertEqual(set(stats), STATS_KEYS)
-        self.assertEqual(stats["list"], "chromium")
+        self.assertEqual(stats["list"], "chromium-" + TODAY)
+        self.assertEqual((stats["list_date"], stats["age_days"],
+                          stats["stale"]), (TODAY, 0, False))
         self.assertIs(stats["builtin"], False)
         self.assertEqual(stats["source"], os.path.realpath(path))
         self.assertEqual(stats["format"], "chromium")
@@ -54,13 +62,13 @@ class PreloadImport(CliTestCase):
                          r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         self.assertEqual(stats["imports"], 1)
         text = self.run_ok("preload", "stats").out
-        self.assertRegex(text, r"(?m)^active list +chromium$")
+        self.assertRegex(text, r"(?m)^active list +chromium-%s$" % TODAY)
         self.assertRegex(text, r"(?m)^entries +%d$" % expect["entries"])
 
     def test_relative_source_stored_absolute(self):
         self.write("list.txt", "a.test\n")
-        res = self.run_raw(("preload", "import", "list.txt"), env=None,
-                           cwd=self.tmp)
+        res = self.run_raw(("preload", "import", "list.txt", "--force"),
+                           env=None, cwd=self.tmp)
         self.assertEqual(res.status, 0, res)
         self.assertIn("from list.txt", res.out)  # as typed
         stats = self.run_ok("preload", "stats", "--json").json()
@@ -69,18 +77,19 @@ class PreloadImport(CliTestCase):
 
     def test_import_json_output(self):
         path = self.write("list.txt", TEXT_LIST)
-        res = self.run_ok("preload", "import", path, "--json")
+        res = self.run_ok("preload", "import", path, "--json", "--force")
         doc = res.json()
         self.assertEqual(set(doc), STATS_KEYS)
         self.assertEqual((doc["list"], doc["format"], doc["entries"],
                           doc["include_subdomains"], doc["force_https"]),
-                         ("text", "text", 2, 1, 2))
+                         ("text-" + TODAY, "text", 2, 1, 2))
 
     def test_formats_sniffed_and_forced(self):
         moz = self.write("nsSTSPreloadList.inc", MOZILLA_LIST)
-        res = self.run_ok("preload", "import", moz)
+        res = self.run_ok("preload", "import", "--force", moz)
         self.assertTrue(res.out.startswith(
-            "imported 3 hosts (1 with subdomains) from %s\n" % moz), res)
+            "imported 3 hosts (3 force-https, 1 with subdomains) from %s\n"
+            % moz), res)
         self.assertEqual(self.run_ok("preload", "stats", "--json").json()
                          ["format"], "mozilla")
         txt = self.write("hosts", TEXT_LIST)
@@ -95,13 +104,14 @@ class PreloadImport(CliTestCase):
             res, "preload import"))
 
     def test_malformed_changes_nothing(self):
-        self.run_ok("preload", "import", self.write("good.txt", TEXT_LIST))
+        self.run_ok("preload", "import", "--force",
+                    self.write("good.txt", TEXT_LIST))
         before = self.run_ok("preload", "stats", "--json").json()
         cases = [
             ("bad.txt", "ok.example\nalso.example\nnot a host!\n", "line 3:"),
             ("bad.json", '{\n  "entries": [\n    { "name": "a.example", '
              '"include_subdomains": "yes" }\n  ]\n}\n',
-             'entry 0 "a.example" (line 3)'),
+             'entry 1 "a.example" (line 3)'),
             ("syntax.json", '{\n  "entries": [\n    { "name": "a.example" }\n'
              '    { "name": "b.example" }\n  ]\n}\n', "line 4, column 5"),
             ("trunc.inc", "%%\na.example, 1\n", "truncated"),
@@ -109,6 +119,7 @@ class PreloadImport(CliTestCase):
             ("long.txt", "a.example\n" + "x" * (10 << 20) + "\n",
              "line 2: longer than"),
             ("empty.txt", "", "empty"),
+            ("junk.txt", "1.2.3.4\n[::1]\n", "no entries found"),
         ]
         for name, content, needle in cases:
             with self.subTest(name=name):
@@ -130,6 +141,8 @@ class PreloadImport(CliTestCase):
              "preload import"),
             (("preload", "import", "a", "--bogus"), "preload import"),
             (("preload", "stats", "extra"), "preload stats"),
+            (("preload", "stats", "--force"), "preload stats"),
+            (("preload", "reset", "extra"), "preload reset"),
             (("preload", "frobnicate"), "preload"),
         ]
         for args, what in cases:
@@ -137,6 +150,38 @@ class PreloadImport(CliTestCase):
                 res = self.run_status(EXIT_USAGE, *args)
                 self.assert_one_error_line(res, what)
         self.assertFalse(os.path.exists(self.db))
+
+    def test_real_2026_list(self):
+        """The snapshot the binary carries, imported as a file: 94,599
+        entries, the IP literal named in one warning line."""
+        path = shared("data", "chromium-preload-2026-06-01.json")
+        res = self.run_ok("preload", "import", path)
+        self.assertEqual(res.err.count("\n"), 1, res)
+        self.assertIn("warning: skipped 1 entry that can never apply", res.err)
+        self.assertIn("1.0.0.1", res.err)
+        self.assertTrue(res.out.startswith(
+            "imported 94599 hosts (94599 force-https, 94350 with subdomains)"
+            " from %s\nlist chromium-2026-06-01, dated 2026-06-01\n" % path),
+            res)
+        stats = self.run_ok("preload", "stats", "--json").json()
+        self.assertEqual((stats["list"], stats["builtin"], stats["skipped"],
+                          stats["list_date"]),
+                         ("chromium-2026-06-01", False, 1, "2026-06-01"))
+
+    def test_guard_and_force(self):
+        """A list of fewer than half the active entries is refused; --force
+        imports it; a UTF-8 BOM is accepted; one host is "1 host"."""
+        path = self.write("one.txt", b"\xef\xbb\xbfonly.example\n")
+        res = self.run_status(EXIT_FAIL, "preload", "import", path)
+        line = self.assert_one_error_line(res, "preload import")
+        self.assertIn("1 entry, fewer than half the 94599 of the active "
+                      "list: refused", line)
+        self.assertIn("--force", line)
+        stats = self.run_ok("preload", "stats", "--json").json()
+        self.assertIs(stats["builtin"], True)
+        res = self.run_ok("preload", "import", "--force", path)
+        self.assertTrue(res.out.startswith(
+            "imported 1 host (1 force-https, 0 with subdomains)"), res)
 
     def test_missing_file(self):
         res = self.run_status(EXIT_FAIL, "preload", "import",
@@ -158,16 +203,61 @@ class PreloadStats(CliTestCase):
     def test_builtin_when_nothing_imported(self):
         stats = self.run_ok("preload", "stats", "--json").json()
         self.assertEqual(set(stats), STATS_KEYS)
-        self.assertEqual(stats["list"], "builtin")
+        self.assertEqual(stats["list"], "chromium-2026-06-01")
         self.assertIs(stats["builtin"], True)
-        for key in ("source", "format", "sha256", "imported", "bytes"):
+        self.assertEqual(stats["list_date"], "2026-06-01")
+        age = (datetime.date.today() - datetime.date(2026, 6, 1)).days
+        self.assertLessEqual(abs(stats["age_days"] - age), 1)
+        # Past 70 days the list is stale (the snapshot is dated 2026-06-01).
+        self.assertEqual(stats["stale"], age > 70)
+        for key in ("source", "sha256", "imported", "bytes"):
             self.assertIsNone(stats[key], key)
-        self.assertGreaterEqual(stats["entries"], 40)
-        self.assertEqual(stats["force_https"], stats["entries"])
-        self.assertEqual(stats["include_subdomains"], stats["entries"])
+        self.assertEqual(stats["format"], "chromium")
+        self.assertEqual((stats["entries"], stats["force_https"],
+                          stats["include_subdomains"], stats["skipped"]),
+                         (94599, 94599, 94350, 1))
         self.assertEqual(stats["imports"], 0)
         text = self.run_ok("preload", "stats").out
-        self.assertRegex(text, r"(?m)^active list +builtin$")
+        self.assertRegex(text, r"(?m)^active list +chromium-2026-06-01$")
+        if age > 70:
+            self.assertRegex(text, r"(?m)^list date +2026-06-01 \(\d+ days "
+                             r"old\): STALE, more than 70 days$")
+
+    def test_stale_list_date(self):
+        """An imported list dated 2026-01-02 by its head comment is stale
+        past 70 days; a list without a date is dated by its import."""
+        path = self.write("old.json", '// as of 2026-01-02\n{ "entries": [\n'
+                          '  { "name": "a.example", "mode": "force-https" }'
+                          '\n] }\n')
+        self.run_ok("preload", "import", "--force", path)
+        stats = self.run_ok("preload", "stats", "--json").json()
+        self.assertEqual((stats["list"], stats["list_date"], stats["stale"]),
+                         ("chromium-2026-01-02", "2026-01-02", True))
+        self.assertIn("STALE", self.run_ok("preload", "stats").out)
+        path = self.write("new.txt", "a.example\n")
+        self.run_ok("preload", "import", path)
+        stats = self.run_ok("preload", "stats", "--json").json()
+        self.assertEqual((stats["list_date"], stats["stale"]),
+                         (TODAY, False))
+
+    def test_reset(self):
+        self.run_ok("preload", "import", "--force",
+                    self.write("l.txt", TEXT_LIST))
+        res = self.run_ok("preload", "reset")
+        self.assertEqual(res.out, "the built-in list chromium-2026-06-01 is "
+                         "active again (94599 hosts)\n")
+        stats = self.run_ok("preload", "stats", "--json").json()
+        self.assertEqual((stats["list"], stats["builtin"], stats["imports"]),
+                         ("chromium-2026-06-01", True, 2))
+        with sqlite3.connect(self.db) as db:
+            rows = db.execute("SELECT name, builtin FROM preload_import "
+                              "ORDER BY id").fetchall()
+            left = db.execute("SELECT count(*) FROM preload_entry").fetchone()
+        self.assertEqual(rows, [("text-" + TODAY, 0),
+                                ("chromium-2026-06-01", 1)])
+        self.assertEqual(left, (0,))
+        doc = self.run_ok("preload", "reset", "--json").json()
+        self.assertEqual(set(doc), STATS_KEYS)
 
     def test_default_database_locations(self):
         state = os.path.join(self.tmp, "state")

@@ -80,6 +80,10 @@ class HopLog(H.ProxyTestCase):
                      h["policy_host"], h["include_subdomains"],
                      h["http_version"], h["user_agent"]), w)
                 self.assertEqual(h["kind"], "hsts-upgrade")
+                # The list that judged it: only for a static entry.
+                self.assertEqual(h["policy_list"],
+                                 "chromium-2026-06-01"
+                                 if w[3] == "builtin" else None)
                 self.assertEqual(h["status"], 307)
                 self.assertEqual(h["reason"], "Internal Redirect")
                 self.assertEqual(h["client"], "127.0.0.1")

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 import unittest
@@ -56,7 +57,9 @@ class PreloadUpdate(ProxyTestCase):
 
     def update(self, path, expect=0, ca=True, extra=()):
         url = self.url(path)
-        args = ["preload", "update", "--url", url] + list(extra)
+        # --force: these small lists would be refused against the built-in
+        # list's 94,599 entries (test_guard below).
+        args = ["preload", "update", "--force", "--url", url] + list(extra)
         if ca:
             args += ["--ca-file", self.pki["ca.pem"]]
         status, out, err, _ = run_cli(args, self.db)
@@ -77,13 +80,14 @@ class PreloadUpdate(ProxyTestCase):
         return json.loads(out)
 
     def assert_imported(self, out, url, hosts, subs):
-        self.assertEqual(out.splitlines()[0],
-                         "imported %d hosts (%d with subdomains) from %s"
-                         % (hosts, subs, url))
+        self.assertRegex(out.splitlines()[0],
+                         r"^imported %d hosts \(\d+ force-https, %d with "
+                         r"subdomains\) from %s$"
+                         % (hosts, subs, re.escape(url)))
         st = self.stats()
         self.assertEqual((st["source"], st["entries"],
                           st["include_subdomains"], st["list"]),
-                         (url, hosts, subs, "chromium"))
+                         (url, hosts, subs, "chromium-" + st["list_date"]))
 
     def prepared_store(self):
         """A store with SMALL imported from a raw mirror: the baseline that
@@ -139,8 +143,8 @@ class PreloadUpdate(ProxyTestCase):
         self.routes[(None, TEXT_PATH)] = Reply(200, [],
                                                base64.b64encode(SMALL))
         status, out, err, _ = run_cli(
-            ["preload", "update", "--url", self.url(TEXT_PATH), "--ca-file",
-             self.pki["ca.pem"], "--json"], self.db)
+            ["preload", "update", "--force", "--url", self.url(TEXT_PATH),
+             "--ca-file", self.pki["ca.pem"], "--json"], self.db)
         self.assertEqual(status, 0, err)
         self.assertEqual(json.loads(out), self.stats())
 
@@ -149,8 +153,8 @@ class PreloadUpdate(ProxyTestCase):
                                                base64.b64encode(SMALL))
         master, slave = pty.openpty()
         self.addCleanup(os.close, master)
-        argv = [proxy_bin(), "--db", self.db, "preload", "update", "--url",
-                self.url(TEXT_PATH), "--ca-file", self.pki["ca.pem"]]
+        argv = [proxy_bin(), "--db", self.db, "preload", "update", "--force",
+                "--url", self.url(TEXT_PATH), "--ca-file", self.pki["ca.pem"]]
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=slave,
                            stdin=subprocess.DEVNULL, env=clean_env(),
                            timeout=60)
@@ -238,12 +242,25 @@ class PreloadUpdate(ProxyTestCase):
                 self.assertIn(text, err)
                 self.assertEqual(self.stats(), before)
 
+    def test_guard(self):
+        """Without --force, a list of fewer than half the active entries
+        (here the built-in list's) is refused and nothing changes."""
+        self.routes[(None, "/small.json")] = Reply(200, [], SMALL)
+        args = ["preload", "update", "--url", self.url("/small.json"),
+                "--ca-file", self.pki["ca.pem"]]
+        before = self.stats()
+        status, out, err, _ = run_cli(args, self.db)
+        self.assertEqual(status, 3, (out, err))
+        self.assertIn("fewer than half the 94599 of the active list: "
+                      "refused", err)
+        self.assertEqual(self.stats(), before)
+
     def test_malformed_list(self):
         before = self.prepared_store()
         self.routes[(None, "/bad.json")] = Reply(
-            200, [], b'{"entries": [{"name": "a..b", "mode": "force-https"}]}')
+            200, [], b'{"entries": [{"name": "a.b", "mode": 7}]}')
         _, _, err = self.update("/bad.json", expect=3)
-        self.assertIn("a..b", err)
+        self.assertIn("entry 1 \"a.b\"", err)
         self.assertEqual(self.stats(), before)
 
     def test_oversized_content_length(self):

@@ -62,7 +62,7 @@ def import_text_list(db, path, entries):
         f.write("# hstsproxy test list\n")
         for host, subs in entries:
             f.write("%s%s\n" % (host, " includeSubDomains" if subs else ""))
-    return cli(db, "preload", "import", path, "--format", "text").stdout
+    return cli(db, "preload", "import", "--force", path, "--format", "text").stdout
 
 
 def log_json(db, *filters):

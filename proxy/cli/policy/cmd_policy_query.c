@@ -146,6 +146,7 @@ static void json_static(struct cli_json *j, const struct answer *a)
                  e->include_subdomains_for_pinning);
   cli_json_kstring(j, "mode", e->force_https ? "force-https" : NULL);
   cli_json_kstring(j, "list", a->list.name);
+  cli_json_kstring(j, "list_date", a->list.list_date);
   cli_json_object_end(j);
 }
 

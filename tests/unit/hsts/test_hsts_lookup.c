@@ -88,21 +88,25 @@ static const struct row rows[] = {
     NULL },
   { "pinonly.example.com", 0, PRE, "pinonly.example.com", "pinonly.example.com",
     NULL },
-  { "x.pinonly.example.com", 1, PRE, "example.com", "example.com", NULL },
+  /* ...and one that does not cover a subdomain hides the parent from it. */
+  { "x.pinonly.example.com", 0, NON, NULL, NULL, NULL },
   { "appspot.test", 0, PRE, "appspot.test", "appspot.test", NULL },
   { "x.appspot.test", 0, PRE, "appspot.test", "appspot.test", NULL },
   { "app.appspot.test", 1, PRE, "app.appspot.test", "app.appspot.test", NULL },
-  { "x.app.appspot.test", 0, PRE, "appspot.test", "appspot.test", NULL },
+  { "x.app.appspot.test", 0, NON, NULL, NULL, NULL },
   /* force-https whose subdomains are covered for pinning only: the host
    * upgrades, its subdomains are covered but never upgraded (Chromium). */
   { "pinsub-force.test", 1, PRE, "pinsub-force.test", "pinsub-force.test",
     NULL },
   { "x.pinsub-force.test", 0, PRE, "pinsub-force.test", "pinsub-force.test",
     NULL },
-  /* A more specific entry that does not cover is skipped (RFC 6797 8.2). */
+  /* The most specific entry decides (Chromium's DecodeHSTSPreload): one
+   * that does not cover the host hides the parent's include_subdomains
+   * (the 2026 list: x.www.figma.com is not upgraded, x.figma.com is). */
   { "www.makeyourlaws.test", 1, PRE, "www.makeyourlaws.test",
     "www.makeyourlaws.test", NULL },
-  { "x.www.makeyourlaws.test", 1, PRE, "makeyourlaws.test", "makeyourlaws.test",
+  { "x.www.makeyourlaws.test", 0, NON, NULL, NULL, NULL },
+  { "x.makeyourlaws.test", 1, PRE, "makeyourlaws.test", "makeyourlaws.test",
     NULL },
   /* Builtin top-level domain. */
   { "dev", 1, HSTS_SOURCE_BUILTIN, "dev", "dev", NULL },

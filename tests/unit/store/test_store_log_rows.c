@@ -337,7 +337,8 @@ static const char golden[] =
     "\"http_version\":\"HTTP/1.1\",\"status\":307,"
     "\"reason\":\"Internal Redirect\",\"location\":\"https://a.test/\","
     "\"kind\":\"hsts-upgrade\",\"policy_source\":\"preload\","
-    "\"policy_host\":\"a.test\",\"include_subdomains\":true,"
+    "\"policy_host\":\"a.test\",\"policy_list\":\"chromium-2026-06-01\","
+    "\"include_subdomains\":true,"
     "\"expires\":null,\"upstream_ip\":null,\"sts_header\":null,"
     "\"scheme_change\":\"up\",\"same_host\":true,\"bootstrap\":false,"
     "\"error\":null}\n";
@@ -358,6 +359,7 @@ static void test_json_lines(void)
   h.user_agent = "a\001b";
   h.policy_source = HSTS_SOURCE_PRELOAD;
   h.policy_host = "a.test";
+  h.policy_list = "chromium-2026-06-01";
   h.include_subdomains = 1;
   CHECK_INT(store_writer_hop(w, &h), STORE_OK);
   for (i = 0; i < 10; i++) {

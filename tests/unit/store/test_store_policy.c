@@ -219,7 +219,7 @@ static void test_add_and_delete(void)
   CHECK_INT(store_policy_delete(s, "far.example", NULL), STORE_ENOTFOUND);
   CHECK(strstr(store_errmsg(s), "no learned or manual policy") != NULL);
   CHECK_INT(store_policy_delete(s, "Dev.", NULL), STORE_EPRELOADED);
-  CHECK(strstr(store_errmsg(s), "builtin") != NULL);
+  CHECK(strstr(store_errmsg(s), "chromium-2026-06-01") != NULL);
   CHECK_INT(store_policy_delete(s, "www.example.dev", NULL), STORE_ENOTFOUND);
   CHECK_INT(store_policy_delete(s, "1.2.3.4", NULL), STORE_EHOST);
   CHECK_INT(store_preload_import_mem(s, list, sizeof(list) - 1, "list",
@@ -227,7 +227,7 @@ static void test_add_and_delete(void)
             STORE_OK);
   CHECK_INT(store_policy_delete(s, "preloaded.example", NULL),
             STORE_EPRELOADED);
-  CHECK(strstr(store_errmsg(s), "preloaded (list text)") != NULL);
+  CHECK(strstr(store_errmsg(s), "preloaded (list text-") != NULL);
   CHECK_INT(store_policy_delete(s, "dev", NULL), STORE_ENOTFOUND);
   /* Preloaded and learned: the learned part can go, the list stays. */
   CHECK_INT(store_policy_add(s, "preloaded.example", 0, 60, "cli", NOW, NULL),

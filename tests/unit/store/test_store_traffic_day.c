@@ -25,8 +25,8 @@
 #define ERRBUF  512
 #define OUT_MAX 4096
 /* STORE_SCHEMA_VERSION as SQL text: a current file without the v4 table. */
-#define SCHEMA_VERSION_TEXT "7"
-_Static_assert(STORE_SCHEMA_VERSION == 7, "update SCHEMA_VERSION_TEXT");
+#define SCHEMA_VERSION_TEXT "8"
+_Static_assert(STORE_SCHEMA_VERSION == 8, "update SCHEMA_VERSION_TEXT");
 
 _Static_assert(DAY0_MS / STORE_AUDIT_MS_PER_DAY == DAY0, "DAY0");
 _Static_assert(DAY0_MS % STORE_AUDIT_MS_PER_DAY == 0, "DAY0_MS is midnight");
@@ -303,7 +303,8 @@ static void test_audit_windows(void)
 
 /* --- migration --- */
 
-/* A v3 file: a new store less what v4 added, with host_traffic rows. */
+/* A v3 file: a new store less what v4 and v7 added, with host_traffic
+ * rows. */
 static void make_v3(char db[TESTUTIL_PATH_MAX])
 {
   struct store *s;
@@ -312,6 +313,11 @@ static void make_v3(char db[TESTUTIL_PATH_MAX])
   CHECK_INT(store_open(db, 0, &s), STORE_OK);
   store_close(&s);
   CHECK(testutil_sql(db, "DROP TABLE host_traffic_day;"
+                         "ALTER TABLE preload_import DROP COLUMN list_date;"
+                         "ALTER TABLE preload_import DROP COLUMN skipped;"
+                         "ALTER TABLE preload_import DROP COLUMN builtin;"
+                         "DROP VIEW hop_json;"
+                         "ALTER TABLE hop DROP COLUMN policy_list;"
                          "ALTER TABLE probe DROP COLUMN origin;"
                          "PRAGMA user_version = 3") == 0);
   CHECK(testutil_sql(
