@@ -154,9 +154,8 @@ static int parse_args(int argc, char **argv, struct audit_opts *o, int64_t now)
     { "format", required_argument, NULL, 'f' },
     { "json", no_argument, NULL, 'j' },
     { "output", required_argument, NULL, 'o' },
-    { "help", no_argument, NULL, 'h' },
-    /* issue 13: the CSV's provenance */
     { "provenance", required_argument, NULL, 'p' },
+    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
   struct cli_cmd cmd = audit_cmd;
