@@ -139,6 +139,17 @@ static size_t hs_size(const unsigned char *hs, size_t got)
                       (size_t)hs[2] << BYTE_BITS | hs[3]);
 }
 
+/* Whether the handshake bytes so far settle the answer: the whole
+ * message is in, or its first bytes already rule it out. */
+static int decided(const unsigned char *hs, size_t got)
+{
+  size_t size = hs_size(hs, got);
+
+  return got == PROXY_HELLO_HANDSHAKE_MAX ||
+         (got >= 1 && hs[0] != HS_CLIENT_HELLO) ||
+         size > PROXY_HELLO_HANDSHAKE_MAX || (size > 0 && got >= size);
+}
+
 /* Gathers handshake bytes from the records in p[0..len) into hs (at most
  * PROXY_HELLO_HANDSHAKE_MAX); *got says how many. MORE when the records
  * so far are well formed, else MALFORMED. */
@@ -166,9 +177,8 @@ static enum proxy_hello_status gather(const unsigned char *p, size_t len,
     memcpy(hs + *got, p + off, take);
     *got += take;
     off += frag < len - off ? frag : len - off;
-    if (*got == PROXY_HELLO_HANDSHAKE_MAX ||
-        (hs_size(hs, *got) > 0 && *got >= hs_size(hs, *got)))
-      break; /* what follows the hello is not ours to check */
+    if (decided(hs, *got))
+      break; /* what follows is not ours to check */
   }
   return PROXY_HELLO_MORE;
 }
