@@ -64,6 +64,39 @@ static const char migration_v1[] =
     "CREATE INDEX policy_expires ON policy(expires)"
     "  WHERE expires IS NOT NULL;";
 
+/* The fields of the hop log's JSON shape (the hop_json view) as of
+ * version 2; later versions append to them. */
+#define HOP_JSON_V2_FIELDS                                               \
+  "  'time', strftime('%Y-%m-%dT%H:%M:%S', time_ms / 1000, 'unixepoch')" \
+  "          || printf('.%03dZ', time_ms % 1000),"                       \
+  "  'duration_ms', round(duration_us / 1000.0, 3),"                     \
+  "  'request_id', request_id,"                                          \
+  "  'chain_id', chain_id,"                                              \
+  "  'hop', hop,"                                                        \
+  "  'client', client,"                                                  \
+  "  'user_agent', user_agent,"                                          \
+  "  'method', method,"                                                  \
+  "  'url', url,"                                                        \
+  "  'http_version', http_version,"                                      \
+  "  'status', status,"                                                  \
+  "  'reason', reason,"                                                  \
+  "  'location', location,"                                              \
+  "  'kind', kind,"                                                      \
+  "  'policy_source', policy_source,"                                    \
+  "  'policy_host', policy_host,"                                        \
+  "  'include_subdomains',"                                              \
+  "    json(CASE include_subdomains WHEN 1 THEN 'true'"                  \
+  "         WHEN 0 THEN 'false' END),"                                   \
+  "  'expires', strftime('%Y-%m-%dT%H:%M:%SZ', expires, 'unixepoch'),"   \
+  "  'upstream_ip', upstream_ip,"                                        \
+  "  'sts_header', sts_header,"                                          \
+  "  'scheme_change', scheme_change,"                                    \
+  "  'same_host',"                                                       \
+  "    json(CASE same_host WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)," \
+  "  'bootstrap',"                                                       \
+  "    json(CASE bootstrap WHEN 1 THEN 'true' ELSE 'false' END),"        \
+  "  'error', error"
+
 /*
  * Version 2: the hop log (store_writer.h), per-host traffic counters and the
  * log writer's counters. Times are Unix milliseconds unless named
@@ -136,37 +169,8 @@ static const char migration_v2[] =
     ");"
     /* Each hop as the JSON object of `log --json` and `run --log-json`:
      * every field present, null where it does not apply. */
-    "CREATE VIEW hop_json (id, json) AS SELECT id, json_object("
-    "  'time', strftime('%Y-%m-%dT%H:%M:%S', time_ms / 1000, 'unixepoch')"
-    "          || printf('.%03dZ', time_ms % 1000),"
-    "  'duration_ms', round(duration_us / 1000.0, 3),"
-    "  'request_id', request_id,"
-    "  'chain_id', chain_id,"
-    "  'hop', hop,"
-    "  'client', client,"
-    "  'user_agent', user_agent,"
-    "  'method', method,"
-    "  'url', url,"
-    "  'http_version', http_version,"
-    "  'status', status,"
-    "  'reason', reason,"
-    "  'location', location,"
-    "  'kind', kind,"
-    "  'policy_source', policy_source,"
-    "  'policy_host', policy_host,"
-    "  'include_subdomains',"
-    "    json(CASE include_subdomains WHEN 1 THEN 'true'"
-    "         WHEN 0 THEN 'false' END),"
-    "  'expires', strftime('%Y-%m-%dT%H:%M:%SZ', expires, 'unixepoch'),"
-    "  'upstream_ip', upstream_ip,"
-    "  'sts_header', sts_header,"
-    "  'scheme_change', scheme_change,"
-    "  'same_host',"
-    "    json(CASE same_host WHEN 1 THEN 'true' WHEN 0 THEN 'false' END),"
-    "  'bootstrap',"
-    "    json(CASE bootstrap WHEN 1 THEN 'true' ELSE 'false' END),"
-    "  'error', error"
-    ") FROM hop;";
+    "CREATE VIEW hop_json (id, json) AS SELECT id, "
+    "json_object(" HOP_JSON_V2_FIELDS ") FROM hop;";
 
 /*
  * Version 3: TLS probe results (store_probe.h), every probe kept (the
@@ -250,9 +254,22 @@ static const char migration_v5[] = "DROP INDEX IF EXISTS hop_kind;"
  */
 static const char migration_v6[] = "DROP INDEX IF EXISTS hop_host;";
 
+/*
+ * Version 7: how a hop's client reached the proxy (`via`): "proxy" for a
+ * client configured to use it, "intercept" for one the network redirected
+ * to it (run --intercept); NULL for hops recorded before. The JSON shape
+ * gains the field last.
+ */
+static const char migration_v7[] =
+    "ALTER TABLE hop ADD COLUMN via TEXT"
+    "  CHECK (via IN ('proxy', 'intercept'));"
+    "DROP VIEW IF EXISTS hop_json;"
+    "CREATE VIEW hop_json (id, json) AS SELECT id, "
+    "json_object(" HOP_JSON_V2_FIELDS ", 'via', via) FROM hop;";
+
 static const char *const migrations[] = {
   migration_v1, migration_v2, migration_v3, migration_v4,
-  migration_v5, migration_v6, NULL /* sentinel */
+  migration_v5, migration_v6, migration_v7, NULL /* sentinel */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

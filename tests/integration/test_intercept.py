@@ -169,9 +169,27 @@ class Intercept(ProxyTestCase):
                             "-d", "a=1"])
         self.assertEqual(r.status, 307, r)
         self.assertEqual(origin.request_count(), 0)
+        # a configured client of the same proxy, for the log's `via`
+        r = self.curl("http://secure.test/proxied", proxy=p.port)
+        self.assertEqual(r.status, 307, r)
         p.stop()
         self.assertIn("intercepting on 127.0.0.1:%d (http)" % HTTP_PORT,
                       p.stderr())
+        st, out, err, _ = run_cli(["log", "--json"], db)
+        self.assertEqual(st, 0, err)
+        hops = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual([(h["url"], h["via"], h["client"]) for h in hops],
+                         [("http://secure.test/p?q=1", "intercept", A),
+                          ("http://secure.test/form", "intercept", A),
+                          ("http://secure.test/proxied", "proxy",
+                           "127.0.0.1")])
+        st, out, err, _ = run_cli(["log"], db)
+        self.assertEqual(out.count("(intercepted)"), 2, out)
+        st, out, err, _ = run_cli(["audit", "--format", "json"], db)
+        self.assertEqual(st, 0, err)
+        host = [h for h in json.loads(out)["hosts"]
+                if h["host"] == "secure.test"][0]
+        self.assertEqual((host["upgrades"], host["intercepted_hops"]), (3, 2))
 
     def test_forwarded_to_the_dialled_address_whatever_host_says(self):
         a = self.origin(host=A, port=80)

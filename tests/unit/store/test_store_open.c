@@ -92,8 +92,8 @@ struct refusal {
 };
 
 static const struct refusal refusals[] = {
-  { "newer.db", "PRAGMA application_id = 1213420627; PRAGMA user_version = 7",
-    NULL, 0, STORE_EVERSION, "schema version 7 is newer" },
+  { "newer.db", "PRAGMA application_id = 1213420627; PRAGMA user_version = 8",
+    NULL, 0, STORE_EVERSION, "schema version 8 is newer" },
   { "foreign.db", "CREATE TABLE t (x)", NULL, 0, STORE_ENOTDB,
     "not an hstsproxy database" },
   { "otherapp.db", "PRAGMA application_id = 42; CREATE TABLE t (x)", NULL, 0,
@@ -138,7 +138,7 @@ static void test_refusals(void)
   }
   /* The refused newer file was not touched. */
   testutil_path("newer.db", path);
-  CHECK_INT(pragma(path, "PRAGMA user_version"), 7);
+  CHECK_INT(pragma(path, "PRAGMA user_version"), 8);
 }
 
 static void test_parent_is_a_file(void)

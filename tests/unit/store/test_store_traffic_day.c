@@ -25,8 +25,8 @@
 #define ERRBUF  512
 #define OUT_MAX 4096
 /* STORE_SCHEMA_VERSION as SQL text: a current file without the v4 table. */
-#define SCHEMA_VERSION_TEXT "6"
-_Static_assert(STORE_SCHEMA_VERSION == 6, "update SCHEMA_VERSION_TEXT");
+#define SCHEMA_VERSION_TEXT "7"
+_Static_assert(STORE_SCHEMA_VERSION == 7, "update SCHEMA_VERSION_TEXT");
 
 _Static_assert(DAY0_MS / STORE_AUDIT_MS_PER_DAY == DAY0, "DAY0");
 _Static_assert(DAY0_MS % STORE_AUDIT_MS_PER_DAY == 0, "DAY0_MS is midnight");
@@ -90,7 +90,7 @@ static const struct {
   { "a.test", STORE_TRAFFIC_HTTP, 0, 1, 23, HOUR_MS - 1 }, /* 23:59:59.999 */
   { "a.test", STORE_TRAFFIC_HTTP, 0, 2, 0, 0 },            /* midnight */
   { "a.test", STORE_TRAFFIC_CONNECT, 443, 1, 5, 0 },
-  { "a.test", STORE_TRAFFIC_HTTP, 0, 2, 1, 0 },  /* the redirect's */
+  { "a.test", STORE_TRAFFIC_HTTP, 0, 2, 1, 0 }, /* the redirect's */
   { "b.test", STORE_TRAFFIC_CONNECT, 8443, 0, 1, 0 },
   { "b.test", STORE_TRAFFIC_CONNECT, 8443, 2, 1, 0 },
   { "b.test", STORE_TRAFFIC_CONNECT, 443, 2, 2, 0 },
@@ -303,7 +303,8 @@ static void test_audit_windows(void)
 
 /* --- migration --- */
 
-/* A v3 file: a new store less what v4 added, with host_traffic rows. */
+/* A v3 file: a new store less what v4 and v7 added, with host_traffic
+ * rows. */
 static void make_v3(char db[TESTUTIL_PATH_MAX])
 {
   struct store *s;
@@ -312,6 +313,8 @@ static void make_v3(char db[TESTUTIL_PATH_MAX])
   CHECK_INT(store_open(db, 0, &s), STORE_OK);
   store_close(&s);
   CHECK(testutil_sql(db, "DROP TABLE host_traffic_day;"
+                         "DROP VIEW hop_json;" /* and what v7 adds */
+                         "ALTER TABLE hop DROP COLUMN via;"
                          "PRAGMA user_version = 3") == 0);
   CHECK(testutil_sql(
             db,
@@ -393,7 +396,8 @@ static void test_audit_without_day_table(void)
   struct collect days = { "", 0 }, hosts = { "", 0 };
 
   make_v3(db);
-  CHECK(testutil_sql(db, "PRAGMA user_version = " SCHEMA_VERSION_TEXT) == 0);
+  CHECK(testutil_sql(db, "ALTER TABLE hop ADD COLUMN via TEXT;" /* v7 */
+                         "PRAGMA user_version = " SCHEMA_VERSION_TEXT) == 0);
   CHECK_INT(store_open(db, STORE_OPEN_READONLY, &s), STORE_OK);
   CHECK_INT(store_audit_days(s, NULL, on_day, &days), STORE_OK);
   CHECK_STR(days.out, "1|0|0|0|4\n2|0|0|0|1\n");
