@@ -76,7 +76,8 @@ static void usage(FILE *f)
       "  --allow CIDR           clients that may use the proxy, repeatable:\n"
       "                         10.0.0.0/8, 2001:db8::/32, or an address;\n"
       "                         others get 403 (default: loopback only;\n"
-      "                         required for a non-loopback --listen)\n"
+      "                         required for a non-loopback --listen or\n"
+      "                         --intercept*)\n"
       "  --auth-file FILE       Basic proxy authentication from an\n"
       "                         htpasswd file (user:hash, hashes $5$, $6$,\n"
       "                         $apr1$, {SHA}); re-read on SIGHUP\n"
@@ -117,7 +118,8 @@ static void usage(FILE *f)
       "Exit status: 0 stopped by a signal; 2 usage error, including a\n"
       "file named by an option that cannot be read (--auth-file,\n"
       "--ca-file) or opened (--log-json), and a non-loopback --listen\n"
-      "without --allow; 3 runtime failure at start-up (the store cannot\n"
+      "or --intercept* without --allow; 3 runtime failure at start-up (the "
+      "store cannot\n"
       "be opened, an address is in use, an --outgoing-mark that cannot\n"
       "be set, ...).\n",
       PROXY_DEFAULT_MAX_CONNS, PROXY_DEFAULT_TIMEOUT_HEADER_S,

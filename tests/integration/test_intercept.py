@@ -47,6 +47,7 @@ table inet hstsproxy_test {
     ip daddr 10.99.0.0/24 tcp dport 80 counter redirect to :%(http)d
     ip6 daddr fd99::/64 tcp dport 80 counter redirect to :%(http)d
     ip daddr 10.99.0.0/24 tcp dport 443 counter redirect to :%(tls)d
+    ip6 daddr fd99::/64 tcp dport 443 counter redirect to :%(tls)d
   }
 }
 """ % {"mark": MARK, "http": HTTP_PORT, "tls": TLS_PORT}
@@ -132,6 +133,7 @@ class Intercept(ProxyTestCase):
         args = ["--intercept", "127.0.0.1:%d" % HTTP_PORT,
                 "--intercept", "[::1]:%d" % HTTP_PORT,
                 "--intercept-tls", "127.0.0.1:%d" % TLS_PORT,
+                "--intercept-tls", "[::1]:%d" % TLS_PORT,
                 "--timeout-header", str(HELLO_TIMEOUT), "--verbose"]
         if allow:
             args += ["--allow", "10.99.0.0/24", "--allow", "fd99::/64",
@@ -221,10 +223,22 @@ class Intercept(ProxyTestCase):
 
     def test_ipv6_original_destination(self):
         a6 = self.origin(host=A6, port=80)
-        self.start()
+        e6 = self.echo(host=A6)
+        p = self.start(extra=["--outgoing-mark", "18515"])  # 0x4853
         r = self.curl("http://[%s]/echo" % A6, args=["-g"])
         self.assertEqual(r.status, 200, r)
         self.assertEqual(a6.request_count(), 1)
+        hello = client_hello("secure.test")
+        s = socket.create_connection((A6, 443), timeout=10)
+        s.sendall(hello)
+        s.shutdown(socket.SHUT_WR)
+        data, _ = read_until_closed(s)
+        self.assertEqual(data, hello)
+        self.assertEqual(bytes(e6.conns[0].raw), hello)
+        p.stop()
+        self.assertIn("outgoing mark 0x4853", p.stderr())
+        self.assertIn("intercepted TLS to [%s]:443: SNI secure.test" % A6,
+                      p.stderr())
 
     def test_unmarked_proxy_would_loop_and_is_stopped(self):
         self.origin(host=A, port=80)
@@ -351,7 +365,16 @@ class Intercept(ProxyTestCase):
         self.assertIn("no ClientHello in time", p.stderr())
 
 
-class OutgoingMark(ProxyTestCase):
+class Options(ProxyTestCase):
+
+    def test_open_intercepting_listener_needs_allow(self):
+        for opt in ("--intercept", "--intercept-tls"):
+            st, _, err, _ = run_cli(["run", "--listen", "127.0.0.1:0", opt,
+                                     "0.0.0.0:0"],
+                                    os.path.join(self.tmp, "x.db"))
+            self.assertEqual(st, 2, err)
+            self.assertIn("hstsproxy run: %s 0.0.0.0:0: not a loopback "
+                          "address" % opt, err)
 
     def test_explicit_mark_that_cannot_be_set_fails_start(self):
         """Without CAP_NET_ADMIN and CAP_NET_RAW, SO_MARK is refused."""
