@@ -60,6 +60,10 @@
 #define IP6T_SO_ORIGINAL_DST 80
 #endif
 
+#define NEEDS_CAP " (it needs CAP_NET_ADMIN or CAP_NET_RAW)"
+/* What one intercepting address adds to the announce line at most. */
+#define ANNOUNCE_ITEM (PROXY_ADDR_TEXT + sizeof(", (http)"))
+
 static const struct proxy_config *cfg_of(const struct proxy_conn *conn)
 {
   return conn->worker->server->cfg;
@@ -78,6 +82,8 @@ int proxy__intercept_open(struct proxy_server *s, struct proxy_error *e)
       return 0;
     mark = PROXY_DEFAULT_OUTGOING_MARK;
   }
+  if (mark == 0) /* --outgoing-mark 0: none */
+    return 0;
   err = proxy__mark_check(mark);
   if (err == 0) {
     s->mark = mark;
@@ -87,8 +93,7 @@ int proxy__intercept_open(struct proxy_server *s, struct proxy_error *e)
     snprintf(e->what, sizeof(e->what), "--outgoing-mark %#x", mark);
     snprintf(e->why, sizeof(e->why),
              "cannot mark the proxy's connections (SO_MARK): %s%s",
-             uv_strerror(err),
-             err == UV_EPERM ? " (it needs CAP_NET_ADMIN or CAP_NET_RAW)" : "");
+             uv_strerror(err), err == UV_EPERM ? NEEDS_CAP : "");
     return err;
   }
   fprintf(stderr,
@@ -101,7 +106,7 @@ int proxy__intercept_open(struct proxy_server *s, struct proxy_error *e)
 void proxy__intercept_announce(FILE *f, const struct proxy_server *s,
                                const char *const *names, size_t n)
 {
-  char line[PROXY_MAX_LISTENERS * (PROXY_ADDR_TEXT + 8) + PROXY_ERROR_TEXT];
+  char line[PROXY_MAX_LISTENERS * ANNOUNCE_ITEM + PROXY_ERROR_TEXT];
   size_t len, i, shown = 0;
 
   len = (size_t)snprintf(line, sizeof(line), "hstsproxy: intercepting on ");
@@ -114,7 +119,12 @@ void proxy__intercept_announce(FILE *f, const struct proxy_server *s,
   }
   if (shown == 0 || len >= sizeof(line))
     return;
-  snprintf(line + len, sizeof(line) - len, "; outgoing mark %#x\n", s->mark);
+  if (s->mark != 0)
+    snprintf(line + len, sizeof(line) - len, "; outgoing mark %#x\n", s->mark);
+  else
+    snprintf(line + len, sizeof(line) - len,
+             "; outgoing connections "
+             "unmarked\n");
   fputs(line, f);
   fflush(f);
 }
