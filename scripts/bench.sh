@@ -36,6 +36,12 @@
 #   BASELINE_BIN  another hstsproxy binary (say, the previous main) run
 #                 beside ours as server `base` in every load of the same
 #                 run, with a column ours/base in the ratio table
+#   INTERCEPT [0] 1: also the whole-network section: --intercept-tls
+#                 pass-through of 1 MiB per connection against a direct
+#                 connection, in a network namespace of its own
+#                 (scripts/bench/intercept.py: root, unshare, ip, nft);
+#                 only: that section alone, printed (nginx, tinyproxy,
+#                 Squid and wrk not needed; the doc is not written)
 # Needs: cmake and a C toolchain, nginx, tinyproxy, squid, wrk, curl,
 # python3. Everything listens on 127.0.0.1; every process is started by
 # this script, tracked by pid and stopped on exit. About 3 minutes with
@@ -46,7 +52,7 @@ set -euo pipefail
 invocation=""
 for v in DURATION WARMUP THREADS CONNS WRK_TIMEOUT WORKERS ROUNDS \
          PRELOAD_HOSTS IDLE_CONNS STARTUP_RUNS BUILD_DIR HSTSPROXY_BIN \
-         BASELINE_BIN; do
+         BASELINE_BIN INTERCEPT; do
   [ -z "${!v:-}" ] || invocation="$invocation$v=${!v} "
 done
 invocation="${invocation}scripts/bench.sh"
@@ -66,6 +72,7 @@ IDLE_CONNS=${IDLE_CONNS:-10000}
 STARTUP_RUNS=${STARTUP_RUNS:-3}
 DOC=${DOC:-"$top/docs/BENCHMARKS.md"}
 KEEP_TMP=${KEEP_TMP:-0}
+INTERCEPT=${INTERCEPT:-0}
 
 SMALL_BYTES=1024
 LARGE_BYTES=1048576
@@ -83,7 +90,13 @@ for v in DURATION WARMUP THREADS CONNS WORKERS ROUNDS PRELOAD_HOSTS \
     ''|*[!0-9]*|0) die "$v must be a positive integer, got '${!v}'" ;;
   esac
 done
-for tool in nginx tinyproxy squid wrk curl python3; do
+case "$INTERCEPT" in
+  0|1) tools="nginx tinyproxy squid wrk curl python3" ;;
+  only) tools="python3 unshare ip nft" ;;
+  *) die "INTERCEPT must be 0, 1 or only, got '$INTERCEPT'" ;;
+esac
+[ "$INTERCEPT" = 0 ] || tools="$tools unshare ip nft"
+for tool in $tools; do
   command -v "$tool" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin"
   command -v "$tool" >/dev/null 2>&1 ||
     die "$tool: not found (apt-get install $tool)"
@@ -417,6 +430,53 @@ baseline=${BASELINE_BIN:-}
 [ -z "$baseline" ] || [ -x "$baseline" ] ||
   die "BASELINE_BIN=$baseline: not an executable"
 
+# --- whole networks: --intercept-tls pass-through (INTERCEPT) -----------
+
+# The section's table on stdout (a failure says so in its place).
+intercept_section() {
+  local out="$tmp/intercept.txt" d o
+  local -a cmd=(python3 "$here/intercept.py" --bin "$bin"
+    --seconds "$DURATION" --bytes "$LARGE_BYTES" --workers "$WORKERS")
+  note_cmd "${cmd[@]}"
+  echo "### Whole networks: --intercept-tls pass-through"
+  echo
+  if ! "${cmd[@]}" >"$out" 2>&1; then
+    echo "failed: $(tail -n 1 "$out")"
+    echo
+    return 0
+  fi
+  echo "One connection per transfer: a TLS ClientHello up, 1 MiB down, in a"
+  echo "network namespace; \`direct\` is not redirected, \`intercepted\` is"
+  echo "redirected by nftables to the proxy, which reads the SNI and splices."
+  echo
+  echo "| path | transfers | MiB/s | p50 ms | p99 ms |"
+  echo "| --- | ---: | ---: | ---: | ---: |"
+  grep '^BENCH path=' "$out" | while read -r _ rest; do
+    echo "| $(kv path "$rest") | $(kv transfers "$rest") |" \
+      "$(kv mib_s "$rest") | $(kv p50_ms "$rest") | $(kv p99_ms "$rest") |"
+  done
+  echo
+  echo "intercepted / direct throughput: $(kv ratio "$(grep '^BENCH ratio=' \
+    "$out" | cut -d ' ' -f 2-)")"
+  echo
+}
+
+if [ "$INTERCEPT" = only ]; then
+  intercept_section >"$tmp/intercept.md"
+  {
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), \`$invocation\`"
+    echo "- commit: \`$(git -C "$top" rev-parse --short HEAD 2>/dev/null)\`"
+    echo "- machine: $(nproc) CPUs, load average at the end" \
+      "$(cut -d ' ' -f 1-3 /proc/loadavg)"
+    echo
+    cat "$tmp/intercept.md"
+    echo '```'
+    cat "$tmp/commands.txt"
+    echo '```'
+  }
+  exit 0
+fi
+
 hard=$(ulimit -Hn)
 want=$((IDLE_CONNS + FD_HEADROOM))
 if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
@@ -643,6 +703,11 @@ note_cmd "${idle_cmd[@]:0:9}" "'$idle_req'"
 idle_out=$("${idle_cmd[@]}" 2>&1) || idle_out="FAILED $idle_out"
 stop "$pid_idle"
 
+if [ "$INTERCEPT" = 1 ]; then
+  say "whole networks: --intercept-tls pass-through"
+  intercept_section >"$tmp/intercept.md"
+fi
+
 # --- tables ---------------------------------------------------------------
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
@@ -835,6 +900,7 @@ results() {
   done
   ratio_table
   alone_table
+  [ ! -f "$tmp/intercept.md" ] || cat "$tmp/intercept.md"
   echo "### Commands of this run"
   echo
   echo "\`\$TMP\` is the temp dir; configs from scripts/bench/*.in."

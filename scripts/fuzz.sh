@@ -19,7 +19,7 @@ build=${BUILD_DIR:-"$top/build-fuzz"}
 corpus="$top/fuzz-corpus"
 seconds=${1:-20}
 all_targets="fuzz_http1_request fuzz_http1_response fuzz_http1_chunked
-fuzz_sts_header fuzz_host fuzz_preload_import"
+fuzz_sts_header fuzz_host fuzz_preload_import fuzz_tls_hello"
 targets=${FUZZ_TARGETS:-$all_targets}
 jobs=${JOBS:-2}
 

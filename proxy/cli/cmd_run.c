@@ -45,7 +45,10 @@ enum {
   OPT_AUTH_FILE,
   OPT_PRELOAD_REFRESH,
   OPT_PRELOAD_URL,
-  OPT_VERBOSE
+  OPT_VERBOSE,
+  OPT_INTERCEPT,
+  OPT_INTERCEPT_TLS,
+  OPT_OUTGOING_MARK
 };
 
 static void usage(FILE *f)
@@ -76,7 +79,8 @@ static void usage(FILE *f)
       "  --allow CIDR           clients that may use the proxy, repeatable:\n"
       "                         10.0.0.0/8, 2001:db8::/32, or an address;\n"
       "                         others get 403 (default: loopback only;\n"
-      "                         required for a non-loopback --listen)\n"
+      "                         required for a non-loopback --listen or\n"
+      "                         --intercept*)\n"
       "  --auth-file FILE       Basic proxy authentication from an\n"
       "                         htpasswd file (user:hash, hashes $5$, $6$,\n"
       "                         $apr1$, {SHA}); re-read on SIGHUP\n"
@@ -108,14 +112,29 @@ static void usage(FILE *f)
       "                         refused; failures are retried\n"
       "  --preload-url URL      where (default: Chromium's list on\n"
       "                         chromium.googlesource.com)\n"
+      "  --intercept ADDR:PORT  whole networks: plain HTTP the gateway's\n"
+      "                         firewall redirects here (nftables\n"
+      "                         redirect); HSTS hosts get the 307, the rest\n"
+      "                         goes to the address the client dialled;\n"
+      "                         repeatable\n"
+      "  --intercept-tls ADDR:PORT\n"
+      "                         redirected TLS, passed through untouched to\n"
+      "                         the address the client dialled; its SNI\n"
+      "                         names the host for the log and a probe\n"
+      "  --outgoing-mark N      firewall mark (SO_MARK) of the proxy's own\n"
+      "                         connections, decimal or 0x hex (default\n"
+      "                         0x4853 with --intercept*, else none; needs\n"
+      "                         CAP_NET_ADMIN or CAP_NET_RAW)\n"
       "  --verbose              one line per closed connection on stderr\n"
       "  --help                 this text\n\n"
       "Timeouts are in seconds, 1-%u.\n\n"
       "Exit status: 0 stopped by a signal; 2 usage error, including a\n"
       "file named by an option that cannot be read (--auth-file,\n"
       "--ca-file) or opened (--log-json), and a non-loopback --listen\n"
-      "without --allow; 3 runtime failure at start-up (the store cannot\n"
-      "be opened, an address is in use, ...).\n",
+      "or --intercept* without --allow; 3 runtime failure at start-up (the "
+      "store cannot\n"
+      "be opened, an address is in use, an --outgoing-mark that cannot\n"
+      "be set, ...).\n",
       PROXY_DEFAULT_MAX_CONNS, PROXY_DEFAULT_TIMEOUT_HEADER_S,
       PROXY_DEFAULT_TIMEOUT_IDLE_S, PROXY_DEFAULT_TIMEOUT_CONNECT_S,
       PROXY_DEFAULT_TIMEOUT_RESPONSE_S, PROXY_DEFAULT_TIMEOUT_TUNNEL_S,
@@ -225,6 +244,13 @@ static int apply(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
   case OPT_ALLOW:
     rc = proxy_config_add_allow(cfg, arg, &why);
     break;
+  case OPT_INTERCEPT:
+  case OPT_INTERCEPT_TLS:
+    rc = proxy_config_add_intercept(cfg, arg, opt == OPT_INTERCEPT_TLS, &why);
+    break;
+  case OPT_OUTGOING_MARK:
+    rc = proxy_config_set_outgoing_mark(cfg, arg, &why);
+    break;
   default:
     slot = number_slot(cfg, opt, &max);
     rc = proxy_parse_uint(arg, 1, max, slot, &why);
@@ -318,6 +344,9 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     { "preload-refresh", required_argument, NULL, OPT_PRELOAD_REFRESH },
     { "preload-url", required_argument, NULL, OPT_PRELOAD_URL },
     { "verbose", no_argument, NULL, OPT_VERBOSE },
+    { "intercept", required_argument, NULL, OPT_INTERCEPT },
+    { "intercept-tls", required_argument, NULL, OPT_INTERCEPT_TLS },
+    { "outgoing-mark", required_argument, NULL, OPT_OUTGOING_MARK },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };

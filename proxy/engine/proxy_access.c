@@ -169,29 +169,48 @@ int proxy__access_allowed(const struct proxy_config *cfg,
   return 0;
 }
 
+/* The first of addrs[0..n) that is not loopback, or NULL. */
+static const struct sockaddr *open_address(const struct sockaddr_storage *addrs,
+                                           size_t n)
+{
+  unsigned char a[V6_LEN];
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    const struct sockaddr *sa = (const struct sockaddr *)&addrs[i];
+
+    if (!is_loopback(a, addr_bytes(sa, a)))
+      return sa;
+  }
+  return NULL;
+}
+
 int proxy_config_check_open(const struct proxy_config *cfg,
                             struct proxy_error *err)
 {
-  unsigned char a[V6_LEN];
+  const struct sockaddr *sa = NULL;
+  const char *opt = "--listen";
   char text[PROXY_ADDR_TEXT];
-  size_t i, len;
 
   if (cfg->nallow > 0)
     return 0;
-  for (i = 0; i < cfg->nlisten; i++) {
-    const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen[i];
-
-    len = addr_bytes(sa, a);
-    if (is_loopback(a, len))
-      continue;
-    proxy_addr_format(sa, text, sizeof(text));
-    snprintf(err->what, sizeof(err->what), "--listen %s", text);
-    snprintf(err->why, sizeof(err->why),
-             "not a loopback address; refusing to run an open proxy "
-             "without --allow CIDR");
-    return -1;
+  sa = open_address(cfg->listen, cfg->nlisten);
+  if (sa == NULL) { /* interception: the same rule for its listeners */
+    opt = "--intercept";
+    sa = open_address(cfg->intercept, cfg->nintercept);
   }
-  return 0;
+  if (sa == NULL) {
+    opt = "--intercept-tls";
+    sa = open_address(cfg->intercept_tls, cfg->nintercept_tls);
+  }
+  if (sa == NULL)
+    return 0;
+  proxy_addr_format(sa, text, sizeof(text));
+  snprintf(err->what, sizeof(err->what), "%s %s", opt, text);
+  snprintf(err->why, sizeof(err->why),
+           "not a loopback address; refusing to run an open proxy "
+           "without --allow CIDR");
+  return -1;
 }
 
 void proxy__access_denied(struct proxy_server *s, const char *client)

@@ -200,6 +200,72 @@ int proxy_config_add_listen(struct proxy_config *cfg, const char *arg,
   return 0;
 }
 
+/* ---- whole networks: --intercept, --intercept-tls, --outgoing-mark ---- */
+
+int proxy_config_add_intercept(struct proxy_config *cfg, const char *arg,
+                               int tls, const char **why)
+{
+  struct sockaddr_storage ss, *list = tls ? cfg->intercept_tls : cfg->intercept;
+  size_t *n = tls ? &cfg->nintercept_tls : &cfg->nintercept;
+  unsigned port;
+
+  if (*n >= PROXY_MAX_INTERCEPT) {
+    *why = "too many addresses";
+    return -1;
+  }
+  if (parse_addr_port(arg, strlen(arg), 0, 0, &ss, &port, why) < 0)
+    return -1;
+  list[(*n)++] = ss;
+  return 0;
+}
+
+#define HEX_BASE   16u
+#define MARK_MAX   0xffffffffu
+#define HEX_PREFIX "0x"
+
+/* A hex digit's value, or -1. */
+static int hex_value(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + (int)DECIMAL_BASE;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + (int)DECIMAL_BASE;
+  return -1;
+}
+
+int proxy_config_set_outgoing_mark(struct proxy_config *cfg, const char *arg,
+                                   const char **why)
+{
+  unsigned long v = 0;
+  const char *p = arg + strlen(HEX_PREFIX);
+
+  if (strncmp(arg, HEX_PREFIX, strlen(HEX_PREFIX)) != 0) {
+    if (parse_uint_n(arg, strlen(arg), 0, MARK_MAX, &cfg->outgoing_mark, why) <
+        0)
+      return -1;
+    cfg->outgoing_mark_given = 1;
+    return 0;
+  }
+  if (*p == '\0') {
+    *why = "no hex digits after 0x";
+    return -1;
+  }
+  for (; *p != '\0'; p++) {
+    int d = hex_value(*p);
+
+    if (d < 0 || v > MARK_MAX / HEX_BASE) {
+      *why = d < 0 ? "not a hex number" : "number out of range";
+      return -1;
+    }
+    v = v * HEX_BASE + (unsigned long)d;
+  }
+  cfg->outgoing_mark = (unsigned)v;
+  cfg->outgoing_mark_given = 1;
+  return 0;
+}
+
 /* Parses the HOST[:PORT] side of a map into m->host and m->port. */
 static int parse_map_source(const char *s, size_t len, struct proxy_map *m,
                             const char **why)

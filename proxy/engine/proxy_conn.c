@@ -33,6 +33,7 @@
 
 #include "proxy_auth.h"
 #include "proxy_debug.h"
+#include "proxy_intercept.h"
 #include "proxy_server.h"
 #include "proxy_upstream.h"
 
@@ -382,7 +383,12 @@ int proxy__conn_accept(struct proxy_listener *l)
   uv_tcp_nodelay(&conn->client, 1);
   name_endpoints(conn, &peer);
   proxy__conn_activity(conn);
-  if (client_allowed(conn, &peer))
+  conn->kind = (int)l->kind;
+  if (!client_allowed(conn, &peer))
+    return 0;
+  if (l->kind == PROXY_LISTEN_PROXY)
     proxy__conn_enter(conn, &proxy__phase_head, 0);
+  else
+    proxy__intercept_accepted(conn); /* proxy_intercept.c */
   return 0;
 }

@@ -19,6 +19,7 @@
  *   discard   proxy_upgrade.c   a 307 is written; the body is dropped
  *   tunnel    proxy_tunnel.c    bytes spliced both ways
  *   linger    proxy_answer.c    write side shut; input dropped, then close
+ *   hello     proxy_intercept.c a redirected TLS client's ClientHello
  *
  * What runs next after a head is parsed is proxy_route.c's handler table.
  * Asynchronous steps take a continuation (proxy__conn_cb): it runs when
@@ -147,7 +148,12 @@ struct proxy_conn {
   unsigned connect_port;
   int connect_err;
   char connect_addr[PROXY_ADDR_TEXT]; /* last address tried */
-  struct http1_body req_body;         /* request body framing, live */
+  /* Whole networks (proxy_intercept.c): the listener's kind (enum
+   * proxy_listen_kind), and where a redirected client meant to go: the
+   * only address its requests are ever sent to. */
+  int kind;
+  union proxy_sockaddr orig_dst; /* SO_ORIGINAL_DST, when orig_ok */
+  struct http1_body req_body;    /* request body framing, live */
   unsigned client_reading : 1;
   unsigned client_eof : 1;
   unsigned req_done : 1;
@@ -161,6 +167,7 @@ struct proxy_conn {
   unsigned tunnel_up_eof : 1;
   unsigned tunnel_shutdowns : 2; /* write sides shut down so far */
   unsigned lingering : 1;
+  unsigned orig_ok : 1; /* orig_dst was read and is not the proxy itself */
 };
 
 /* The one rule for "no body bytes are to come": no body at all, or

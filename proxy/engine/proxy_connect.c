@@ -3,11 +3,13 @@
  * origin connection in conn->up.
  *
  * --map first (no lookup), else the worker's resolver; then each address
- * in turn until one connects. Every attempt is a fresh struct
- * proxy_upstream, because a libuv handle whose connect failed cannot
- * connect again. The whole sequence, DNS included, is bounded by the
- * phase's timer (--timeout-connect, then 504). The client is not read
- * meanwhile. Success runs the caller's continuation (conn->connected);
+ * in turn until one connects. An intercepted connection (proxy_intercept.c)
+ * has one address, where its client meant to go, and never resolves. Each
+ * socket carries the outgoing mark, when there is one (proxy_mark.c). Every
+ * attempt is a fresh struct proxy_upstream, because a libuv handle whose
+ * connect failed cannot connect again. The whole sequence, DNS included, is
+ * bounded by the phase's timer (--timeout-connect, then 504). The client is not
+ * read meanwhile. Success runs the caller's continuation (conn->connected);
  * every address failing is answered 502 here.
  */
 #include <string.h>
@@ -82,7 +84,9 @@ static void try_next(struct proxy_conn *conn)
       conn->connect_err = UV_ENOMEM;
       break;
     }
-    err = uv_tcp_connect(&up->connect_req, &up->tcp, &a.sa, on_connect);
+    err = proxy__tcp_mark(&up->tcp, a.sa.sa_family, conn->worker->server->mark);
+    if (err == 0)
+      err = uv_tcp_connect(&up->connect_req, &up->tcp, &a.sa, on_connect);
     if (err == 0) {
       up->conn = conn;
       conn->up = up;
@@ -118,6 +122,13 @@ void proxy__origin_connect(struct proxy_conn *conn, proxy__conn_cb cb)
   memset(&conn->addrs, 0, sizeof(conn->addrs));
   conn->addr_next = 0;
   conn->connect_err = 0;
+  if (conn->kind != PROXY_LISTEN_PROXY) { /* the original destination */
+    conn->addrs.n = 1;
+    conn->addrs.a[0] = conn->orig_dst;
+    conn->connect_port = proxy__addr_port(&conn->orig_dst);
+    try_next(conn);
+    return;
+  }
   if (proxy__map_route(cfg->maps, cfg->nmaps, conn->target.host,
                        conn->target.port, &conn->addrs, &conn->connect_port)) {
     try_next(conn);

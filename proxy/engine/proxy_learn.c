@@ -327,8 +327,10 @@ static struct slot *free_slot(struct proxy_learn_worker *lw)
   return NULL;
 }
 
-/* Starts a probe of host:port unless a rule says not to. */
-static void trigger(struct proxy_worker *w, const char *host, unsigned port)
+/* Starts a probe of host:port unless a rule says not to; at addr when
+ * given (an intercepted connection's destination), else by --map or DNS. */
+static void trigger(struct proxy_worker *w, const char *host, unsigned port,
+                    const union proxy_sockaddr *addr)
 {
   static const struct proxy_probe_cb cb = { on_done };
   struct proxy_server *s = w->server;
@@ -357,6 +359,8 @@ static void trigger(struct proxy_worker *w, const char *host, unsigned port)
   pp.nmaps = s->cfg->nmaps;
   pp.tls = s->tls;
   pp.dns = &w->dns;
+  pp.addr = addr != NULL ? &addr->sa : NULL;
+  pp.mark = s->mark;
   slot->used = 1;
   rc = proxy_probe_start(&w->loop, &pp, &cb, slot, &slot->probe);
   if (rc < 0) {
@@ -372,7 +376,8 @@ void proxy__learn_connect(struct proxy_conn *conn)
 {
   if (conn->target.is_ip || conn->target.port != PROXY_PROBE_PORT)
     return;
-  trigger(conn->worker, conn->target.host, PROXY_PROBE_PORT);
+  trigger(conn->worker, conn->target.host, PROXY_PROBE_PORT,
+          conn->orig_ok ? &conn->orig_dst : NULL);
 }
 
 void proxy__learn_redirect(struct proxy_conn *conn,
@@ -393,7 +398,8 @@ void proxy__learn_redirect(struct proxy_conn *conn,
       hsts_host_normalize(u.host, u.host_len, host, &kind) != HSTS_OK ||
       kind != HSTS_HOST_NAME || strcmp(host, conn->target.host) != 0)
     return;
-  trigger(conn->worker, host, u.port != 0 ? u.port : PROXY_PROBE_PORT);
+  trigger(conn->worker, host, u.port != 0 ? u.port : PROXY_PROBE_PORT,
+          conn->orig_ok ? &conn->orig_dst : NULL); /* its port: the probe's */
 }
 
 /* ---- setup and teardown ---- */

@@ -12,6 +12,9 @@
  *    the Location and derives chains, scheme_change and bootstrap;
  *  - a traffic count for every plain-HTTP request (upgraded or forwarded)
  *    and every CONNECT, for the audit's per-host counters.
+ * A hop says how its client came (`via`): configured to use the proxy, or
+ * redirected to it by the network (proxy_intercept.c); an intercepted
+ * request's URL is made absolute from its Host and origin-form target.
  * Strings reach the writer NUL-terminated, copied from views into the
  * request or response head into the worker's scratch area (one per loop
  * thread, reused: no allocation per record).
@@ -101,6 +104,26 @@ static const char *pack_field(struct pack *k, const struct http1_field *f,
   return f != NULL ? pack(k, f->value, f->value_len, max) : NULL;
 }
 
+/* An intercepted request's absolute URL: "http://" Host, then the
+ * origin-form target (truncated to max bytes). */
+static const char *pack_url(struct pack *k, const struct proxy_conn *conn,
+                            size_t max)
+{
+  static const char scheme[] = "http://";
+  const struct proxy_target *t = &conn->target;
+  size_t alen = strlen(t->authority), n = sizeof(scheme) - 1 + alen;
+  char *out = k->p;
+
+  if (k->left < n + 1 || max < n)
+    return NULL;
+  memcpy(out, scheme, sizeof(scheme) - 1);
+  memcpy(out + sizeof(scheme) - 1, t->authority, alen);
+  k->p += n;
+  k->left -= n;
+  (void)pack(k, t->path, t->path_len, max - n); /* joins on: out[n] on */
+  return out;
+}
+
 /* The fields every hop has, from the request on conn. */
 static void hop_request(struct proxy_conn *conn, struct pack *k,
                         struct store_hop *h)
@@ -116,7 +139,10 @@ static void hop_request(struct proxy_conn *conn, struct pack *k,
       pack_field(k, http1_find_field(req->fields, req->nfields, "user-agent"),
                  STORE_HOP_TEXT_MAX);
   h->method = pack(k, req->method, req->method_len, STORE_HOP_SHORT_MAX);
-  h->url = pack(k, req->target, req->target_len, STORE_HOP_URL_MAX);
+  h->intercepted = conn->kind != PROXY_LISTEN_PROXY;
+  h->url = h->intercepted
+               ? pack_url(k, conn, STORE_HOP_URL_MAX)
+               : pack(k, req->target, req->target_len, STORE_HOP_URL_MAX);
   h->http_version = req->version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
 }
 

@@ -17,6 +17,9 @@
  *   authority-form "h:443"       CONNECT tunnel, to --connect-ports only
  *   asterisk-form "*"            400
  * A request whose Via already names hstsproxy, in any form, is a loop: 508.
+ * Requests on an intercepting listener (--intercept) run a table of
+ * their own: origin-form with Host, sent only to the connection's
+ * original destination (proxy_intercept.c).
  * An absolute-form request whose Host names another host or port than
  * its target is refused with 400 (RFC 9112 section 3.2.2 makes the client
  * send the same authority twice; a proxy that picked one of the two would
@@ -151,35 +154,52 @@ static int host_port(const char *p, size_t len, unsigned *port)
   return v > 0 ? 0 : -1;
 }
 
-int proxy__host_matches(const char *v, size_t len, const struct proxy_target *t)
+/* Splits a Host value into its host (brackets removed; *v6 set for an
+ * IPv6 literal) and port (80 when absent). Returns 0, or -1 when it is
+ * not host[:port]. */
+static int host_split(const char *v, size_t len, const char **host,
+                      size_t *hlen, int *v6, unsigned *port)
 {
-  char host[HSTS_HOST_MAX + 1];
-  enum hsts_host_kind kind;
   const char *end, *colon = NULL;
-  size_t hlen, i;
-  unsigned port;
+  size_t i, n;
 
   if (len == 0)
-    return 0;
-  if (v[0] == '[') {
+    return -1;
+  *v6 = v[0] == '[';
+  if (*v6) {
     end = memchr(v, ']', len);
     if (end == NULL)
-      return 0;
-    hlen = (size_t)(end - v) + 1;
-    if (hlen < len && v[hlen] != ':')
-      return 0;
-    colon = hlen < len ? v + hlen : NULL;
+      return -1;
+    n = (size_t)(end - v) + 1;
+    if (n < len && v[n] != ':')
+      return -1;
+    colon = n < len ? v + n : NULL;
+    *host = v + 1;
+    *hlen = n - 2;
   } else {
     for (i = 0; i < len; i++)
       if (v[i] == ':')
         colon = v + i;
-    hlen = colon != NULL ? (size_t)(colon - v) : len;
+    *host = v;
+    *hlen = colon != NULL ? (size_t)(colon - v) : len;
   }
-  if (hsts_host_normalize(v, hlen, host, &kind) != HSTS_OK ||
-      (v[0] == '[') != (kind == HSTS_HOST_IPV6))
-    return 0;
-  if (host_port(colon != NULL ? colon + 1 : v + len,
-                colon != NULL ? len - (size_t)(colon + 1 - v) : 0, &port) < 0)
+  return host_port(colon != NULL ? colon + 1 : v + len,
+                   colon != NULL ? len - (size_t)(colon + 1 - v) : 0, port);
+}
+
+int proxy__host_matches(const char *v, size_t len, const struct proxy_target *t)
+{
+  char host[HSTS_HOST_MAX + 1];
+  enum hsts_host_kind kind;
+  const char *h;
+  size_t hlen;
+  unsigned port;
+  int v6;
+
+  if (host_split(v, len, &h, &hlen, &v6, &port) < 0 ||
+      hsts_host_normalize(v6 ? h - 1 : h, v6 ? hlen + 2 : hlen, host, &kind) !=
+          HSTS_OK ||
+      v6 != (kind == HSTS_HOST_IPV6))
     return 0;
   return port == t->port && strcmp(host, t->host) == 0;
 }
@@ -355,6 +375,65 @@ static enum proxy_next step_forward(struct proxy_conn *conn)
   return PROXY_DONE;
 }
 
+/* ---- intercepted requests (--intercept, proxy_intercept.c) ---- */
+
+/* Answers 400 with why, naming the connection's original destination. */
+static enum proxy_next intercept_refuse(struct proxy_conn *conn,
+                                        const char *why)
+{
+  char dst[PROXY_ADDR_TEXT];
+
+  proxy_addr_format(&conn->orig_dst.sa, dst, sizeof(dst));
+  proxy__conn_error(conn, 400, 0, "intercepted request to %s: %s", dst, why);
+  return PROXY_DONE;
+}
+
+/* The destination of an intercepted request: named by its Host (the
+ * policy lookup, the 307's Location, the forwarded Host), connected to
+ * at the original destination only (proxy_connect.c), pooled under that
+ * address. A connection that was not redirected has none: 400. */
+static enum proxy_next step_intercept(struct proxy_conn *conn)
+{
+  const struct http1_request *req = &conn->req;
+  struct proxy_target *t = &conn->target;
+  char dst[PROXY_ADDR_TEXT];
+  const char *h;
+  size_t hlen;
+  unsigned port;
+  int v6;
+
+  if (!conn->orig_ok) {
+    proxy__conn_error(conn, 400, 1,
+                      "not a redirected connection: this is hstsproxy's "
+                      "intercepting listener, which only serves clients the "
+                      "network redirects to it (use a --listen address to "
+                      "configure hstsproxy as a proxy)");
+    return PROXY_DONE;
+  }
+  if (req->is_connect || req->form != HTTP1_FORM_ORIGIN)
+    return intercept_refuse(conn, "not in origin-form (GET /path)");
+  if (req->host == NULL)
+    return intercept_refuse(conn, "no Host header");
+  if (host_split(req->host->value, req->host->value_len, &h, &hlen, &v6,
+                 &port) < 0)
+    return intercept_refuse(conn, "malformed Host header");
+  if (set_target(conn, v6 ? h - 1 : h, v6 ? hlen + 2 : hlen, port, 0) < 0)
+    return PROXY_DONE;
+  proxy_addr_format(&conn->orig_dst.sa, dst, sizeof(dst));
+  snprintf(t->key, sizeof(t->key), "%s (intercepted)", dst); /* the pool's */
+  t->path = req->target;
+  t->path_len = req->target_len;
+  t->url.scheme = "http";
+  t->url.scheme_len = strlen("http");
+  t->url.host = h;
+  t->url.host_len = hlen;
+  t->url.is_ipv6 = v6;
+  t->url.port = port != HTTP_DEFAULT_PORT ? port : 0;
+  t->url.path = req->target;
+  t->url.path_len = req->target_len;
+  return PROXY_NEXT;
+}
+
 /* A request's path, in order. */
 static enum proxy_next (*const steps[])(struct proxy_conn *conn) = {
   step_auth,    /* --auth-file: 407, or wait for the check */
@@ -364,15 +443,28 @@ static enum proxy_next (*const steps[])(struct proxy_conn *conn) = {
   step_connect, /* CONNECT: 403, 508, or a tunnel */
   step_upgrade, /* an HSTS host: the internal 307 */
   step_forward, /* to the origin */
+  NULL,
+};
+
+/* An intercepted request's path: the client does not know of the proxy,
+ * so no proxy authentication, no pages of ours, no CONNECT. */
+static enum proxy_next (*const intercept_steps[])(struct proxy_conn *conn) = {
+  step_loop,      /* Via names us: 508 (our own connection came back) */
+  step_intercept, /* Host, at the original destination; 400 */
+  step_upgrade,   /* an HSTS host: the internal 307 */
+  step_forward,   /* to the original destination */
+  NULL,
 };
 
 /* Runs the handlers from conn->route_next until one takes the request. */
 static enum proxy_next route_run(struct proxy_conn *conn)
 {
+  enum proxy_next (*const *table)(struct proxy_conn *) =
+      conn->kind == PROXY_LISTEN_PROXY ? steps : intercept_steps;
   enum proxy_next r = PROXY_NEXT;
 
-  while (r == PROXY_NEXT && conn->route_next < sizeof(steps) / sizeof(*steps))
-    r = steps[conn->route_next++](conn);
+  while (r == PROXY_NEXT && table[conn->route_next] != NULL)
+    r = table[conn->route_next++](conn);
   return r;
 }
 

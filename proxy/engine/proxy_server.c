@@ -32,13 +32,14 @@
 
 #include "proxy_auth.h"
 #include "proxy_hsts.h"
+#include "proxy_intercept.h"
 #include "proxy_learn.h"
 #include "proxy_refresh.h"
 #include "proxy_log.h"
 #include "proxy_server.h"
 #include "store_writer.h"
 
-#define ANNOUNCE_MAX (PROXY_MAX_LISTEN * PROXY_ADDR_TEXT + PROXY_ERROR_TEXT)
+#define ANNOUNCE_MAX (PROXY_MAX_LISTENERS * PROXY_ADDR_TEXT + PROXY_ERROR_TEXT)
 
 void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
                      const struct proxy_store_counts *store)
@@ -263,43 +264,64 @@ static int start_workers(struct proxy_server *s, uv_os_sock_t *fds,
   return 0;
 }
 
-static int bind_all(const struct proxy_config *cfg, struct proxy_server *s,
-                    uv_os_sock_t *fds, char text[][PROXY_ADDR_TEXT],
-                    size_t *nlisten, struct proxy_error *e)
+/* Every address to bind, in listener order: --listen (or the default),
+ * then --intercept, then --intercept-tls; their kinds go to s->kinds. */
+static int gather(const struct proxy_config *cfg, struct proxy_server *s,
+                  struct sockaddr_storage *addrs, size_t *n,
+                  struct proxy_error *e)
 {
   const char *why = NULL;
   struct proxy_config def;
-  const struct sockaddr_storage *addrs = cfg->listen;
-  size_t a;
-  int err;
+  size_t i;
 
-  *nlisten = cfg->nlisten;
+  *n = 0;
   if (cfg->nlisten == 0) {
     memset(&def, 0, sizeof(def));
     if (proxy_config_add_listen(&def, PROXY_DEFAULT_LISTEN, &why) < 0)
       return fail_with(e, UV_EINVAL, PROXY_DEFAULT_LISTEN, why);
-    addrs = def.listen;
-    *nlisten = 1;
+    addrs[(*n)++] = def.listen[0];
   }
-  for (a = 0; a < *nlisten; a++) {
-    err = bind_address(&addrs[a], a, s->nworkers, *nlisten, fds, text[a], e);
-    if (err < 0)
-      return err;
+  for (i = 0; i < cfg->nlisten; i++)
+    addrs[(*n)++] = cfg->listen[i];
+  for (i = 0; i < cfg->nintercept; i++) {
+    s->kinds[*n] = PROXY_LISTEN_INTERCEPT;
+    addrs[(*n)++] = cfg->intercept[i];
+  }
+  for (i = 0; i < cfg->nintercept_tls; i++) {
+    s->kinds[*n] = PROXY_LISTEN_INTERCEPT_TLS;
+    addrs[(*n)++] = cfg->intercept_tls[i];
   }
   return 0;
 }
 
-/* Runs until the workers have ended; 0 or a startup error. */
+static int bind_all(const struct proxy_config *cfg, struct proxy_server *s,
+                    uv_os_sock_t *fds, char text[][PROXY_ADDR_TEXT],
+                    size_t *nlisten, struct proxy_error *e)
+{
+  struct sockaddr_storage addrs[PROXY_MAX_LISTENERS];
+  size_t a;
+  int err = gather(cfg, s, addrs, nlisten, e);
+
+  for (a = 0; err == 0 && a < *nlisten; a++)
+    err = bind_address(&addrs[a], a, s->nworkers, *nlisten, fds, text[a], e);
+  return err;
+}
+
+/* Runs until the workers have ended; 0 or a startup error. The announce
+ * line names the --listen addresses; the intercepting ones get a line of
+ * their own before it (proxy_intercept.c). */
 static int serve(struct proxy_server *s, uv_os_sock_t *fds,
                  struct proxy_error *e)
 {
-  char text[PROXY_MAX_LISTEN][PROXY_ADDR_TEXT];
-  const char *names[PROXY_MAX_LISTEN];
+  char text[PROXY_MAX_LISTENERS][PROXY_ADDR_TEXT];
+  const char *names[PROXY_MAX_LISTENERS];
   struct proxy_store_counts counts;
-  size_t nlisten = 0, i;
+  size_t nlisten = 0, nproxy = 0, i;
   int err;
 
   err = bind_all(s->cfg, s, fds, text, &nlisten, e);
+  if (err == 0)
+    err = proxy__intercept_open(s, e); /* --outgoing-mark */
   if (err == 0)
     err = main_loop_open(s, e);
   if (err == 0)
@@ -315,8 +337,11 @@ static int serve(struct proxy_server *s, uv_os_sock_t *fds,
   }
   for (i = 0; i < nlisten; i++)
     names[i] = text[i];
+  while (nproxy < nlisten && s->kinds[nproxy] == PROXY_LISTEN_PROXY)
+    nproxy++;
+  proxy__intercept_announce(stderr, s, names, nlisten);
   proxy__hsts_counts(atomic_load(&s->hsts), &counts);
-  proxy__announce(stderr, names, nlisten, &counts);
+  proxy__announce(stderr, names, nproxy, &counts);
   uv_run(&s->loop, UV_RUN_DEFAULT);
   return 0;
 }
@@ -356,7 +381,7 @@ static int store_side_open(struct proxy_server *s, struct proxy_error *e)
 
 int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
 {
-  size_t nfds = cfg->workers * PROXY_MAX_LISTEN, i;
+  size_t nfds = cfg->workers * PROXY_MAX_LISTENERS, i;
   struct proxy_server *s = calloc(1, sizeof(*s));
   uv_os_sock_t *fds = malloc(nfds * sizeof(*fds));
   struct store_writer_stats ws;

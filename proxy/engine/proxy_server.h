@@ -40,8 +40,17 @@ struct proxy_stats {
   atomic_uint_fast64_t upgrades;     /* internal 307 answers */
 };
 
+/* What a listener accepts (proxy_intercept.c: the two whole-network
+ * kinds). */
+enum proxy_listen_kind {
+  PROXY_LISTEN_PROXY = 0,     /* --listen: clients configured to use us */
+  PROXY_LISTEN_INTERCEPT,     /* --intercept: redirected plain HTTP */
+  PROXY_LISTEN_INTERCEPT_TLS, /* --intercept-tls: redirected TLS */
+};
+
 struct proxy_listener {
   uv_tcp_t tcp;
+  enum proxy_listen_kind kind;
   struct proxy_worker *worker;
   int open;   /* tcp initialized (to be closed) */
   int paused; /* at --max-conns: a connection waits, not accepted */
@@ -64,7 +73,7 @@ struct proxy_worker {
   int finished;     /* async and drain timer closed */
   int async_open;   /* guarded by server->lock */
   atomic_int ended; /* the loop has returned */
-  struct proxy_listener listeners[PROXY_MAX_LISTEN];
+  struct proxy_listener listeners[PROXY_MAX_LISTENERS];
   size_t nlisteners;
   struct proxy_conn *conns; /* live client connections (each owns itself) */
   size_t nconns;
@@ -105,10 +114,14 @@ struct proxy_server {
   uint64_t hsts_gen;                 /* generation of the newest snapshot */
   uv_async_t hsts_ack;               /* a worker moved to a newer snapshot */
   struct proxy_hsts_reload reload;
-  struct store_writer *writer;  /* owned: the hop log */
-  struct proxy_tls_ctx *tls;    /* owned: probes' TLS client, or NULL */
-  struct proxy_learn *learn;    /* owned: probe triggers (proxy_learn.c) */
-  uint64_t request_salt;        /* proxy_log.c: request ids of this run */
+  struct store_writer *writer; /* owned: the hop log */
+  struct proxy_tls_ctx *tls;   /* owned: probes' TLS client, or NULL */
+  struct proxy_learn *learn;   /* owned: probe triggers (proxy_learn.c) */
+  uint64_t request_salt;       /* proxy_log.c: request ids of this run */
+  /* Whole networks: each listener's kind (by index, as the workers'
+   * listeners), and the SO_MARK of outgoing connections (0: none). */
+  enum proxy_listen_kind kinds[PROXY_MAX_LISTENERS];
+  unsigned mark;
   struct proxy_worker *workers; /* owned: nworkers entries */
   size_t nworkers;
   uv_loop_t loop; /* the main thread's: signals */

@@ -241,6 +241,7 @@ static int open_listener(struct proxy_worker *w, size_t i, uv_os_sock_t *fd)
   int err;
 
   l->worker = w;
+  l->kind = w->server->kinds[i];
   uv_tcp_init(&w->loop, &l->tcp);
   l->tcp.data = l;
   l->open = 1;

@@ -75,12 +75,21 @@ struct proxy_config {
   int no_probe;         /* --probe off: never probe hosts (proxy_learn.c) */
   struct proxy_cidr allow[PROXY_MAX_ALLOW]; /* none: loopback only */
   size_t nallow;
-  const char *auth_file; /* --auth-file: NULL none (not owned) */
+  const char *auth_file;   /* --auth-file: NULL none (not owned) */
   struct proxy_auth *auth; /* its users (proxy_auth_open), or NULL */
   /* proxy_refresh.c: --preload-refresh (0: off) and --preload-url (NULL:
    * PROXY_PRELOAD_URL_DEFAULT, not owned). */
   uint64_t preload_refresh_ms;
   const char *preload_url;
+  /* Whole networks (proxy_intercept.c): listeners for connections the
+   * network redirected to the proxy, plain HTTP and TLS, and the mark of
+   * the proxy's own connections (used with interception, or when given). */
+  struct sockaddr_storage intercept[PROXY_MAX_INTERCEPT];
+  size_t nintercept;
+  struct sockaddr_storage intercept_tls[PROXY_MAX_INTERCEPT];
+  size_t nintercept_tls;
+  unsigned outgoing_mark;  /* SO_MARK value; 0: none */
+  int outgoing_mark_given; /* --outgoing-mark: a failure to set it is fatal */
 };
 
 /* Chromium's list as gitiles serves it (base64 with ?format=TEXT). */
@@ -118,10 +127,20 @@ int proxy_config_set_connect_ports(struct proxy_config *cfg, const char *arg,
                                    const char **why);
 
 /*
+ * Whole networks. proxy_config_add_intercept: "ADDR:PORT" as for
+ * --listen, for --intercept (tls 0) or --intercept-tls (tls 1).
+ * proxy_config_set_outgoing_mark: decimal or 0x-hex, 0-0xffffffff.
+ */
+int proxy_config_add_intercept(struct proxy_config *cfg, const char *arg,
+                               int tls, const char **why);
+int proxy_config_set_outgoing_mark(struct proxy_config *cfg, const char *arg,
+                                   const char **why);
+
+/*
  * proxy_access.c. proxy_config_add_allow: "A.B.C.D[/N]" or "V6[/N]" (no
  * brackets), host bits must be zero; a bare address is /32 or /128.
  * proxy_config_check_open: returns -1 with what/why filled (what names
- * the --listen address) when a listen address is not loopback and no
+ * the --listen or --intercept address) when one is not loopback and no
  * --allow was given (an open proxy); 0 otherwise. Call after parsing.
  */
 int proxy_config_add_allow(struct proxy_config *cfg, const char *arg,

@@ -21,6 +21,9 @@
 #define PROXY_MAX_ALLOW         64     /* --allow networks */
 #define PROXY_TIMEOUT_MAX_S     86400u /* any --timeout-*: one day */
 #define PROXY_PORT_MAX          65535u
+#define PROXY_MAX_INTERCEPT     16 /* --intercept, --intercept-tls each */
+/* Every listening address: --listen, --intercept, --intercept-tls. */
+#define PROXY_MAX_LISTENERS (PROXY_MAX_LISTEN + 2 * PROXY_MAX_INTERCEPT)
 
 /* Defaults. */
 #define PROXY_DEFAULT_LISTEN             "127.0.0.1:3128"
@@ -122,6 +125,14 @@
 #define PROXY_FETCH_TIMEOUT_MS 30000u      /* connect; then read silence */
 #define PROXY_FETCH_ERROR_MAX  (PROXY_TLS_ERROR_MAX + 256)
 #define PROXY_FETCH_URL_MAX    8192 /* bytes of a URL it accepts */
+
+/* Whole networks (proxy_intercept.c). The firewall mark of the proxy's
+ * own outgoing connections ("HS"), set when interception is on. */
+#define PROXY_DEFAULT_OUTGOING_MARK 0x4853u
+/* Bytes of a redirected TLS connection held while its ClientHello is
+ * read for the SNI (a hello is one or more records; 16 KiB of handshake
+ * and the record headers); a longer one passes through unnamed. */
+#define PROXY_HELLO_MAX (16384 + 5 * 4)
 
 /* The stderr debug log (proxy_debug.c): bytes of one line. */
 #define PROXY_DEBUG_LINE_MAX 1024

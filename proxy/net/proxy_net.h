@@ -45,6 +45,12 @@ static inline void proxy__addr_set_port(union proxy_sockaddr *a, unsigned port)
     a->in.sin_port = htons((uint16_t)port);
 }
 
+/* The port of a (AF_INET or AF_INET6) address. */
+static inline unsigned proxy__addr_port(const union proxy_sockaddr *a)
+{
+  return ntohs(a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in.sin_port);
+}
+
 /* ---- proxy_buf.c: write requests and head buffers ---- */
 
 /* One write and the bytes it owns (freed in the write callback). */
@@ -129,6 +135,16 @@ const struct proxy_map *proxy__map_find(const struct proxy_map *maps, size_t n,
  * and the port to connect to in *to_port, or 0 (no entry: resolve). */
 int proxy__map_route(const struct proxy_map *maps, size_t n, const char *host,
                      unsigned port, struct proxy_addrs *out, unsigned *to_port);
+
+/* ---- proxy_mark.c: the firewall mark of outgoing connections ---- */
+
+/* Whether a socket can carry SO_MARK mark here: 0, or a negative libuv
+ * error (UV_EPERM without CAP_NET_ADMIN). */
+int proxy__mark_check(unsigned mark);
+/* Gives tcp (initialized, not yet connected or opened) a socket of family
+ * marked with mark; mark 0 does nothing. Returns 0 or a negative libuv
+ * error (tcp is then left as it was). */
+int proxy__tcp_mark(uv_tcp_t *tcp, int family, unsigned mark);
 
 /* ---- proxy_base64.c ---- */
 

@@ -45,6 +45,7 @@ struct proxy_probe {
   unsigned timeout_ms;
   struct proxy_addrs addrs;
   unsigned connect_port;
+  unsigned mark;                       /* SO_MARK of the connections */
   char authority[PROXY_AUTHORITY_MAX]; /* the Host field */
   char label[PROXY_AUTHORITY_MAX];     /* "host:port" in messages */
   char *in;                            /* owned: the response head */
@@ -258,6 +259,7 @@ static void connect_next(struct proxy_probe *p)
   o.host = p->r.host;
   o.port = p->connect_port;
   o.label = p->label;
+  o.mark = p->mark;
   /* No timeouts of its own: the probe's deadline bounds everything. */
   err = proxy_tls_open(p->loop, p->tls, &p->addrs, &o, &cbs, p, &p->conn);
   if (err < 0)
@@ -317,6 +319,14 @@ static int route(struct proxy_probe *p, const struct proxy_probe_params *pp)
 {
   int rc;
 
+  if (pp->addr != NULL) { /* where an intercepted client went */
+    p->addrs.n = 1;
+    memcpy(&p->addrs.a[0], pp->addr,
+           pp->addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                           : sizeof(struct sockaddr_in));
+    p->connect_port = p->r.port;
+    return 0;
+  }
   if (proxy__map_route(pp->maps, pp->maps != NULL ? pp->nmaps : 0, p->r.host,
                        p->r.port, &p->addrs, &p->connect_port))
     return 0;
@@ -369,6 +379,7 @@ int proxy_probe_start(uv_loop_t *loop, const struct proxy_probe_params *pp,
   p->arg = arg;
   p->tls = pp->tls;
   p->timeout_ms = pp->timeout_ms;
+  p->mark = pp->mark;
   memcpy(p->r.host, host, sizeof(p->r.host));
   p->r.port = pp->port;
   snprintf(p->r.method, sizeof(p->r.method), "HEAD");

@@ -39,9 +39,13 @@ struct proxy_probe_params {
   const struct proxy_map *maps; /* --map entries (may be NULL); not owned:
                                    read at start only */
   size_t nmaps;
-  struct proxy_tls_ctx *tls; /* not owned; outlives the probe */
-  struct proxy_dns *dns;     /* a worker's resolver (not owned; outlives
-                                the probe), or NULL: a private one */
+  struct proxy_tls_ctx *tls;   /* not owned; outlives the probe */
+  struct proxy_dns *dns;       /* a worker's resolver (not owned; outlives
+                                  the probe), or NULL: a private one */
+  const struct sockaddr *addr; /* connect here, at `port` (an intercepted
+                                  connection's destination), instead of
+                                  --map or DNS; NULL: those. Copied. */
+  unsigned mark;               /* SO_MARK of its sockets; 0: none */
 };
 
 /*

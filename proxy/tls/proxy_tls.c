@@ -54,7 +54,8 @@ struct proxy_tls_conn {
   char label[PROXY_AUTHORITY_MAX]; /* messages start with it */
   char who[PROXY_AUTHORITY_MAX + PROXY_ADDR_TEXT + 4]; /* label (peer) */
   uint64_t read_timeout_ms;
-  SSL *ssl; /* owned; owns its two BIOs */
+  unsigned mark; /* SO_MARK of the socket; 0: none */
+  SSL *ssl;      /* owned; owns its two BIOs */
   BIO *rbio, *wbio;
   uv_tcp_t tcp;
   uv_connect_t connect_req;
@@ -589,7 +590,9 @@ static void try_next(struct proxy_tls_conn *c)
   c->tcp.data = c;
   c->tcp_open = 1;
   c->connect_req.data = c;
-  err = uv_tcp_connect(&c->connect_req, &c->tcp, &a.sa, on_connect);
+  err = proxy__tcp_mark(&c->tcp, a.sa.sa_family, c->mark);
+  if (err == 0)
+    err = uv_tcp_connect(&c->connect_req, &c->tcp, &a.sa, on_connect);
   if (err < 0)
     attempt_failed(c, err);
 }
@@ -660,6 +663,7 @@ int proxy_tls_open(uv_loop_t *loop, struct proxy_tls_ctx *ctx,
     snprintf(c->label, sizeof(c->label), "%s:%u", o->host, o->port);
   set_who(c);
   c->read_timeout_ms = o->read_timeout_ms;
+  c->mark = o->mark;
   c->addrs = *addrs;
   ERR_clear_error();
   err = ssl_setup(c, ctx);

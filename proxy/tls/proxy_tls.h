@@ -72,6 +72,7 @@ struct proxy_tls_options {
   uint64_t connect_timeout_ms; /* all TCP connects and the handshake;
                                   0: none */
   uint64_t read_timeout_ms;    /* silence after the handshake; 0: none */
+  unsigned mark;               /* SO_MARK of its sockets; 0: none */
 };
 
 /* Callbacks, all on the loop's thread, never from inside proxy_tls_open(),

@@ -12,7 +12,8 @@
  * probe results (store_probe.h); v4 the per-host counters per UTC day
  * (store_audit.h reads them for windows and the trend); v7 the origin
  * of a probe (the proxy's own, or the command line's); v8 the preload
- * list's date, skipped entries and reset rows, the list of a hop.
+ * list's date, skipped entries and reset rows, the list of a hop; v9 how
+ * a hop's client reached the proxy (via).
  */
 #include <stdio.h>
 
@@ -66,9 +67,9 @@ static const char migration_v1[] =
     "CREATE INDEX policy_expires ON policy(expires)"
     "  WHERE expires IS NOT NULL;";
 
-/* The hop_json view (v2; v7 adds policy_list between its two halves):
- * each hop as the JSON object of `log --json` and `run --log-json`, every
- * field present, null where it does not apply. */
+/* The hop_json view (v2; v8 adds policy_list between its two halves, v9
+ * via at the end): each hop as the JSON object of `log --json` and `run
+ * --log-json`, every field present, null where it does not apply. */
 #define HOP_JSON_HEAD                                                    \
   "CREATE VIEW hop_json (id, json) AS SELECT id, json_object("           \
   "  'time', strftime('%Y-%m-%dT%H:%M:%S', time_ms / 1000, 'unixepoch')" \
@@ -101,8 +102,9 @@ static const char migration_v1[] =
   "    json(CASE same_host WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)," \
   "  'bootstrap',"                                                       \
   "    json(CASE bootstrap WHEN 1 THEN 'true' ELSE 'false' END),"        \
-  "  'error', error"                                                     \
-  ") FROM hop;"
+  "  'error', error"
+
+#define HOP_JSON_END ") FROM hop;"
 
 /*
  * Version 2: the hop log (store_writer.h), per-host traffic counters and the
@@ -173,7 +175,7 @@ static const char migration_v2[] =
     "  written INTEGER NOT NULL DEFAULT 0,"
     "  dropped INTEGER NOT NULL DEFAULT 0," /* the queue was full */
     "  failed INTEGER NOT NULL DEFAULT 0"   /* given up: store failing */
-    ");" HOP_JSON_HEAD HOP_JSON_TAIL;
+    ");" HOP_JSON_HEAD HOP_JSON_TAIL HOP_JSON_END;
 
 /*
  * Version 3: TLS probe results (store_probe.h), every probe kept (the
@@ -285,12 +287,24 @@ static const char migration_v8[] =
     "  strftime('%Y-%m-%d', imported, 'unixepoch');"
     "ALTER TABLE hop ADD COLUMN policy_list TEXT;"
     "DROP VIEW IF EXISTS hop_json;" HOP_JSON_HEAD
-    "  'policy_list', policy_list," HOP_JSON_TAIL;
+    "  'policy_list', policy_list," HOP_JSON_TAIL HOP_JSON_END;
+
+/*
+ * Version 9: how a hop's client reached the proxy (`via`): "proxy" for a
+ * client configured to use it, "intercept" for one the network redirected
+ * to it (run --intercept); NULL for hops recorded before. The JSON shape
+ * gains the field last.
+ */
+static const char migration_v9[] =
+    "ALTER TABLE hop ADD COLUMN via TEXT"
+    "  CHECK (via IN ('proxy', 'intercept'));"
+    "DROP VIEW IF EXISTS hop_json;" HOP_JSON_HEAD
+    "  'policy_list', policy_list," HOP_JSON_TAIL ", 'via', via" HOP_JSON_END;
 
 static const char *const migrations[] = {
   migration_v1, migration_v2, migration_v3, migration_v4,
   migration_v5, migration_v6, migration_v7, migration_v8,
-  NULL /* sentinel */
+  migration_v9, NULL /* sentinel */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

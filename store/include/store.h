@@ -42,7 +42,7 @@ enum store_err {
 /* Returns a static English description of a store_err. Never NULL. */
 const char *store_strerror(int err);
 
-#define STORE_SCHEMA_VERSION  8 /* what this program creates and reads */
+#define STORE_SCHEMA_VERSION  9 /* what this program creates and reads */
 #define STORE_APPLICATION_ID  0x48535453 /* PRAGMA application_id, "HSTS" */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* wait for another process's lock */
 #define STORE_ERRMSG_MAX      512        /* bytes of a detailed error message */

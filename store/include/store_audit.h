@@ -66,6 +66,8 @@ struct store_audit_host {
   uint64_t downgrades_later;   /* https -> http later in a chain */
   int64_t hop_first_ms;        /* 0 when no hop */
   int64_t hop_last_ms;
+  uint64_t intercepted; /* hops of clients redirected to the proxy (via
+                           "intercept", run --intercept) */
   /* The proxy's own probes, in the window. */
   uint64_t probes;
   uint64_t probes_failed; /* ok = 0 */

@@ -63,6 +63,7 @@ struct store_log_row {
   int same_host;             /* -1: null */
   int bootstrap;
   const char *error;
+  const char *via;    /* "proxy", "intercept"; NULL before schema 7 */
   const char *json;   /* with STORE_LOG_JSON: the hop_json object */
   int64_t chain_hops; /* with STORE_LOG_CHAINS: hops of this chain shown */
 };

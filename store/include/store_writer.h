@@ -82,6 +82,9 @@ struct store_hop {
   const char *upstream_ip;
   const char *sts_header; /* the raw Strict-Transport-Security, or NULL */
   const char *error;      /* what failed, or NULL */
+  /* How the client reached the proxy: 1 redirected by the network
+   * (--intercept, via "intercept"), 0 configured to use it ("proxy"). */
+  int intercepted;
 };
 
 enum store_traffic_kind {

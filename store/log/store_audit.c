@@ -59,7 +59,8 @@ static const char sql_hosts_hops[] =
     "      AND lower(substr(url, 1, 7)) = 'http://') AS sts_http,"
     "  sum(scheme_change = 'down' AND hop = 0) AS down_first,"
     "  sum(scheme_change = 'down' AND hop > 0) AS down_later,"
-    "  min(time_ms) AS t0, max(time_ms) AS t1"
+    "  min(time_ms) AS t0, max(time_ms) AS t1,"
+    "  sum(via = 'intercept') AS icp"
     "  FROM hop WHERE host IS NOT NULL"
     "  AND time_ms >= :since AND time_ms < :until GROUP BY host)";
 
@@ -78,7 +79,7 @@ static const char sql_hosts_tail[] =
     " SELECT hosts.host, ht.host IS NOT NULL, ht.first_seen, ht.last_seen,"
     "  ht.http_requests, ht.upgrades, ht.redirects_to_https, ht.connects,"
     "  hp.up, hp.rd, hp.rd_up, hp.boot, hp.sts_http, hp.down_first,"
-    "  hp.down_later, hp.t0, hp.t1, pr.n, pr.failed"
+    "  hp.down_later, hp.t0, hp.t1, pr.n, pr.failed, hp.icp"
     " FROM hosts LEFT JOIN ht ON ht.host = hosts.host"
     " LEFT JOIN hp ON hp.host = hosts.host"
     " LEFT JOIN pr ON pr.host = hosts.host ORDER BY hosts.host";
@@ -312,6 +313,7 @@ static int host_row(sqlite3_stmt *st, void *ctx)
   h.hop_last_ms = sqlite3_column_int64(st, 16);
   h.probes = count(st, 17);
   h.probes_failed = count(st, 18);
+  h.intercepted = count(st, 19);
   if (h.host == NULL)
     return 0; /* cannot happen: the union has no NULL host */
   return c->fn(&h, c->arg);

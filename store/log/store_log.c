@@ -54,9 +54,9 @@ static const char sql_insert_hop[] =
     " client, user_agent, method, url, host, http_version, status, reason,"
     " location, kind, policy_source, policy_host, include_subdomains,"
     " expires, upstream_ip, sts_header, scheme_change, same_host, bootstrap,"
-    " error, policy_list) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-    " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
-    " ?25, ?26)";
+    " error, policy_list, via) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+    " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
+    " ?24, ?25, ?26, ?27)";
 
 static const char sql_upsert_host[] =
     "INSERT INTO host_traffic (host, first_seen, last_seen, http_requests,"
@@ -384,6 +384,7 @@ static void bind_hop(sqlite3_stmt *st, const struct hop_view *v, char *rid,
   bind_bool(st, 23, v->same_host);
   sqlite3_bind_int(st, 24, v->bootstrap);
   bind_text(st, 25, s[STORE__HS_ERROR]);
+  bind_text(st, 27, v->h.intercepted ? "intercept" : "proxy");
 }
 
 /* --- failures --- */

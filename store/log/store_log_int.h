@@ -65,6 +65,7 @@ struct store__rec_hop {
   int32_t kind;
   int32_t policy_source;
   int32_t include_subdomains;
+  int32_t intercepted;
   uint32_t len[STORE__HS_COUNT]; /* STORE__STR_NULL for NULL */
 };
 

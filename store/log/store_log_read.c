@@ -42,6 +42,7 @@ enum col {
   C_SAME_HOST,
   C_BOOTSTRAP,
   C_ERROR,
+  C_VIA,
   C_JSON,
   C_CHAIN_HOPS
 };
@@ -52,7 +53,7 @@ static const char sql_columns[] =
     " h.method, h.url, h.host, h.http_version, h.status, h.reason,"
     " h.location, h.kind, h.policy_source, h.policy_host,"
     " h.include_subdomains, h.expires, h.upstream_ip, h.sts_header,"
-    " h.scheme_change, h.same_host, h.bootstrap, h.error, ";
+    " h.scheme_change, h.same_host, h.bootstrap, h.error, h.via, ";
 
 enum filter { F_SINCE, F_UNTIL, F_HOST, F_KIND, F_CLIENT, F_AFTER, F_COUNT };
 
@@ -193,6 +194,7 @@ static void read_row(sqlite3_stmt *st, unsigned flags, struct store_log_row *r)
   r->same_host = int_or(st, C_SAME_HOST, -1);
   r->bootstrap = sqlite3_column_int(st, C_BOOTSTRAP);
   r->error = text(st, C_ERROR);
+  r->via = text(st, C_VIA);
   r->json = text(st, C_JSON);
   if ((flags & STORE_LOG_CHAINS) != 0)
     r->chain_hops = sqlite3_column_int64(st, C_CHAIN_HOPS);

@@ -220,6 +220,7 @@ int store_writer_hop(struct store_writer *w, const struct store_hop *h)
   r.kind = (int32_t)h->kind;
   r.policy_source = (int32_t)h->policy_source;
   r.include_subdomains = h->include_subdomains != 0;
+  r.intercepted = h->intercepted != 0;
   pthread_mutex_lock(&w->mu);
   w->stats.hops_submitted++;
   if (!ring_room(w, size)) {

@@ -375,11 +375,12 @@ class Origin:
     first. Keep-alive by HTTP version and Connection, as a server should.
     """
 
-    def __init__(self, host="127.0.0.1", ssl_context=None, handler=None):
+    def __init__(self, host="127.0.0.1", ssl_context=None, handler=None,
+                 port=0):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.listener = socket.socket(fam, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((host, 0))
+        self.listener.bind((host, port))
         self.listener.listen(512)
         self.host = host
         self.port = self.listener.getsockname()[1]
@@ -712,10 +713,11 @@ class EchoServer:
     On EOF from the peer it finishes echoing and closes (half-close aware).
     """
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", port=0):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.listener = socket.socket(fam, socket.SOCK_STREAM)
-        self.listener.bind((host, 0))
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((host, port))
         self.listener.listen(128)
         self.port = self.listener.getsockname()[1]
         self.lock = threading.Lock()

@@ -26,7 +26,7 @@ HOP_KEYS = ["time", "duration_ms", "request_id", "chain_id", "hop", "client",
             "user_agent", "method", "url", "http_version", "status", "reason",
             "location", "kind", "policy_source", "policy_host", "policy_list",
             "include_subdomains", "expires", "upstream_ip", "sts_header",
-            "scheme_change", "same_host", "bootstrap", "error"]
+            "scheme_change", "same_host", "bootstrap", "error", "via"]
 T0 = 1764097200000  # 2025-11-25T19:00:00Z in ms
 FOLLOW_TIMEOUT = 20  # seconds to see a followed line
 

@@ -389,6 +389,7 @@ static void json_host(struct cli_json *j, const struct cmd_audit_host *h)
   cli_json_kuint(j, "upstream_redirects", c->upstream_redirects);
   cli_json_kuint(j, "redirects_to_https", c->redirects_up);
   cli_json_kuint(j, "connects", c->connects);
+  cli_json_kuint(j, "intercepted_hops", c->intercepted);
   ktime_ms(j, "first_seen", first != 0, first);
   ktime_ms(j, "last_seen", last != 0, last);
   cli_json_kbool(j, "counters_exact", h->counters_exact);

@@ -4,7 +4,8 @@
  * Columns: TIME (RFC 3339 UTC, ms), CLIENT, STATUS, KIND, then
  * "url → location" and why (the policy that caused an upgrade; the
  * upstream address and what is notable about a redirect: bootstrap,
- * downgrade, off-host, an STS header, an error). --chains prints a header
+ * downgrade, off-host, an STS header, an error), and "(intercepted)" for
+ * a client the network redirected to the proxy. --chains prints a header
  * line per chain (client, start time, chain id, hops shown) and one line
  * per hop: `http://a.test/ ─307 hsts (preload a.test, subdomains)→
  * https://a.test/`. Text from the network goes through cmd_log__safe().
@@ -129,6 +130,12 @@ static enum cli_color row_color(const struct store_log_row *r)
   return CLI_COLOR_RESET;
 }
 
+/* A client the network redirected to the proxy (run --intercept). */
+static int intercepted(const struct store_log_row *r)
+{
+  return r->via != NULL && strcmp(r->via, "intercept") == 0;
+}
+
 void cmd_log__text_row(struct cmd_log__out *o, const struct store_log_row *r)
 {
   char t[CMD_LOG_TIME_MAX], why[CMD_LOG_WHY_MAX], status[STATUS_COL + 1];
@@ -152,6 +159,8 @@ void cmd_log__text_row(struct cmd_log__out *o, const struct store_log_row *r)
   cmd_log__describe(r, why, sizeof(why));
   fprintf(f, "  %s", cli_out_color(&o->o, CLI_COLOR_DIM));
   cmd_log__safe(f, why);
+  if (intercepted(r))
+    fputs(" (intercepted)", f);
   fprintf(f, "%s\n", cli_out_color(&o->o, CLI_COLOR_RESET));
 }
 
@@ -166,6 +175,8 @@ static void chain_header(struct cmd_log__out *o, const struct store_log_row *r)
   fprintf(f, "%s", cli_out_color(&o->o, CLI_COLOR_DIM));
   fputs("client ", f);
   cmd_log__safe(f, r->client != NULL ? r->client : "-");
+  if (intercepted(r))
+    fputs(" (intercepted)", f);
   fprintf(f, "  %s  chain %s", t, r->chain_id);
   if (r->chain_hops > 0)
     fprintf(f, ", %" PRId64 " hop%s", r->chain_hops,

@@ -341,7 +341,7 @@ static const char golden[] =
     "\"include_subdomains\":true,"
     "\"expires\":null,\"upstream_ip\":null,\"sts_header\":null,"
     "\"scheme_change\":\"up\",\"same_host\":true,\"bootstrap\":false,"
-    "\"error\":null}\n";
+    "\"error\":null,\"via\":\"proxy\"}\n";
 
 static void test_json_lines(void)
 {

@@ -25,8 +25,8 @@
 #define ERRBUF  512
 #define OUT_MAX 4096
 /* STORE_SCHEMA_VERSION as SQL text: a current file without the v4 table. */
-#define SCHEMA_VERSION_TEXT "8"
-_Static_assert(STORE_SCHEMA_VERSION == 8, "update SCHEMA_VERSION_TEXT");
+#define SCHEMA_VERSION_TEXT "9"
+_Static_assert(STORE_SCHEMA_VERSION == 9, "update SCHEMA_VERSION_TEXT");
 
 _Static_assert(DAY0_MS / STORE_AUDIT_MS_PER_DAY == DAY0, "DAY0");
 _Static_assert(DAY0_MS % STORE_AUDIT_MS_PER_DAY == 0, "DAY0_MS is midnight");
@@ -318,6 +318,7 @@ static void make_v3(char db[TESTUTIL_PATH_MAX])
                          "ALTER TABLE preload_import DROP COLUMN builtin;"
                          "DROP VIEW hop_json;"
                          "ALTER TABLE hop DROP COLUMN policy_list;"
+                         "ALTER TABLE hop DROP COLUMN via;"
                          "ALTER TABLE probe DROP COLUMN origin;"
                          "PRAGMA user_version = 3") == 0);
   CHECK(testutil_sql(
@@ -400,7 +401,8 @@ static void test_audit_without_day_table(void)
   struct collect days = { "", 0 }, hosts = { "", 0 };
 
   make_v3(db);
-  CHECK(testutil_sql(db, "PRAGMA user_version = " SCHEMA_VERSION_TEXT) == 0);
+  CHECK(testutil_sql(db, "ALTER TABLE hop ADD COLUMN via TEXT;" /* v7 */
+                         "PRAGMA user_version = " SCHEMA_VERSION_TEXT) == 0);
   CHECK_INT(store_open(db, STORE_OPEN_READONLY, &s), STORE_OK);
   CHECK_INT(store_audit_days(s, NULL, on_day, &days), STORE_OK);
   CHECK_STR(days.out, "1|0|0|0|4\n2|0|0|0|1\n");
