@@ -73,7 +73,7 @@ struct proxy_config {
   int no_probe;         /* --probe off: never probe hosts (proxy_learn.c) */
   struct proxy_cidr allow[PROXY_MAX_ALLOW]; /* none: loopback only */
   size_t nallow;
-  const char *auth_file; /* --auth-file: NULL none (not owned) */
+  const char *auth_file;   /* --auth-file: NULL none (not owned) */
   struct proxy_auth *auth; /* its users (proxy_auth_open), or NULL */
 };
 
@@ -93,7 +93,9 @@ void proxy_config_init(struct proxy_config *cfg);
  * repairing) and stores it in cfg; on failure it returns -1, leaves cfg
  * unchanged and points *why at a static English reason.
  *
- * proxy_config_add_listen: "A.B.C.D:PORT" or "[IPv6]:PORT", PORT 0-65535.
+ * proxy_config_add_listen: "A.B.C.D:PORT" or "[IPv6]:PORT", PORT 0-65535,
+ *   or "NAME:PORT": a host name resolved at once (blocking: main thread,
+ *   before proxy_run), every address it has added (duplicates once).
  * proxy_config_add_map: "HOST[:PORT]=ADDR[:PORT]", ADDR an IP literal
  *   (IPv6 in brackets); the first matching map wins.
  * proxy_config_set_connect_ports: "443,8443", ports 1-65535; replaces.
