@@ -55,7 +55,8 @@ enum {
   /* --config and --check-config ("the command line and --config"). */
   OPT_CONFIG,
   OPT_CHECK_CONFIG,
-  OPT_END_ /* one past the last */
+  OPT_PID_FILE, /* --pid-file (proxy_pidfile.c) */
+  OPT_END_      /* one past the last */
 };
 
 /* The one option table of run: the command line and --config files. */
@@ -78,6 +79,7 @@ static const struct option run_opts[] = {
   { "verbose", no_argument, NULL, OPT_VERBOSE },
   { "config", required_argument, NULL, OPT_CONFIG },
   { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+  { "pid-file", required_argument, NULL, OPT_PID_FILE },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 }
 };
@@ -91,7 +93,9 @@ static void usage(FILE *f)
       "for at most 10 s; a second signal stops at once; the hop log is\n"
       "committed before exit). SIGHUP reloads the preload list and the\n"
       "learned and manual policies from the store without dropping\n"
-      "connections. Plain-HTTP requests to HSTS hosts are answered with\n"
+      "connections; so does a change another process makes to the store\n"
+      "(policy add, preload import, ...), within 2 s. Plain-HTTP requests to "
+      "HSTS hosts are answered with\n"
       "an internal 307 to https, logged as hops (see hstsproxy log).\n\n"
       "Options:\n"
       "  --listen ADDR:PORT     address to listen on, repeatable; IPv6 as\n"
@@ -141,6 +145,9 @@ static void usage(FILE *f)
       "  --check-config         check every option (and --config) as run\n"
       "                         would, files included, then exit: 0 OK,\n"
       "                         2 with the line at fault\n"
+      "  --pid-file PATH        write the proxy's pid to PATH once it\n"
+      "                         listens; removed at exit (hstsproxy\n"
+      "                         reload reads it)\n"
       "  --help                 this text\n\n"
       "Timeouts are in seconds, 1-%u.\n\n"
       "--listen also takes a host name (localhost:3128): it is resolved\n"
@@ -148,9 +155,9 @@ static void usage(FILE *f)
       "Exit status: 0 stopped by a signal (or --check-config found no\n"
       "fault); 2 usage error, including a bad --config line, a file\n"
       "named by an option that cannot be read (--config, --auth-file,\n"
-      "--ca-file) or opened (--log-json), and a non-loopback --listen\n"
-      "without --allow; 3 runtime failure at start-up (the store cannot\n"
-      "be opened, an address is in use, ...).\n",
+      "--ca-file) or written (--log-json, --pid-file), and a\n"
+      "non-loopback --listen without --allow; 3 runtime failure at\n"
+      "start-up (the store cannot be opened, an address is in use, ...).\n",
       PROXY_DEFAULT_MAX_CONNS, PROXY_DEFAULT_TIMEOUT_HEADER_S,
       PROXY_DEFAULT_TIMEOUT_IDLE_S, PROXY_DEFAULT_TIMEOUT_CONNECT_S,
       PROXY_DEFAULT_TIMEOUT_RESPONSE_S, PROXY_DEFAULT_TIMEOUT_TUNNEL_S,
@@ -208,14 +215,19 @@ static int apply_plain(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
     return 1;
   case OPT_CA_FILE:
   case OPT_LOG_JSON:
+  case OPT_PID_FILE:
     if (arg[0] == '\0') {
-      cli_usage_error(cmd, "%s: empty file name%s",
-                      opt == OPT_CA_FILE ? "--ca-file" : "--log-json",
+      cli_usage_error(cmd, "--%s: empty file name%s",
+                      opt == OPT_CA_FILE    ? "ca-file"
+                      : opt == OPT_PID_FILE ? "pid-file"
+                                            : "log-json",
                       opt == OPT_LOG_JSON ? " (use - for stdout)" : "");
       return -1;
     }
     if (opt == OPT_CA_FILE)
       cfg->ca_file = arg;
+    else if (opt == OPT_PID_FILE)
+      cfg->pid_file = arg; /* checked before the proxy starts */
     else
       cfg->log_json = arg;
     return 1;
@@ -453,6 +465,10 @@ static int check_before_start(struct proxy_config *cfg,
   if (cfg->log_json != NULL &&
       check_log_json(run_where(ra, OPT_LOG_JSON), cfg->log_json) < 0)
     return -1;
+  if (cfg->pid_file != NULL && proxy_pid_file_check(cfg->pid_file, &err) < 0) {
+    cli_error(run_where(ra, OPT_PID_FILE), "%s: %s", err.what, err.why);
+    return -1;
+  }
   return 0;
 }
 

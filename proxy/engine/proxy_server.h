@@ -117,6 +117,12 @@ struct proxy_server {
   uv_async_t done; /* a worker's loop has ended */
   uv_mutex_t lock; /* guards every worker's async_open */
   int signals;     /* SIGINT/SIGTERM seen */
+  /* The store watch: the writer thread sends store_changed when another
+   * process committed to the store; open while watch_open (s->lock). */
+  uv_async_t store_changed;
+  int watch_open;
+  /* --pid-file: written after listening, removed at exit. */
+  int pid_written;
 };
 
 /* ---- proxy_worker.c ---- */
@@ -140,6 +146,14 @@ void proxy__worker_conn_gone(struct proxy_worker *w);
 /* The announce line: one place, filled by the store later. */
 void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
                      const struct proxy_store_counts *store);
+
+/* ---- proxy_pidfile.c ---- */
+
+/* Writes getpid() and a newline to path (created, truncated). Returns 0,
+ * or -1 with *e filled (and no file left). */
+int proxy__pid_write(const char *path, struct proxy_error *e);
+/* Removes the pid file written above. */
+void proxy__pid_remove(const char *path);
 
 /* ---- proxy_access.c ---- */
 

@@ -75,6 +75,7 @@ struct proxy_config {
   size_t nallow;
   const char *auth_file;   /* --auth-file: NULL none (not owned) */
   struct proxy_auth *auth; /* its users (proxy_auth_open), or NULL */
+  const char *pid_file;    /* --pid-file: NULL none (not owned) */
 };
 
 /* A startup failure: printed as "hstsproxy run: <what>: <why>". */
@@ -131,6 +132,15 @@ int proxy_config_check_open(const struct proxy_config *cfg,
 int proxy_auth_open(struct proxy_auth **out, const char *path,
                     struct proxy_error *err);
 void proxy_auth_close(struct proxy_auth **auth);
+
+/*
+ * proxy_pidfile.c. Whether --pid-file PATH can be written: an existing
+ * file opened for writing, or a missing one created and removed again.
+ * Returns 0, or -1 with err naming the path and the cause. Leaves no
+ * file behind; proxy_run() writes it once listening and removes it at
+ * exit.
+ */
+int proxy_pid_file_check(const char *path, struct proxy_error *err);
 
 /* Parses decimal digits only (no sign, no space) into *out within
  * [min, max]. Returns 0, or -1 with *why set. */

@@ -24,6 +24,7 @@
 
 /* Defaults. */
 #define PROXY_DEFAULT_LISTEN             "127.0.0.1:3128"
+#define PROXY_DEFAULT_PID_FILE           "/run/hstsproxy/hstsproxy.pid"
 #define PROXY_DEFAULT_CONNECT_PORT       443u
 #define PROXY_DEFAULT_MAX_CONNS          1024u
 #define PROXY_DEFAULT_TIMEOUT_HEADER_S   30u  /* accept or first byte to head */
@@ -44,6 +45,10 @@
 
 /* Listening. */
 #define PROXY_BACKLOG 511
+
+/* The store watch: how often the writer looks for other processes'
+ * commits (a change takes effect within this plus a reload). */
+#define PROXY_STORE_WATCH_MS 500u
 
 /* Buffers. A head must be contiguous; body and tunnel bytes move in
  * chunks that each write request owns. */
