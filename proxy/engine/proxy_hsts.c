@@ -79,6 +79,7 @@ int proxy__hsts_load(const char *db_path, unsigned store_flags,
   store_close(&st);
   snprintf(snap->list_name, sizeof(snap->list_name), "%s", info.name);
   snap->list_hosts = info.entries;
+  snap->list_imported = info.imported;
   snap->learned = hsts_index_count(snap->dynamic);
   *out = snap;
   return 0;
@@ -136,6 +137,7 @@ struct proxy_hsts *proxy__hsts_derive(struct proxy_hsts *cur, size_t more,
   cur->static_borrowed = 1; /* the newer snapshot owns it now */
   memcpy(snap->list_name, cur->list_name, sizeof(snap->list_name));
   snap->list_hosts = cur->list_hosts;
+  snap->list_imported = cur->list_imported;
   snap->learned = hsts_index_count(snap->dynamic);
   return snap;
 fail:

@@ -27,8 +27,9 @@ struct proxy_hsts {
   size_t learned;                      /* live dynamic entries */
   uint64_t gen;                        /* 1, 2, ... as published */
   struct proxy_hsts *next;             /* the server's retired list */
-  int static_borrowed; /* static_ix is owned by a newer snapshot (a
-                          derived one shares it) */
+  int static_borrowed;   /* static_ix is owned by a newer snapshot (a
+                            derived one shares it) */
+  int64_t list_imported; /* Unix s of the list's import; 0 builtin */
 };
 
 /* A SIGHUP reload in flight on the thread pool (one at a time). */

@@ -30,6 +30,16 @@ struct proxy_learn_worker;
 struct proxy_tls_ctx;
 struct store_writer;
 
+/* How a probe ended, for hstsproxy_probes_total{result=...}. */
+enum proxy_probe_result {
+  PROXY_PROBE_LEARNED = 0, /* a header that teaches (or max-age=0) */
+  PROXY_PROBE_NO_HEADER,   /* verified, no Strict-Transport-Security */
+  PROXY_PROBE_IGNORED,     /* verified, a header that teaches nothing */
+  PROXY_PROBE_CERTIFICATE, /* the chain or the name did not verify */
+  PROXY_PROBE_UNREACHABLE, /* DNS, connect, TLS, timeout, bad HTTP */
+  PROXY_PROBE_RESULTS
+};
+
 /* Process-wide counters, updated by every worker (relaxed atomics). */
 struct proxy_stats {
   atomic_uint_fast64_t conns_total;  /* client connections accepted */
@@ -38,6 +48,10 @@ struct proxy_stats {
   atomic_uint_fast64_t errors;       /* error answers and failed exchanges */
   atomic_uint_fast64_t tunnels;      /* CONNECT and WebSocket tunnels */
   atomic_uint_fast64_t upgrades;     /* internal 307 answers */
+  /* /metrics (proxy_metrics.c): what the counters above do not split. */
+  atomic_uint_fast64_t forwards; /* requests sent on to an origin */
+  atomic_uint_fast64_t locals;   /* the proxy's own pages answered */
+  atomic_uint_fast64_t probes[PROXY_PROBE_RESULTS]; /* by result */
 };
 
 struct proxy_listener {
@@ -146,6 +160,13 @@ void proxy__worker_conn_gone(struct proxy_worker *w);
 /* The announce line: one place, filled by the store later. */
 void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
                      const struct proxy_store_counts *store);
+
+/* ---- proxy_metrics.c ---- */
+
+/* GET /metrics: the Prometheus text exposition of the counters. */
+void proxy__metrics_serve(struct proxy_conn *conn);
+/* Counts a finished probe under its result (any thread). */
+void proxy__metrics_probe(struct proxy_server *s, enum proxy_probe_result r);
 
 /* ---- proxy_pidfile.c ---- */
 

@@ -40,6 +40,7 @@
 #define PROXY_AUTHORITY_MAX  (PROXY_HOST_MAX + 10) /* "[host]:port" */
 #define PROXY_ERROR_BODY_MAX 512  /* text of a proxy error answer */
 #define PROXY_LOCAL_BODY_MAX 4096 /* status page and PAC file */
+#define PROXY_METRICS_MAX    8192 /* GET /metrics */
 #define PROXY_ERROR_TEXT     256  /* one startup error message */
 #define PROXY_LIST_NAME_MAX  32   /* a preload list's name */
 
