@@ -32,8 +32,8 @@ static const char usage_text[] =
     "PATH` wrote). Changes made with policy and preload commands take\n"
     "effect within 2 s without it; reload also re-reads --auth-file.\n\n"
     "Options:\n"
-    "  --pid-file PATH   the proxy's pid file (default " PROXY_DEFAULT_PID_FILE
-    ")\n"
+    "  --pid-file PATH   the proxy's pid file (default\n"
+    "                    " PROXY_DEFAULT_PID_FILE ")\n"
     "  --help            this text\n\n"
     "Exit status: 0 signalled; 2 usage error, including a pid file that\n"
     "is missing, unreadable or holds no pid; 3 a stale pid file (no such\n"
