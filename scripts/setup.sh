@@ -17,11 +17,12 @@ build=${BUILD_DIR:-"$top/build"}
 # strace: the failing disk writes of tests/integration/test_store_faults.py;
 # python3-prometheus-client: the /metrics parser of test_metrics.py;
 # systemd, dpkg-dev, man-db: systemd-analyze verify, dpkg-shlibdeps and
-# man -w of test_install.py).
+# man -w of test_install.py; tinyproxy: the parent proxy of
+# test_upstream_proxy.py).
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev
 libsqlite3-dev libpsl-dev libcrypt-dev ca-certificates curl openssl python3
 iproute2 util-linux chromium strace
-python3-prometheus-client systemd dpkg-dev man-db"
+python3-prometheus-client systemd dpkg-dev man-db tinyproxy"
 
 missing=""
 for p in $packages; do

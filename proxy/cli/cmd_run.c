@@ -56,7 +56,10 @@ enum {
   OPT_CONFIG,
   OPT_CHECK_CONFIG,
   OPT_PID_FILE, /* --pid-file (proxy_pidfile.c) */
-  OPT_END_      /* one past the last */
+  /* A parent proxy (proxy_parent.c). */
+  OPT_UPSTREAM_PROXY,
+  OPT_UPSTREAM_NO_PROXY,
+  OPT_END_ /* one past the last */
 };
 
 /* The one option table of run: the command line and --config files. */
@@ -80,6 +83,8 @@ static const struct option run_opts[] = {
   { "config", required_argument, NULL, OPT_CONFIG },
   { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
   { "pid-file", required_argument, NULL, OPT_PID_FILE },
+  { "upstream-proxy", required_argument, NULL, OPT_UPSTREAM_PROXY },
+  { "upstream-no-proxy", required_argument, NULL, OPT_UPSTREAM_NO_PROXY },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 }
 };
@@ -148,6 +153,15 @@ static void usage(FILE *f)
       "  --pid-file PATH        write the proxy's pid to PATH once it\n"
       "                         listens; removed at exit (hstsproxy\n"
       "                         reload reads it)\n"
+      "  --upstream-proxy http://[USER:PASS@]HOST:PORT\n"
+      "                         send forwarded requests (absolute-form,\n"
+      "                         keep-alive) and CONNECT tunnels through\n"
+      "                         this parent proxy, with Basic\n"
+      "                         Proxy-Authorization when USER is given\n"
+      "  --upstream-no-proxy LIST\n"
+      "                         hosts that go direct, as curl's NO_PROXY:\n"
+      "                         names (with their subdomains), addresses,\n"
+      "                         CIDR networks, or *; comma-separated\n"
       "  --help                 this text\n\n"
       "Timeouts are in seconds, 1-%u.\n\n"
       "--listen also takes a host name (localhost:3128): it is resolved\n"
@@ -267,6 +281,12 @@ static int apply(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
     break;
   case OPT_ALLOW:
     rc = proxy_config_add_allow(cfg, arg, &why);
+    break;
+  case OPT_UPSTREAM_PROXY:
+    rc = proxy_config_set_parent(cfg, arg, &why);
+    break;
+  case OPT_UPSTREAM_NO_PROXY:
+    rc = proxy_config_set_no_proxy(cfg, arg, &why);
     break;
   default:
     slot = number_slot(cfg, opt, &max);

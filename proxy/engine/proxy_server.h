@@ -182,6 +182,13 @@ void proxy__pid_remove(const char *path);
  * when it is empty; IPv4-mapped IPv6 compared as IPv4. Returns 1 or 0. */
 int proxy__access_allowed(const struct proxy_config *cfg,
                           const struct sockaddr *sa);
+/* Parses "ADDR[/N]" strictly (host bits zero) into *out: 0, or -1 with
+ * *why. */
+int proxy__cidr_parse(const char *arg, struct proxy_cidr *out,
+                      const char **why);
+/* Whether sa is in one of the n networks (IPv4-mapped as IPv4). */
+int proxy__cidr_match(const struct proxy_cidr *list, size_t n,
+                      const struct sockaddr *sa);
 /* Logs a refused client (client: its address text), rate-limited. */
 void proxy__access_denied(struct proxy_server *s, const char *client);
 

@@ -52,6 +52,25 @@ struct proxy_store_counts {
 
 struct proxy_auth; /* proxy_auth.c: the users of --auth-file */
 
+/* --upstream-proxy http://[user:pass@]HOST:PORT (proxy_parent.c). */
+struct proxy_parent {
+  char host[PROXY_HOST_MAX + 1];    /* normalized; IPv6 without brackets */
+  unsigned port;                    /* 1-65535 */
+  char name[PROXY_PARENT_NAME_MAX]; /* "parent proxy HOST:PORT" */
+  char auth[PROXY_PARENT_AUTH_MAX]; /* "Basic ..." or "" (no user) */
+};
+
+/* --upstream-no-proxy LIST: where requests go direct (as curl's
+ * NO_PROXY): every host ("*"), names (and their subdomains), networks
+ * (IP-literal targets only: no name is resolved to decide). */
+struct proxy_no_proxy {
+  int all;
+  char names[PROXY_MAX_NO_PROXY][PROXY_HOST_MAX + 1];
+  size_t nnames;
+  struct proxy_cidr nets[PROXY_MAX_NO_PROXY];
+  size_t nnets;
+};
+
 struct proxy_config {
   struct sockaddr_storage listen[PROXY_MAX_LISTEN]; /* port 0: ephemeral */
   size_t nlisten;
@@ -76,6 +95,9 @@ struct proxy_config {
   const char *auth_file;   /* --auth-file: NULL none (not owned) */
   struct proxy_auth *auth; /* its users (proxy_auth_open), or NULL */
   const char *pid_file;    /* --pid-file: NULL none (not owned) */
+  int has_parent;          /* --upstream-proxy given */
+  struct proxy_parent parent;
+  struct proxy_no_proxy no_proxy; /* --upstream-no-proxy */
 };
 
 /* A startup failure: printed as "hstsproxy run: <what>: <why>". */
@@ -141,6 +163,20 @@ void proxy_auth_close(struct proxy_auth **auth);
  * exit.
  */
 int proxy_pid_file_check(const char *path, struct proxy_error *err);
+
+/*
+ * proxy_parent.c. proxy_config_set_parent: "http://[user:pass@]HOST:PORT"
+ * (an optional final "/"; user and pass percent-decoded; HOST a name, an
+ * IPv4 literal or [IPv6]); anything but http:// is refused. Replaces.
+ * proxy_config_set_no_proxy: a comma- or blank-separated list of host
+ * names (a leading dot ignored: the name and its subdomains), IP
+ * addresses or CIDR networks, or "*"; an empty list goes direct nowhere.
+ * Replaces.
+ */
+int proxy_config_set_parent(struct proxy_config *cfg, const char *arg,
+                            const char **why);
+int proxy_config_set_no_proxy(struct proxy_config *cfg, const char *arg,
+                              const char **why);
 
 /* Parses decimal digits only (no sign, no space) into *out within
  * [min, max]. Returns 0, or -1 with *why set. */

@@ -19,6 +19,7 @@
 #define PROXY_MAX_CONNECT_PORTS 64  /* ports in --connect-ports */
 #define PROXY_MAX_CONNS_LIMIT   1000000u
 #define PROXY_MAX_ALLOW         64     /* --allow networks */
+#define PROXY_MAX_NO_PROXY      64     /* --upstream-no-proxy entries */
 #define PROXY_TIMEOUT_MAX_S     86400u /* any --timeout-*: one day */
 #define PROXY_PORT_MAX          65535u
 
@@ -43,6 +44,12 @@
 #define PROXY_METRICS_MAX    8192 /* GET /metrics */
 #define PROXY_ERROR_TEXT     256  /* one startup error message */
 #define PROXY_LIST_NAME_MAX  32   /* a preload list's name */
+/* --upstream-proxy: "parent proxy HOST:PORT" (messages and the pool key)
+ * and its "Basic <base64 of user:pass>" (user and pass at most 255
+ * bytes each once decoded). */
+#define PROXY_PARENT_NAME_MAX (PROXY_AUTHORITY_MAX + 16)
+#define PROXY_PARENT_USER_MAX 255
+#define PROXY_PARENT_AUTH_MAX 704
 
 /* Listening. */
 #define PROXY_BACKLOG 511
