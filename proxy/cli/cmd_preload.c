@@ -24,6 +24,7 @@
 #include "cli_out.h"
 #include "cli_store.h"
 #include "cli_time.h"
+#include "proxy.h"
 #include "proxy_fetch.h"
 #include "store_preload.h"
 
@@ -42,6 +43,7 @@ static const char usage_text[] =
     "usage: hstsproxy preload import FILE [--format chromium|mozilla|text] "
     "[--json]\n"
     "       hstsproxy preload update [--url URL] [--ca-file PEM] [--json]\n"
+    "                                [--upstream-proxy http://HOST:PORT]\n"
     "       hstsproxy preload stats [--json]\n"
     "\n"
     "import  replace the active preload list with FILE, atomically: a\n"
@@ -56,7 +58,9 @@ static const char usage_text[] =
     "        from chromium.googlesource.com with ?format=TEXT (base64, which\n"
     "        is decoded; a mirror may serve the raw JSON). Only status 200\n"
     "        is accepted: redirects are not followed. Any network, TLS or\n"
-    "        HTTP error leaves the store unchanged (exit 3).\n"
+    "        HTTP error leaves the store unchanged (exit 3). With\n"
+    "        --upstream-proxy http://[USER:PASS@]HOST:PORT the download\n"
+    "        goes through that parent proxy (CONNECT), as run's does.\n"
     "stats   the active list: name, source, when imported, counts. With no\n"
     "        list imported, the builtin list of preloaded top-level domains\n"
     "        is active.\n"
@@ -79,6 +83,7 @@ struct opts {
   const char *format;
   const char *url;
   const char *ca_file;
+  const char *parent; /* --upstream-proxy URL, or NULL */
 };
 
 #define WITH_FORMAT 0x1u /* --format */
@@ -90,6 +95,7 @@ static const struct cli_opt_member all_options[] = {
   { { "format", required_argument, NULL, 'f' }, WITH_FORMAT },
   { { "url", required_argument, NULL, 'u' }, WITH_URL },
   { { "ca-file", required_argument, NULL, 'c' }, WITH_URL },
+  { { "upstream-proxy", required_argument, NULL, 'p' }, WITH_URL },
   { { "json", no_argument, NULL, 'j' }, 0 },
   { { "help", no_argument, NULL, 'h' }, 0 },
 };
@@ -127,6 +133,8 @@ static int parse(int argc, char **argv, const char *what, unsigned with,
       o->url = optarg;
     else if (c == 'c')
       o->ca_file = optarg;
+    else if (c == 'p')
+      o->parent = optarg;
   }
   return cli_opt_operands(&cmd, argc, argv, operand);
 }
@@ -244,8 +252,10 @@ static void on_progress(uint64_t received, uint64_t total, void *arg)
   fflush(stderr);
 }
 
-/* Downloads o->url. Returns CLI_EXIT_OK with r->body set, or an error. */
-static int download(const struct opts *o, struct proxy_fetch_result *r)
+/* Downloads o->url (through parent when not NULL). Returns CLI_EXIT_OK
+ * with r->body set, or an error. */
+static int download(const struct opts *o, const struct proxy_parent *parent,
+                    struct proxy_fetch_result *r)
 {
   struct proxy_fetch_options fo;
   struct proxy_tls_ctx *tls = NULL;
@@ -266,6 +276,7 @@ static int download(const struct opts *o, struct proxy_fetch_result *r)
   fo.timeout_ms = PROXY_FETCH_TIMEOUT_MS;
   fo.on_progress = on_progress;
   fo.arg = &prog;
+  fo.parent = parent;
   rc = proxy_fetch_get(&fo, r);
   if (prog.shown)
     fputc('\n', stderr);
@@ -300,6 +311,7 @@ static int decode_body(const struct opts *o, struct proxy_fetch_result *r)
 
 static int do_update(int argc, char **argv, const struct cli_globals *g)
 {
+  static struct proxy_config parent_cfg; /* --upstream-proxy; large */
   struct opts o;
   struct proxy_fetch_result r;
   struct store_list_info in;
@@ -315,11 +327,17 @@ static int do_update(int argc, char **argv, const struct cli_globals *g)
     cli_error(WHAT_UPDATE, "--url %s: %s", o.url, why);
     return CLI_EXIT_USAGE;
   }
+  proxy_config_init(&parent_cfg);
+  if (o.parent != NULL &&
+      proxy_config_set_parent(&parent_cfg, o.parent, &why) < 0) {
+    cli_error(WHAT_UPDATE, "--upstream-proxy %s: %s", o.parent, why);
+    return CLI_EXIT_USAGE;
+  }
   rc = cli_store_open(g, WHAT_UPDATE, 0, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
   memset(&r, 0, sizeof(r));
-  rc = download(&o, &r);
+  rc = download(&o, parent_cfg.has_parent ? &parent_cfg.parent : NULL, &r);
   if (rc == CLI_EXIT_OK)
     rc = decode_body(&o, &r);
   if (rc == CLI_EXIT_OK) {

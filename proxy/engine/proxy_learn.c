@@ -362,6 +362,7 @@ static void trigger(struct proxy_worker *w, const char *host, unsigned port)
   pp.nmaps = s->cfg->nmaps;
   pp.tls = s->tls;
   pp.dns = &w->dns;
+  pp.parent = proxy_config_parent_for(s->cfg, host); /* --upstream-proxy */
   slot->used = 1;
   rc = proxy_probe_start(&w->loop, &pp, &cb, slot, &slot->probe);
   if (rc < 0) {

@@ -249,38 +249,51 @@ static int name_covers(const char *name, const char *host)
   return h > n && host[h - n - 1] == '.' && strcmp(host + h - n, name) == 0;
 }
 
-static int goes_direct(const struct proxy_no_proxy *np,
-                       const struct proxy_target *t)
+/* Whether host (normalized, IPv6 without brackets) goes direct. */
+static int goes_direct(const struct proxy_no_proxy *np, const char *host)
 {
   union proxy_sockaddr a;
   size_t i;
 
   if (np->all)
     return 1;
-  if (t->is_ip) {
-    memset(&a, 0, sizeof(a));
-    if (t->is_ipv6) {
-      a.in6.sin6_family = AF_INET6;
-      inet_pton(AF_INET6, t->host, &a.in6.sin6_addr);
-    } else {
-      a.in.sin_family = AF_INET;
-      inet_pton(AF_INET, t->host, &a.in.sin_addr);
-    }
+  memset(&a, 0, sizeof(a));
+  if (inet_pton(AF_INET6, host, &a.in6.sin6_addr) == 1) {
+    a.in6.sin6_family = AF_INET6;
+    return proxy__cidr_match(np->nets, np->nnets, &a.sa);
+  }
+  if (inet_pton(AF_INET, host, &a.in.sin_addr) == 1) {
+    a.in.sin_family = AF_INET;
     return proxy__cidr_match(np->nets, np->nnets, &a.sa);
   }
   for (i = 0; i < np->nnames; i++)
-    if (name_covers(np->names[i], t->host))
+    if (name_covers(np->names[i], host))
       return 1;
   return 0;
 }
 
-const struct proxy_parent *proxy__parent_of(const struct proxy_conn *conn)
+const struct proxy_parent *
+proxy_config_parent_for(const struct proxy_config *cfg, const char *host)
 {
-  const struct proxy_config *cfg = conn->worker->server->cfg;
-
-  if (!cfg->has_parent || goes_direct(&cfg->no_proxy, &conn->target))
+  if (!cfg->has_parent || goes_direct(&cfg->no_proxy, host))
     return NULL;
   return &cfg->parent;
+}
+
+int proxy_parent_connect_request(const struct proxy_parent *p,
+                                 const char *authority, char *buf, size_t size)
+{
+  int n = snprintf(buf, size, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n",
+                   authority, authority,
+                   p->auth[0] != '\0' ? "Proxy-Authorization: " : "", p->auth,
+                   p->auth[0] != '\0' ? "\r\n" : "");
+
+  return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+const struct proxy_parent *proxy__parent_of(const struct proxy_conn *conn)
+{
+  return proxy_config_parent_for(conn->worker->server->cfg, conn->target.host);
 }
 
 const char *proxy__upstream_name(const struct proxy_conn *conn)
@@ -388,16 +401,15 @@ static void send_connect(struct proxy_conn *conn)
   size_t cap = 2 * sizeof(conn->target.key) + sizeof(p->auth) + CONNECT_EXTRA;
   struct proxy_wreq *w = proxy__wreq_new(cap);
   struct proxy_upstream *up = conn->up;
-  int n;
+  int n = w != NULL
+              ? proxy_parent_connect_request(p, conn->target.key, w->data, cap)
+              : -1;
 
-  if (w == NULL) {
+  if (n < 0) {
+    proxy__wreq_free(w);
     proxy__conn_error(conn, 502, 1, "out of memory");
     return;
   }
-  n = snprintf(w->data, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n",
-               conn->target.key, conn->target.key,
-               p->auth[0] != '\0' ? "Proxy-Authorization: " : "", p->auth,
-               p->auth[0] != '\0' ? "\r\n" : "");
   w->len = (size_t)n;
   memset(&up->resp, 0, sizeof(up->resp));
   up->in_len = 0;

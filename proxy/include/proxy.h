@@ -177,6 +177,14 @@ int proxy_config_set_parent(struct proxy_config *cfg, const char *arg,
                             const char **why);
 int proxy_config_set_no_proxy(struct proxy_config *cfg, const char *arg,
                               const char **why);
+/* The parent a connection to host (normalized; IPv6 without brackets)
+ * goes through: cfg->parent, or NULL (none, or in --upstream-no-proxy). */
+const struct proxy_parent *
+proxy_config_parent_for(const struct proxy_config *cfg, const char *host);
+/* Writes the CONNECT request head for authority ("host:port") to p into
+ * buf. Returns its length, or -1 when size is too small. */
+int proxy_parent_connect_request(const struct proxy_parent *p,
+                                 const char *authority, char *buf, size_t size);
 
 /* Parses decimal digits only (no sign, no space) into *out within
  * [min, max]. Returns 0, or -1 with *why set. */

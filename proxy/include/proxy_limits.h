@@ -116,6 +116,9 @@
 #define PROXY_TLS_PLAIN_CHUNK 16384 /* plaintext per on_read */
 #define PROXY_TLS_SHUTDOWN_MS 2000u /* close_notify and FIN, at most */
 #define PROXY_TLS_VERSION_MAX 16    /* "TLSv1.3" and NUL */
+/* Through a parent proxy: our CONNECT request, and its answer's head. */
+#define PROXY_TLS_TUNNEL_REQ_MAX  1280
+#define PROXY_TLS_TUNNEL_HEAD_MAX 4096
 
 /* Probes (proxy_probe.c): `probe` and those `run` starts by itself
  * (proxy_learn.c). */

@@ -39,9 +39,11 @@ struct proxy_probe_params {
   const struct proxy_map *maps; /* --map entries (may be NULL); not owned:
                                    read at start only */
   size_t nmaps;
-  struct proxy_tls_ctx *tls; /* not owned; outlives the probe */
-  struct proxy_dns *dns;     /* a worker's resolver (not owned; outlives
-                                the probe), or NULL: a private one */
+  struct proxy_tls_ctx *tls;         /* not owned; outlives the probe */
+  struct proxy_dns *dns;             /* a worker's resolver (not owned; outlives
+                                        the probe), or NULL: a private one */
+  const struct proxy_parent *parent; /* --upstream-proxy to go through
+                                        (not owned), or NULL: direct */
 };
 
 /*

@@ -12,22 +12,21 @@ parent that refuses connections, answers garbage or closes: 502 naming
 the parent. Targets are IP literals, so that the parent never resolves a
 name. Bad URLs are usage errors (exit 2)."""
 
+import base64
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import threading
-import time
 import unittest
 
 sys.dont_write_bytecode = True
 import harness as H  # noqa: E402
 import upgrade_util as U  # noqa: E402
+from parent_util import FakeParent  # noqa: E402
 
 USER, PASSWORD = "alice", "s3cret:x@y"
 PASS_URL = "s3cret%3Ax%40y"  # percent-encoded in the URL
-PARENT_WAIT = 10.0
 
 
 def free_port():
@@ -70,53 +69,6 @@ class Tinyproxy:
         with open(self.log.name) as f:
             return [l.split("): ", 1)[1].strip() for l in f
                     if "Request (file descriptor" in l]
-
-
-class FakeParent:
-    """A parent proxy made of a socket: records each connection's bytes
-    and answers each request head with `answer` (bytes), or closes."""
-
-    def __init__(self, case, answer):
-        self.answer = answer
-        self.conns = []
-        self.lock = threading.Lock()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-        case.addCleanup(self.sock.close)
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            rec = bytearray()
-            with self.lock:
-                self.conns.append(rec)
-            threading.Thread(target=self._serve, args=(c, rec),
-                             daemon=True).start()
-
-    def _serve(self, c, rec):
-        buf = b""
-        with c:
-            while True:
-                data = c.recv(65536)
-                if not data:
-                    return
-                rec += data
-                buf += data
-                while b"\r\n\r\n" in buf:
-                    head, buf = buf.split(b"\r\n\r\n", 1)
-                    if self.answer is None:
-                        return
-                    c.sendall(self.answer)
-
-    def heads(self):
-        with self.lock:
-            return [bytes(r) for r in self.conns]
 
 
 OK = (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive"
@@ -234,7 +186,6 @@ class Upstream(H.ProxyTestCase):
         self.assertTrue(text.startswith(
             "GET http://127.0.0.1:1111/a?b HTTP/1.1\r\n"), text)
         self.assertIn("GET http://127.0.0.2:2222/a?b HTTP/1.1\r\n", text)
-        import base64
         cred = base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode())
         self.assertEqual(text.count("Proxy-Authorization: Basic %s\r\n"
                                     % cred.decode()), 2)
