@@ -12,7 +12,10 @@
  * any origin share the parent's idle connections. A CONNECT goes to the
  * parent as a CONNECT (the parent-connect phase below), and the tunnel
  * starts only on its 2xx. The connect phase (proxy_connect.c) resolves
- * and connects to the parent instead of the origin.
+ * and connects to the parent instead of the origin. The proxy's own TLS
+ * connections (the probes, `preload update`) ask
+ * proxy_config_parent_for() and hand proxy_tls.c the CONNECT request
+ * that proxy_parent_connect_request() writes.
  *
  * The parent's failures are the parent's, and say so (502 naming it): a
  * refused or failed connection, an answer that is not HTTP, a connection
