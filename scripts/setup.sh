@@ -15,10 +15,15 @@ build=${BUILD_DIR:-"$top/build"}
 # Build and run-time needs, then what the tests drive the proxy with
 # (chromium: the headless browser of tests/integration/test_browser_*.py;
 # strace: the failing disk writes of tests/integration/test_store_faults.py;
-# nftables: the redirects of tests/integration/test_intercept.py).
+# nftables: the redirects of tests/integration/test_intercept.py;
+# python3-prometheus-client: the /metrics parser of test_metrics.py;
+# systemd, dpkg-dev, man-db: systemd-analyze verify, dpkg-shlibdeps and
+# man -w of test_install.py; tinyproxy: the parent proxy of
+# test_upstream_proxy.py).
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev
-libsqlite3-dev libpsl-dev libidn2-dev libcrypt-dev ca-certificates curl openssl python3
-iproute2 util-linux chromium strace nftables"
+libsqlite3-dev libpsl-dev libidn2-dev libcrypt-dev ca-certificates curl
+openssl python3 iproute2 util-linux chromium strace nftables
+python3-prometheus-client systemd dpkg-dev man-db tinyproxy"
 
 missing=""
 for p in $packages; do

@@ -137,5 +137,6 @@ int cmd_check_header(int argc, char **argv, const struct cli_globals *g);
 int cmd_log(int argc, char **argv, const struct cli_globals *g);
 int cmd_audit(int argc, char **argv, const struct cli_globals *g);
 int cmd_probe(int argc, char **argv, const struct cli_globals *g);
+int cmd_reload(int argc, char **argv, const struct cli_globals *g);
 
 #endif /* CLI_H */

@@ -45,6 +45,7 @@ static const char usage_text[] =
     "[--force] [--json]\n"
     "       hstsproxy preload update [--url URL] [--ca-file PEM] [--force] "
     "[--json]\n"
+    "                                [--upstream-proxy http://HOST:PORT]\n"
     "       hstsproxy preload stats [--json]\n"
     "       hstsproxy preload reset [--json]\n"
     "\n"
@@ -63,7 +64,9 @@ static const char usage_text[] =
     "        from chromium.googlesource.com with ?format=TEXT (base64, which\n"
     "        is decoded; a mirror may serve the raw JSON). Only status 200\n"
     "        is accepted: redirects are not followed. Any network, TLS or\n"
-    "        HTTP error leaves the store unchanged (exit 3).\n"
+    "        HTTP error leaves the store unchanged (exit 3). With\n"
+    "        --upstream-proxy http://[USER:PASS@]HOST:PORT the download\n"
+    "        goes through that parent proxy (CONNECT), as run's does.\n"
     "stats   the active list: name, date, age, source, counts. With no\n"
     "        list imported, the built-in list is active: Chromium's\n"
     "        force-https entries as of its date. A list more than 70 days\n"
@@ -89,6 +92,7 @@ struct opts {
   const char *url;
   const char *ca_file;
   int force;
+  const char *parent; /* --upstream-proxy URL, or NULL */
 };
 
 #define WITH_FORMAT 0x1u /* --format */
@@ -102,6 +106,7 @@ static const struct cli_opt_member all_options[] = {
   { { "url", required_argument, NULL, 'u' }, WITH_URL },
   { { "ca-file", required_argument, NULL, 'c' }, WITH_URL },
   { { "force", no_argument, NULL, 'F' }, WITH_FORCE },
+  { { "upstream-proxy", required_argument, NULL, 'p' }, WITH_URL },
   { { "json", no_argument, NULL, 'j' }, 0 },
   { { "help", no_argument, NULL, 'h' }, 0 },
 };
@@ -141,6 +146,8 @@ static int parse(int argc, char **argv, const char *what, unsigned with,
       o->ca_file = optarg;
     else if (c == 'F')
       o->force = 1;
+    else if (c == 'p')
+      o->parent = optarg;
   }
   return cli_opt_operands(&cmd, argc, argv, operand);
 }
@@ -296,8 +303,10 @@ static void on_progress(uint64_t received, uint64_t total, void *arg)
   fflush(stderr);
 }
 
-/* Downloads o->url. Returns CLI_EXIT_OK with r->body set, or an error. */
-static int download(const struct opts *o, struct proxy_fetch_result *r)
+/* Downloads o->url (through parent when not NULL). Returns CLI_EXIT_OK
+ * with r->body set, or an error. */
+static int download(const struct opts *o, const struct proxy_parent *parent,
+                    struct proxy_fetch_result *r)
 {
   struct proxy_fetch_options fo;
   struct proxy_tls_ctx *tls = NULL;
@@ -318,6 +327,7 @@ static int download(const struct opts *o, struct proxy_fetch_result *r)
   fo.timeout_ms = PROXY_FETCH_TIMEOUT_MS;
   fo.on_progress = on_progress;
   fo.arg = &prog;
+  fo.parent = parent;
   rc = proxy_fetch_get(&fo, r);
   if (prog.shown)
     fputc('\n', stderr);
@@ -352,6 +362,7 @@ static int decode_body(const struct opts *o, struct proxy_fetch_result *r)
 
 static int do_update(int argc, char **argv, const struct cli_globals *g)
 {
+  static struct proxy_config parent_cfg; /* --upstream-proxy; large */
   struct opts o;
   struct proxy_fetch_result r;
   struct store_list_info in;
@@ -368,11 +379,17 @@ static int do_update(int argc, char **argv, const struct cli_globals *g)
     cli_error(WHAT_UPDATE, "--url %s: %s", o.url, why);
     return CLI_EXIT_USAGE;
   }
+  proxy_config_init(&parent_cfg);
+  if (o.parent != NULL &&
+      proxy_config_set_parent(&parent_cfg, o.parent, &why) < 0) {
+    cli_error(WHAT_UPDATE, "--upstream-proxy %s: %s", o.parent, why);
+    return CLI_EXIT_USAGE;
+  }
   rc = cli_store_open(g, WHAT_UPDATE, 0, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
   memset(&r, 0, sizeof(r));
-  rc = download(&o, &r);
+  rc = download(&o, parent_cfg.has_parent ? &parent_cfg.parent : NULL, &r);
   if (rc == CLI_EXIT_OK)
     rc = decode_body(&o, &r);
   if (rc == CLI_EXIT_OK) {

@@ -9,23 +9,32 @@
  * store named by --db (or its default path): a start-up failure of the
  * running system, such as a store that cannot be opened or an address in
  * use, is a runtime failure (exit 3); a signal ends it with 0.
+ *
+ * --config FILE: the same options from a file (cli_conf.h), applied
+ * before the command line's through the same handler, apply(); an error
+ * about a value that came from the file names its line. --check-config
+ * stops after every check above, before the store is opened.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "cmd_run_preload.h"
+#include "cli_conf.h"
+#include "cli_out.h"
 #include "proxy.h"
 #include "proxy_tls.h"
 
 #define WHAT            "run"
 #define LOG_FILE_MODE   0666 /* before the umask, as the writer's fopen */
 #define OPTION_NAME_MAX 32
+#define WHERE_MAX       (CLI_PATH_MAX + 32) /* "run: FILE:LINE" */
 
 enum {
   OPT_LISTEN = 256,
@@ -48,7 +57,47 @@ enum {
   OPT_VERBOSE,
   OPT_INTERCEPT,
   OPT_INTERCEPT_TLS,
-  OPT_OUTGOING_MARK
+  OPT_OUTGOING_MARK,
+  /* --config and --check-config ("the command line and --config"). */
+  OPT_CONFIG,
+  OPT_CHECK_CONFIG,
+  OPT_PID_FILE, /* --pid-file (proxy_pidfile.c) */
+  /* A parent proxy (proxy_parent.c). */
+  OPT_UPSTREAM_PROXY,
+  OPT_UPSTREAM_NO_PROXY,
+  OPT_END_ /* one past the last */
+};
+
+/* The one option table of run: the command line and --config files. */
+static const struct option run_opts[] = {
+  { "listen", required_argument, NULL, OPT_LISTEN },
+  { "workers", required_argument, NULL, OPT_WORKERS },
+  { "map", required_argument, NULL, OPT_MAP },
+  { "connect-ports", required_argument, NULL, OPT_CONNECT_PORTS },
+  { "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+  { "timeout-header", required_argument, NULL, OPT_T_HEADER },
+  { "timeout-idle", required_argument, NULL, OPT_T_IDLE },
+  { "timeout-connect", required_argument, NULL, OPT_T_CONNECT },
+  { "timeout-response", required_argument, NULL, OPT_T_RESPONSE },
+  { "timeout-tunnel", required_argument, NULL, OPT_T_TUNNEL },
+  { "ca-file", required_argument, NULL, OPT_CA_FILE },
+  { "probe", required_argument, NULL, OPT_PROBE },
+  { "log-json", required_argument, NULL, OPT_LOG_JSON },
+  { "allow", required_argument, NULL, OPT_ALLOW },
+  { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
+  { "preload-refresh", required_argument, NULL, OPT_PRELOAD_REFRESH },
+  { "preload-url", required_argument, NULL, OPT_PRELOAD_URL },
+  { "verbose", no_argument, NULL, OPT_VERBOSE },
+  { "intercept", required_argument, NULL, OPT_INTERCEPT },
+  { "intercept-tls", required_argument, NULL, OPT_INTERCEPT_TLS },
+  { "outgoing-mark", required_argument, NULL, OPT_OUTGOING_MARK },
+  { "config", required_argument, NULL, OPT_CONFIG },
+  { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+  { "pid-file", required_argument, NULL, OPT_PID_FILE },
+  { "upstream-proxy", required_argument, NULL, OPT_UPSTREAM_PROXY },
+  { "upstream-no-proxy", required_argument, NULL, OPT_UPSTREAM_NO_PROXY },
+  { "help", no_argument, NULL, 'h' },
+  { NULL, 0, NULL, 0 }
 };
 
 static void usage(FILE *f)
@@ -60,7 +109,9 @@ static void usage(FILE *f)
       "for at most 10 s; a second signal stops at once; the hop log is\n"
       "committed before exit). SIGHUP reloads the preload list and the\n"
       "learned and manual policies from the store without dropping\n"
-      "connections. Plain-HTTP requests to HSTS hosts are answered with\n"
+      "connections; so does a change another process makes to the store\n"
+      "(policy add, preload import, ...), within 2 s. Plain-HTTP requests to "
+      "HSTS hosts are answered with\n"
       "an internal 307 to https, logged as hops (see hstsproxy log).\n\n"
       "Options:\n"
       "  --listen ADDR:PORT     address to listen on, repeatable; IPv6 as\n"
@@ -126,15 +177,37 @@ static void usage(FILE *f)
       "                         0x4853 with --intercept*, else none; needs\n"
       "                         CAP_NET_ADMIN or CAP_NET_RAW)\n"
       "  --verbose              one line per closed connection on stderr\n"
+      "  --config FILE          read options from FILE first: one per\n"
+      "                         line, \"name value\" (names are the long\n"
+      "                         options without --; repeatable ones\n"
+      "                         repeat; # starts a comment line); options\n"
+      "                         on the command line override it\n"
+      "  --check-config         check every option (and --config) as run\n"
+      "                         would, files included, then exit: 0 OK,\n"
+      "                         2 with the line at fault\n"
+      "  --pid-file PATH        write the proxy's pid to PATH once it\n"
+      "                         listens; removed at exit (hstsproxy\n"
+      "                         reload reads it)\n"
+      "  --upstream-proxy http://[USER:PASS@]HOST:PORT\n"
+      "                         send forwarded requests (absolute-form,\n"
+      "                         keep-alive) and CONNECT tunnels through\n"
+      "                         this parent proxy, with Basic\n"
+      "                         Proxy-Authorization when USER is given\n"
+      "  --upstream-no-proxy LIST\n"
+      "                         hosts that go direct, as curl's NO_PROXY:\n"
+      "                         names (with their subdomains), addresses,\n"
+      "                         CIDR networks, or *; comma-separated\n"
       "  --help                 this text\n\n"
       "Timeouts are in seconds, 1-%u.\n\n"
-      "Exit status: 0 stopped by a signal; 2 usage error, including a\n"
-      "file named by an option that cannot be read (--auth-file,\n"
-      "--ca-file) or opened (--log-json), and a non-loopback --listen\n"
-      "or --intercept* without --allow; 3 runtime failure at start-up (the "
-      "store cannot\n"
-      "be opened, an address is in use, an --outgoing-mark that cannot\n"
-      "be set, ...).\n",
+      "--listen also takes a host name (localhost:3128): it is resolved\n"
+      "at start and every address it has is listened on.\n\n"
+      "Exit status: 0 stopped by a signal (or --check-config found no\n"
+      "fault); 2 usage error, including a bad --config line, a file\n"
+      "named by an option that cannot be read (--config, --auth-file,\n"
+      "--ca-file) or written (--log-json, --pid-file), and a\n"
+      "non-loopback --listen or --intercept* without --allow; 3 runtime\n"
+      "failure at start-up (the store cannot be opened, an address is in\n"
+      "use, an --outgoing-mark that cannot be set, ...).\n",
       PROXY_DEFAULT_MAX_CONNS, PROXY_DEFAULT_TIMEOUT_HEADER_S,
       PROXY_DEFAULT_TIMEOUT_IDLE_S, PROXY_DEFAULT_TIMEOUT_CONNECT_S,
       PROXY_DEFAULT_TIMEOUT_RESPONSE_S, PROXY_DEFAULT_TIMEOUT_TUNNEL_S,
@@ -192,14 +265,19 @@ static int apply_plain(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
     return 1;
   case OPT_CA_FILE:
   case OPT_LOG_JSON:
+  case OPT_PID_FILE:
     if (arg[0] == '\0') {
-      cli_usage_error(cmd, "%s: empty file name%s",
-                      opt == OPT_CA_FILE ? "--ca-file" : "--log-json",
+      cli_usage_error(cmd, "--%s: empty file name%s",
+                      opt == OPT_CA_FILE    ? "ca-file"
+                      : opt == OPT_PID_FILE ? "pid-file"
+                                            : "log-json",
                       opt == OPT_LOG_JSON ? " (use - for stdout)" : "");
       return -1;
     }
     if (opt == OPT_CA_FILE)
       cfg->ca_file = arg;
+    else if (opt == OPT_PID_FILE)
+      cfg->pid_file = arg; /* checked before the proxy starts */
     else
       cfg->log_json = arg;
     return 1;
@@ -251,6 +329,12 @@ static int apply(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
   case OPT_OUTGOING_MARK:
     rc = proxy_config_set_outgoing_mark(cfg, arg, &why);
     break;
+  case OPT_UPSTREAM_PROXY:
+    rc = proxy_config_set_parent(cfg, arg, &why);
+    break;
+  case OPT_UPSTREAM_NO_PROXY:
+    rc = proxy_config_set_no_proxy(cfg, arg, &why);
+    break;
   default:
     slot = number_slot(cfg, opt, &max);
     rc = proxy_parse_uint(arg, 1, max, slot, &why);
@@ -264,15 +348,141 @@ static int apply(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
   return rc;
 }
 
+/* ---- the command line and --config ---- */
+
+/* What the command line asked for, and where each file option came from. */
+struct run_args {
+  const char *config; /* --config FILE, or NULL */
+  int check;          /* --check-config */
+  int stop;           /* --help answered: exit with the status */
+  int *vals;          /* owned: the other options in order, their vals */
+  char **args;        /* owned array (argv's strings): their values */
+  size_t n;
+  char *conf_text; /* owned: the config's text (values point into it) */
+  struct proxy_config *conf_cfg; /* not owned: where the lines go */
+  char where[OPT_END_ - OPT_LISTEN][WHERE_MAX]; /* "run: FILE:LINE" */
+};
+
+/* Options a config file may not set. */
+static const int conf_refused[] = { OPT_CONFIG, OPT_CHECK_CONFIG, 'h', 0 };
+
+/* The `what` of an error about the value of opt: the config line that
+ * set it last, or just "run" for the command line. */
+static const char *run_where(const struct run_args *ra, int opt)
+{
+  const char *w = ra->where[opt - OPT_LISTEN];
+
+  return w[0] != '\0' ? w : WHAT;
+}
+
+/* A config line: the command line's handler, its place remembered. */
+static int conf_line(struct cli_cmd *at, int val, const char *value,
+                     unsigned line, void *arg)
+{
+  struct run_args *ra = arg;
+  struct proxy_config *cfg = ra->conf_cfg;
+
+  (void)line;
+  snprintf(ra->where[val - OPT_LISTEN], WHERE_MAX, "%s", at->what);
+  return apply(at, cfg, val, value);
+}
+
+/* A repeatable option given on the command line replaces the file's. */
+static void forget_file_values(struct proxy_config *cfg, int val)
+{
+  if (val == OPT_LISTEN)
+    cfg->nlisten = 0;
+  else if (val == OPT_MAP)
+    cfg->nmaps = 0;
+  else if (val == OPT_ALLOW)
+    cfg->nallow = 0;
+  else if (val == OPT_INTERCEPT)
+    cfg->nintercept = 0;
+  else if (val == OPT_INTERCEPT_TLS)
+    cfg->nintercept_tls = 0;
+}
+
+/* Collects the command line (--config and --check-config noted). */
+static int collect(struct cli_cmd *cmd, int argc, char **argv,
+                   struct run_args *ra)
+{
+  int c;
+
+  for (;;) {
+    c = cli_opt_next(cmd, argc, argv);
+    if (c == CLI_OPT_END)
+      break;
+    if (c == CLI_OPT_STOP) {
+      ra->stop = 1; /* --help answered, or a usage error */
+      return cmd->status;
+    }
+    if (c == OPT_CONFIG) {
+      ra->config = optarg;
+    } else if (c == OPT_CHECK_CONFIG) {
+      ra->check = 1;
+    } else {
+      ra->vals[ra->n] = c;
+      ra->args[ra->n++] = optarg;
+    }
+  }
+  return cli_opt_operands(cmd, argc, argv, NULL);
+}
+
+/*
+ * The options of run: the config file's lines first, then the command
+ * line's, which override them (a repeatable option on the command line
+ * replaces all the file's lines of its name). Every value goes through
+ * apply(). Returns CLI_EXIT_OK, or the exit status after the usage
+ * error or --help.
+ */
+static int run_args_parse(struct cli_cmd *cmd, struct proxy_config *cfg,
+                          int argc, char **argv, struct run_args *ra)
+{
+  unsigned char seen[OPT_END_ - OPT_LISTEN];
+  size_t i;
+  int rc;
+
+  memset(ra, 0, sizeof(*ra));
+  memset(seen, 0, sizeof(seen));
+  ra->vals = calloc((size_t)argc + 1, sizeof(*ra->vals));
+  ra->args = calloc((size_t)argc + 1, sizeof(*ra->args));
+  if (ra->vals == NULL || ra->args == NULL) {
+    cli_error(WHAT, "out of memory");
+    return CLI_EXIT_FAIL;
+  }
+  rc = collect(cmd, argc, argv, ra);
+  ra->conf_cfg = cfg;
+  if (rc == CLI_EXIT_OK && ra->config != NULL)
+    rc = cli_conf_read(cmd, ra->config, conf_refused, conf_line, ra,
+                       &ra->conf_text);
+  for (i = 0; rc == CLI_EXIT_OK && i < ra->n; i++) {
+    int v = ra->vals[i];
+
+    if (!seen[v - OPT_LISTEN]++)
+      forget_file_values(cfg, v);
+    ra->where[v - OPT_LISTEN][0] = '\0';
+    if (apply(cmd, cfg, v, ra->args[i]) < 0)
+      rc = CLI_EXIT_USAGE;
+  }
+  return rc;
+}
+
+static void run_args_free(struct run_args *ra)
+{
+  free(ra->vals);
+  free(ra->args);
+  free(ra->conf_text);
+}
+
 /* --ca-file loaded as the probes' trust store will be. Returns 0, or -1
  * after the error line. */
-static int check_ca_file(const char *path)
+static int check_ca_file(const char *what, const char *path)
 {
   struct proxy_tls_ctx *ctx = NULL;
   char why[PROXY_ERROR_TEXT];
 
   if (proxy_tls_ctx_new(path, &ctx, why, sizeof(why)) < 0) {
-    cli_error(WHAT, "--ca-file %s", why);
+    cli_error(what, "--ca-file %s", why);
     return -1;
   }
   proxy_tls_ctx_free(&ctx);
@@ -282,7 +492,7 @@ static int check_ca_file(const char *path)
 /* --log-json opened for appending (and created) as the writer will open
  * it; only a regular or missing file: opening a FIFO here would block, or
  * end its reader. Returns 0, or -1 after the error line. */
-static int check_log_json(const char *path)
+static int check_log_json(const char *what, const char *path)
 {
   struct stat st;
   int fd;
@@ -291,7 +501,7 @@ static int check_log_json(const char *path)
     return 0;
   fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, LOG_FILE_MODE);
   if (fd < 0) {
-    cli_error(WHAT, "--log-json %s: %s", path, strerror(errno));
+    cli_error(what, "--log-json %s: %s", path, strerror(errno));
     return -1;
   }
   close(fd);
@@ -305,85 +515,66 @@ static int check_log_json(const char *path)
  * parsed (kept in cfg->auth), --ca-file, --log-json. Returns 0, or -1
  * after the error line.
  */
-static int check_before_start(struct proxy_config *cfg)
+static int check_before_start(struct proxy_config *cfg,
+                              const struct run_args *ra)
 {
   struct proxy_error err;
 
   memset(&err, 0, sizeof(err));
-  if (proxy_config_check_open(cfg, &err) < 0 ||
-      (cfg->auth_file != NULL &&
-       proxy_auth_open(&cfg->auth, cfg->auth_file, &err) < 0)) {
+  if (proxy_config_check_open(cfg, &err) < 0) {
     cli_error(WHAT, "%s: %s", err.what, err.why);
     return -1;
   }
-  if (cfg->ca_file != NULL && check_ca_file(cfg->ca_file) < 0)
+  if (cfg->auth_file != NULL &&
+      proxy_auth_open(&cfg->auth, cfg->auth_file, &err) < 0) {
+    cli_error(run_where(ra, OPT_AUTH_FILE), "%s: %s", err.what, err.why);
     return -1;
-  if (cfg->log_json != NULL && check_log_json(cfg->log_json) < 0)
+  }
+  if (cfg->ca_file != NULL &&
+      check_ca_file(run_where(ra, OPT_CA_FILE), cfg->ca_file) < 0)
     return -1;
+  if (cfg->log_json != NULL &&
+      check_log_json(run_where(ra, OPT_LOG_JSON), cfg->log_json) < 0)
+    return -1;
+  if (cfg->pid_file != NULL && proxy_pid_file_check(cfg->pid_file, &err) < 0) {
+    cli_error(run_where(ra, OPT_PID_FILE), "%s: %s", err.what, err.why);
+    return -1;
+  }
   return 0;
 }
 
 int cmd_run(int argc, char **argv, const struct cli_globals *g)
 {
-  static const struct option opts[] = {
-    { "listen", required_argument, NULL, OPT_LISTEN },
-    { "workers", required_argument, NULL, OPT_WORKERS },
-    { "map", required_argument, NULL, OPT_MAP },
-    { "connect-ports", required_argument, NULL, OPT_CONNECT_PORTS },
-    { "max-conns", required_argument, NULL, OPT_MAX_CONNS },
-    { "timeout-header", required_argument, NULL, OPT_T_HEADER },
-    { "timeout-idle", required_argument, NULL, OPT_T_IDLE },
-    { "timeout-connect", required_argument, NULL, OPT_T_CONNECT },
-    { "timeout-response", required_argument, NULL, OPT_T_RESPONSE },
-    { "timeout-tunnel", required_argument, NULL, OPT_T_TUNNEL },
-    { "ca-file", required_argument, NULL, OPT_CA_FILE },
-    { "probe", required_argument, NULL, OPT_PROBE },
-    { "log-json", required_argument, NULL, OPT_LOG_JSON },
-    { "allow", required_argument, NULL, OPT_ALLOW },
-    { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
-    { "preload-refresh", required_argument, NULL, OPT_PRELOAD_REFRESH },
-    { "preload-url", required_argument, NULL, OPT_PRELOAD_URL },
-    { "verbose", no_argument, NULL, OPT_VERBOSE },
-    { "intercept", required_argument, NULL, OPT_INTERCEPT },
-    { "intercept-tls", required_argument, NULL, OPT_INTERCEPT_TLS },
-    { "outgoing-mark", required_argument, NULL, OPT_OUTGOING_MARK },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 }
-  };
   static struct proxy_config cfg; /* large; one run per process */
   static char db_path[CLI_PATH_MAX];
   struct cli_cmd cmd = {
-    .what = WHAT, .help = WHAT, .usage_fn = usage, .longopts = opts
+    .what = WHAT, .help = WHAT, .usage_fn = usage, .longopts = run_opts
   };
+  struct run_args ra;
   struct proxy_error err;
-  int c, rc;
+  int rc;
 
   proxy_config_init(&cfg);
-  for (;;) {
-    c = cli_opt_next(&cmd, argc, argv);
-    if (c == CLI_OPT_END)
-      break;
-    if (c == CLI_OPT_STOP)
-      return cmd.status;
-    if (apply(&cmd, &cfg, c, optarg) < 0)
-      return CLI_EXIT_USAGE;
+  rc = run_args_parse(&cmd, &cfg, argc, argv, &ra);
+  if (ra.stop) {
+    run_args_free(&ra);
+    return rc;
   }
-  if (cli_opt_operands(&cmd, argc, argv, NULL) != CLI_EXIT_OK)
-    return CLI_EXIT_USAGE;
-  if (check_before_start(&cfg) < 0) {
-    proxy_auth_close(&cfg.auth);
-    return CLI_EXIT_USAGE;
+  if (rc == CLI_EXIT_OK && check_before_start(&cfg, &ra) < 0)
+    rc = CLI_EXIT_USAGE;
+  if (rc == CLI_EXIT_OK && cli_db_path(g, WHAT, db_path, sizeof(db_path)) != 0)
+    rc = CLI_EXIT_FAIL;
+  if (rc == CLI_EXIT_OK && ra.check) {
+    printf("%s: configuration OK\n", ra.config != NULL ? ra.config : WHAT);
+    rc = cli_out_finish(WHAT);
+  } else if (rc == CLI_EXIT_OK) {
+    cfg.db_path = db_path;
+    if (proxy_run(&cfg, &err) < 0) {
+      cli_error(WHAT, "%s: %s", err.what, err.why);
+      rc = CLI_EXIT_FAIL;
+    }
   }
-  if (cli_db_path(g, WHAT, db_path, sizeof(db_path)) != 0) {
-    proxy_auth_close(&cfg.auth);
-    return CLI_EXIT_FAIL;
-  }
-  cfg.db_path = db_path;
-  rc = proxy_run(&cfg, &err);
   proxy_auth_close(&cfg.auth);
-  if (rc < 0) {
-    cli_error(WHAT, "%s: %s", err.what, err.why);
-    return CLI_EXIT_FAIL;
-  }
-  return CLI_EXIT_OK;
+  run_args_free(&ra);
+  return rc;
 }

@@ -29,6 +29,7 @@ static const struct command commands[] = {
   { "log", cmd_log, "show the log of upgrades and redirect hops" },
   { "audit", cmd_audit, "report the HSTS coverage of the hosts seen" },
   { "probe", cmd_probe, "probe a host over TLS and learn its HSTS policy" },
+  { "reload", cmd_reload, "make the running proxy reload its store" },
   { NULL, NULL, NULL }
 };
 

@@ -68,8 +68,7 @@ static int prefix_match(const unsigned char *a, const unsigned char *b,
   return (a[whole] & mask) == (b[whole] & mask);
 }
 
-/* Parses "ADDR[/N]" into *out; strict. */
-static int parse_cidr(const char *arg, struct proxy_cidr *out, const char **why)
+int proxy__cidr_parse(const char *arg, struct proxy_cidr *out, const char **why)
 {
   char text[CIDR_TEXT_MAX];
   const char *slash = strchr(arg, '/');
@@ -113,7 +112,7 @@ int proxy_config_add_allow(struct proxy_config *cfg, const char *arg,
     *why = "too many --allow networks";
     return -1;
   }
-  if (parse_cidr(arg, &c, why) < 0)
+  if (proxy__cidr_parse(arg, &c, why) < 0)
     return -1;
   cfg->allow[cfg->nallow++] = c;
   return 0;
@@ -150,18 +149,14 @@ static int is_loopback(const unsigned char *a, size_t len)
   return len == V6_LEN && memcmp(a, v6_loopback, V6_LEN) == 0;
 }
 
-int proxy__access_allowed(const struct proxy_config *cfg,
-                          const struct sockaddr *sa)
+int proxy__cidr_match(const struct proxy_cidr *list, size_t n,
+                      const struct sockaddr *sa)
 {
   unsigned char a[V6_LEN];
   size_t len = addr_bytes(sa, a), i;
 
-  if (len == 0)
-    return 0;
-  if (cfg->nallow == 0)
-    return is_loopback(a, len);
-  for (i = 0; i < cfg->nallow; i++) {
-    const struct proxy_cidr *c = &cfg->allow[i];
+  for (i = 0; len > 0 && i < n; i++) {
+    const struct proxy_cidr *c = &list[i];
 
     if ((c->v6 ? V6_LEN : V4_LEN) == len && prefix_match(a, c->addr, c->prefix))
       return 1;
@@ -183,6 +178,19 @@ static const struct sockaddr *open_address(const struct sockaddr_storage *addrs,
       return sa;
   }
   return NULL;
+}
+
+int proxy__access_allowed(const struct proxy_config *cfg,
+                          const struct sockaddr *sa)
+{
+  unsigned char a[V6_LEN];
+  size_t len = addr_bytes(sa, a);
+
+  if (len == 0)
+    return 0;
+  if (cfg->nallow == 0)
+    return is_loopback(a, len);
+  return proxy__cidr_match(cfg->allow, cfg->nallow, sa);
 }
 
 int proxy_config_check_open(const struct proxy_config *cfg,

@@ -4,13 +4,16 @@
  *
  * Owns nothing beyond the caller's struct proxy_config: every parser
  * validates its whole argument before it stores anything, so a rejected
- * option leaves the configuration as it was. Addresses are IP literals
- * only: the proxy never resolves a name at startup, and --map exists to
- * connect without any lookup (like curl's --connect-to).
+ * option leaves the configuration as it was. Addresses are IP literals,
+ * with one exception: a --listen host name is resolved here, on the
+ * calling (main) thread before any loop runs, and every address it
+ * resolves to is listened on. --map exists to connect without any lookup
+ * (like curl's --connect-to).
  */
 #include "proxy.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -184,6 +187,91 @@ static int parse_addr_port(const char *s, size_t len, int port_optional,
   return 0;
 }
 
+/* ---- --listen NAME:PORT ---- */
+
+/* Adds ss unless an equal address is there already. Returns 0, or -1
+ * when the table is full. */
+static int listen_add_unique(struct proxy_config *cfg,
+                             const struct sockaddr_storage *ss)
+{
+  size_t i, len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                            : sizeof(struct sockaddr_in);
+
+  for (i = 0; i < cfg->nlisten; i++)
+    if (memcmp(&cfg->listen[i], ss, len) == 0)
+      return 0;
+  if (cfg->nlisten >= PROXY_MAX_LISTEN)
+    return -1;
+  cfg->listen[cfg->nlisten++] = *ss;
+  return 0;
+}
+
+/* Adds every address of res with the port; all or nothing. */
+static int listen_add_all(struct proxy_config *cfg, const struct addrinfo *res,
+                          unsigned port, const char **why)
+{
+  size_t before = cfg->nlisten;
+  const struct addrinfo *ai;
+  struct sockaddr_storage ss;
+
+  for (ai = res; ai != NULL; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+      continue;
+    memset(&ss, 0, sizeof(ss));
+    memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+    set_port(&ss, port);
+    if (listen_add_unique(cfg, &ss) < 0) {
+      cfg->nlisten = before;
+      *why = "too many --listen addresses";
+      return -1;
+    }
+  }
+  if (cfg->nlisten == before) {
+    *why = "the name has no IPv4 or IPv6 address";
+    return -1;
+  }
+  return 0;
+}
+
+/*
+ * "NAME:PORT": a host name resolved now (getaddrinfo blocks: this runs on
+ * the main thread, before any loop), each address listened on. Anything
+ * that is not a host name keeps the literal parser's *why.
+ */
+static int listen_name(struct proxy_config *cfg, const char *arg,
+                       const char **why)
+{
+  static char gai_why[PROXY_ERROR_TEXT]; /* main thread only */
+  char host[PROXY_HOST_MAX + 1];
+  const char *colon = strrchr(arg, ':');
+  struct addrinfo hints, *res = NULL;
+  enum hsts_host_kind kind;
+  unsigned port;
+  int rc;
+
+  if (arg[0] == '[' || colon == NULL ||
+      hsts_host_normalize(arg, (size_t)(colon - arg), host, &kind) != HSTS_OK ||
+      kind != HSTS_HOST_NAME || memchr(arg, ':', (size_t)(colon - arg)))
+    return -1;
+  if (parse_uint_n(colon + 1, strlen(colon + 1), 0, PROXY_PORT_MAX, &port,
+                   why) < 0) {
+    *why = "port is not a number 0-65535";
+    return -1;
+  }
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_socktype = SOCK_STREAM;
+  rc = getaddrinfo(host, NULL, &hints, &res);
+  if (rc != 0) {
+    snprintf(gai_why, sizeof(gai_why), "cannot resolve the name: %s",
+             gai_strerror(rc));
+    *why = gai_why;
+    return -1;
+  }
+  rc = listen_add_all(cfg, res, port, why);
+  freeaddrinfo(res);
+  return rc;
+}
+
 int proxy_config_add_listen(struct proxy_config *cfg, const char *arg,
                             const char **why)
 {
@@ -195,7 +283,7 @@ int proxy_config_add_listen(struct proxy_config *cfg, const char *arg,
     return -1;
   }
   if (parse_addr_port(arg, strlen(arg), 0, 0, &ss, &port, why) < 0)
-    return -1;
+    return listen_name(cfg, arg, why);
   cfg->listen[cfg->nlisten++] = ss;
   return 0;
 }

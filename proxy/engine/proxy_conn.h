@@ -116,6 +116,7 @@ struct proxy_conn {
   const struct proxy_phase *phase; /* never NULL */
   unsigned route_next;             /* proxy_route.c: the next handler */
   proxy__conn_cb connected;        /* proxy_connect.c: its continuation */
+  proxy__conn_cb parent_cb;        /* proxy_parent.c: after the parent's 2xx */
   char *in; /* owned: request head, then what follows it */
   size_t in_len, in_cap;
   size_t head_len;          /* the current request's head is in[0..head_len) */

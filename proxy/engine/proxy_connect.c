@@ -4,12 +4,14 @@
  *
  * --map first (no lookup), else the worker's resolver; then each address
  * in turn until one connects. An intercepted connection (proxy_intercept.c)
- * has one address, where its client meant to go, and never resolves. Each
- * socket carries the outgoing mark, when there is one (proxy_mark.c). Every
- * attempt is a fresh struct proxy_upstream, because a libuv handle whose
- * connect failed cannot connect again. The whole sequence, DNS included, is
- * bounded by the phase's timer (--timeout-connect, then 504). The client is not
- * read meanwhile. Success runs the caller's continuation (conn->connected);
+ * has one address, where its client meant to go, and never resolves; with
+ * --upstream-proxy (proxy_parent.c) the parent is connected to instead for
+ * every other target it covers. Each socket carries the outgoing mark,
+ * when there is one (proxy_mark.c). Every attempt is a fresh struct
+ * proxy_upstream, because a libuv handle whose connect failed cannot
+ * connect again. The whole sequence, DNS included, is bounded by the
+ * phase's timer (--timeout-connect, then 504). The client is not read
+ * meanwhile. Success runs the caller's continuation (conn->connected);
  * every address failing is answered 502 here.
  */
 #include <string.h>
@@ -21,7 +23,7 @@
 static void connect_timeout(struct proxy_conn *conn)
 {
   proxy__conn_error(conn, 504, 0, "timed out connecting to %s after %u s",
-                    conn->target.key,
+                    proxy__upstream_name(conn),
                     conn->worker->server->cfg->timeout_connect_s);
 }
 
@@ -37,7 +39,13 @@ static void ready(struct proxy_conn *conn, int status)
     conn->connected(conn);
     return;
   }
-  if (conn->addrs.n == 0)
+  if (proxy__parent_of(conn) != NULL) /* --upstream-proxy */
+    proxy__conn_error(
+        conn, 502, 0, "cannot %s %s%s%s: %s",
+        conn->addrs.n == 0 ? "resolve" : "connect to",
+        proxy__upstream_name(conn), conn->addrs.n == 0 ? "" : " at ",
+        conn->addrs.n == 0 ? "" : conn->connect_addr, uv_strerror(status));
+  else if (conn->addrs.n == 0)
     proxy__conn_error(conn, 502, 0, "cannot resolve %s: %s", conn->target.host,
                       uv_strerror(status));
   else
@@ -115,6 +123,8 @@ static void on_resolved(void *arg, int status, const struct proxy_addrs *a)
 void proxy__origin_connect(struct proxy_conn *conn, proxy__conn_cb cb)
 {
   const struct proxy_config *cfg = conn->worker->server->cfg;
+  const struct proxy_parent *parent = proxy__parent_of(conn);
+  const char *host = parent != NULL ? parent->host : conn->target.host;
   int rc;
 
   conn->connected = cb;
@@ -129,13 +139,16 @@ void proxy__origin_connect(struct proxy_conn *conn, proxy__conn_cb cb)
     try_next(conn);
     return;
   }
-  if (proxy__map_route(cfg->maps, cfg->nmaps, conn->target.host,
-                       conn->target.port, &conn->addrs, &conn->connect_port)) {
+  if (parent != NULL) { /* --upstream-proxy: the parent, no --map */
+    conn->connect_port = parent->port;
+  } else if (proxy__map_route(cfg->maps, cfg->nmaps, conn->target.host,
+                              conn->target.port, &conn->addrs,
+                              &conn->connect_port)) {
     try_next(conn);
     return;
   }
-  rc = proxy__dns_resolve(&conn->worker->dns, conn->target.host, &conn->addrs,
-                          on_resolved, conn, &conn->dnsq);
+  rc = proxy__dns_resolve(&conn->worker->dns, host, &conn->addrs, on_resolved,
+                          conn, &conn->dnsq);
   if (rc == 1)
     return;
   if (rc < 0) {

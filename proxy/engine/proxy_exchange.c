@@ -312,6 +312,8 @@ static void final_response(struct proxy_conn *conn)
   int keep = conn->req.keep_alive && conn->req_done &&
              resp->body.kind != HTTP1_BODY_CLOSE && !conn->worker->draining;
 
+  if (proxy__parent_refused(conn, resp)) /* --upstream-proxy wants auth */
+    return;
   if (conn->req.version_minor == 0 && resp->body.kind == HTTP1_BODY_CHUNKED) {
     proxy__conn_error(conn, 502, 0,
                       "%s sent a chunked response to an "
@@ -401,9 +403,10 @@ static void parse_response(struct proxy_conn *conn)
     if (rc == HTTP1_AGAIN && up->in_len < PROXY_IN_MAX)
       return;
     if (rc != HTTP1_OK) {
-      proxy__conn_error(
-          conn, 502, 0, "invalid response from %s: %s", conn->target.key,
-          rc == HTTP1_AGAIN ? "head too large" : http1_strerror(rc));
+      proxy__conn_error(conn, 502, 0, "invalid response from %s: %s",
+                        proxy__upstream_name(conn),
+                        rc == HTTP1_AGAIN ? "head too large"
+                                          : http1_strerror(rc));
       return;
     }
     if (up->resp.status == 101) {
@@ -455,10 +458,10 @@ static void head_failed(struct proxy_conn *conn, int err)
     proxy__conn_error(conn, 502, 0,
                       "%s closed the connection without "
                       "answering",
-                      conn->target.key);
+                      proxy__upstream_name(conn));
   else
     proxy__conn_error(conn, 502, 0, "connection to %s failed: %s",
-                      conn->target.key, uv_strerror(err));
+                      proxy__upstream_name(conn), uv_strerror(err));
 }
 
 static void forward_upstream_read(struct proxy_conn *conn, ssize_t nread,

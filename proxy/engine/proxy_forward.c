@@ -6,7 +6,9 @@
  * Upgrade, Proxy-Authorization, Proxy-Authenticate) in both directions,
  * and appends itself to Via (section 7.6.3) so that loops can be caught:
  * a request whose Via already names hstsproxy is answered 508. Requests
- * go to the origin in origin-form (RFC 9112 section 3.2.1) with Host taken
+ * go to the origin in origin-form (RFC 9112 section 3.2.1), or to a
+ * parent proxy (--upstream-proxy) in absolute-form with our own
+ * Proxy-Authorization for it (the client's never passes), with Host taken
  * from the absolute target, which wins over whatever Host the client sent
  * (RFC 9112 section 3.2.2). A WebSocket upgrade (RFC 6455 section 4.1)
  * keeps Upgrade and says "Connection: Upgrade" on both legs.
@@ -21,6 +23,7 @@
 
 #include "proxy_conn.h"
 #include "proxy_forward.h"
+#include "proxy_upstream.h"
 
 #define VIA_LINE  "Via: 1.1 hstsproxy\r\n"
 #define VIA_TOKEN "hstsproxy"
@@ -172,14 +175,19 @@ int proxy__is_ws_upgrade(const struct http1_request *req)
          list_has(up->value, up->value_len, "websocket", strlen("websocket"));
 }
 
-static void put_request_line(struct out *o, const struct proxy_conn *conn)
+static void put_request_line(struct out *o, const struct proxy_conn *conn,
+                             int absolute)
 {
   const struct http1_request *req = &conn->req;
   const struct proxy_target *t = &conn->target;
 
   put(o, req->method, req->method_len);
   put(o, " ", 1);
-  if (t->path_len == 0 &&
+  if (absolute) { /* to a parent proxy: absolute-form */
+    puts_(o, "http://");
+    puts_(o, t->authority);
+  }
+  if (t->path_len == 0 && !absolute &&
       http1_token_eq(req->method, req->method_len, "OPTIONS"))
     put(o, "*", 1);
   else if (t->path_len == 0 || t->path[0] != '/')
@@ -191,18 +199,25 @@ static void put_request_line(struct out *o, const struct proxy_conn *conn)
 struct proxy_wreq *proxy__request_head(const struct proxy_conn *conn)
 {
   const struct http1_request *req = &conn->req;
+  const struct proxy_parent *parent = proxy__parent_of(conn);
   struct out o;
   size_t i;
 
-  o.cap = req->head_len + sizeof(conn->target.authority) + PROXY_HEAD_OUT_EXTRA;
+  o.cap = req->head_len + 2 * sizeof(conn->target.authority) +
+          PROXY_HEAD_OUT_EXTRA + PROXY_PARENT_AUTH_MAX;
   o.overflow = 0;
   o.w = proxy__wreq_new(o.cap);
   if (o.w == NULL)
     return NULL;
-  put_request_line(&o, conn);
+  put_request_line(&o, conn, parent != NULL);
   puts_(&o, "Host: ");
   puts_(&o, conn->target.authority);
   puts_(&o, CRLF);
+  if (parent != NULL && parent->auth[0] != '\0') { /* ours, to the parent */
+    puts_(&o, "Proxy-Authorization: ");
+    puts_(&o, parent->auth);
+    puts_(&o, CRLF);
+  }
   for (i = 0; i < req->nfields; i++) {
     if (&req->fields[i] == req->host ||
         http1_token_eq(req->fields[i].name, req->fields[i].name_len, "host") ||

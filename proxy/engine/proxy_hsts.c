@@ -81,6 +81,7 @@ int proxy__hsts_load(const char *db_path, unsigned store_flags,
   snap->list_hosts = info.entries;
   if (store_list_stale(&info, (int64_t)time(NULL)))
     snap->stale_days = store_list_age_days(&info, (int64_t)time(NULL));
+  snap->list_time = store_list_time(&info);
   snap->learned = hsts_index_count(snap->dynamic);
   *out = snap;
   return 0;
@@ -139,6 +140,7 @@ struct proxy_hsts *proxy__hsts_derive(struct proxy_hsts *cur, size_t more,
   memcpy(snap->list_name, cur->list_name, sizeof(snap->list_name));
   snap->list_hosts = cur->list_hosts;
   snap->stale_days = cur->stale_days;
+  snap->list_time = cur->list_time;
   snap->learned = hsts_index_count(snap->dynamic);
   return snap;
 fail:

@@ -313,6 +313,11 @@ static void on_done(const struct store_probe *r, void *arg)
                r->ok ? "completed" : r->error);
   if (s->writer != NULL)
     (void)store_writer_probe(s->writer, r); /* a full ring drops it */
+  proxy__metrics_probe(s, r->cert_error       ? PROXY_PROBE_CERTIFICATE
+                          : !r->ok            ? PROXY_PROBE_UNREACHABLE
+                          : teaches(r)        ? PROXY_PROBE_LEARNED
+                          : r->sts_count == 0 ? PROXY_PROBE_NO_HEADER
+                                              : PROXY_PROBE_IGNORED);
   if (teaches(r))
     queue_update(s->learn, r);
 }
@@ -361,6 +366,7 @@ static void trigger(struct proxy_worker *w, const char *host, unsigned port,
   pp.dns = &w->dns;
   pp.addr = addr != NULL ? &addr->sa : NULL;
   pp.mark = s->mark;
+  pp.parent = proxy_config_parent_for(s->cfg, host); /* --upstream-proxy */
   slot->used = 1;
   rc = proxy_probe_start(&w->loop, &pp, &cb, slot, &slot->probe);
   if (rc < 0) {

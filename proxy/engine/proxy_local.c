@@ -8,7 +8,8 @@
  * the hop log's counters: written, dropped because the queue was full,
  * given up because the store failed, pending: accepted and not committed
  * yet, which grows while the store fails), GET /proxy.pac a PAC file
- * naming the address the request came in on.
+ * naming the address the request came in on, GET /metrics the same
+ * counters for Prometheus (proxy_metrics.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -123,12 +124,14 @@ void proxy__local_serve(struct proxy_conn *conn)
   size_t len = q != NULL ? (size_t)(q - path) : conn->target.path_len;
   int root = len == 0 || path_is(path, len, "/");
   int pac = path_is(path, len, "/proxy.pac");
+  int metrics = path_is(path, len, "/metrics"); /* proxy_metrics.c */
   int get = http1_token_eq(req->method, req->method_len, "GET") || req->is_head;
 
-  if (!root && !pac) {
+  if (!root && !pac && !metrics) {
     proxy__conn_error(conn, 404, 0,
-                      "no such page on this proxy: %.*s (try / or "
-                      "/proxy.pac; proxy requests use absolute URLs)",
+                      "no such page on this proxy: %.*s (try /, "
+                      "/proxy.pac or /metrics; proxy requests use absolute "
+                      "URLs)",
                       (int)len, path);
     return;
   }
@@ -140,8 +143,12 @@ void proxy__local_serve(struct proxy_conn *conn)
                   strlen("only GET and HEAD are served here\n"), 0);
     return;
   }
+  atomic_fetch_add_explicit(&conn->worker->server->stats.locals, 1,
+                            memory_order_relaxed);
   if (root)
     status_page(conn);
+  else if (metrics)
+    proxy__metrics_serve(conn);
   else
     pac_file(conn);
 }

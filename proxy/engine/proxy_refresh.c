@@ -58,12 +58,32 @@ const char *proxy__refresh_url(const struct proxy_config *cfg)
                                   : PROXY_PRELOAD_URL_DEFAULT;
 }
 
-/* Downloads the list into r->body (decoded). Returns 0 or -1 with msg. */
+/* The host of an https:// URL that proxy_fetch_url_check() accepted
+ * (without brackets for IPv6), for --upstream-no-proxy. */
+static void url_host(const char *url, char *out, size_t size)
+{
+  const char *p = strstr(url, "://"), *end;
+
+  p = p != NULL ? p + 3 : url;
+  if (*p == '[') {
+    end = strchr(++p, ']');
+  } else {
+    end = p + strcspn(p, ":/?#");
+  }
+  if (end == NULL)
+    end = p + strlen(p);
+  snprintf(out, size, "%.*s", (int)(end - p), p);
+}
+
+/* Downloads the list into r->body (decoded), through --upstream-proxy
+ * unless --upstream-no-proxy covers the URL's host. Returns 0 or -1 with
+ * msg. */
 static int download(struct proxy_refresh *rf, struct proxy_fetch_result *r)
 {
   const struct proxy_config *cfg = rf->s->cfg;
   struct proxy_fetch_options fo;
   struct proxy_tls_ctx *tls = NULL;
+  char host[PROXY_HOST_MAX + 1];
   char *plain;
   size_t len;
   int rc;
@@ -72,6 +92,8 @@ static int download(struct proxy_refresh *rf, struct proxy_fetch_result *r)
     return -1;
   memset(&fo, 0, sizeof(fo));
   fo.url = proxy__refresh_url(cfg);
+  url_host(fo.url, host, sizeof(host));
+  fo.parent = proxy_config_parent_for(cfg, host);
   fo.tls = tls;
   fo.body_max = PROXY_FETCH_BODY_MAX;
   fo.timeout_ms = PROXY_FETCH_TIMEOUT_MS;

@@ -371,6 +371,8 @@ static enum proxy_next step_upgrade(struct proxy_conn *conn)
 static enum proxy_next step_forward(struct proxy_conn *conn)
 {
   proxy__log_traffic(conn, 0); /* an upgrade counts by its hop instead */
+  atomic_fetch_add_explicit(&conn->worker->server->stats.forwards, 1,
+                            memory_order_relaxed);
   proxy__forward_start(conn);
   return PROXY_DONE;
 }

@@ -21,7 +21,10 @@
  * SIGTERM (the first drains, a second one stops at once), SIGHUP (reload
  * the policies off the loops, never a reason to exit), the workers' "my
  * loop has ended" notices and their snapshot acknowledgements; SIGPIPE is
- * ignored.
+ * ignored. The store watch also ends there: the writer thread looks at
+ * the store's data_version every PROXY_STORE_WATCH_MS (store_writer.h)
+ * and, when another process has committed (`policy add`, `preload
+ * import`), sends an async that reloads exactly as SIGHUP does.
  */
 #include <errno.h>
 #include <signal.h>
@@ -171,6 +174,56 @@ static void on_reload(uv_signal_t *h, int signum)
   proxy__auth_reload(s->cfg->auth, &s->loop); /* --auth-file */
 }
 
+/* ---- the store watch ---- */
+
+/* Writer thread: another process committed to the store. */
+static void on_store_change(void *arg)
+{
+  struct proxy_server *s = arg;
+
+  uv_mutex_lock(&s->lock);
+  if (s->watch_open)
+    uv_async_send(&s->store_changed);
+  uv_mutex_unlock(&s->lock);
+}
+
+/* Main thread: reload as SIGHUP does (policies and the preload list). */
+static void on_store_changed(uv_async_t *a)
+{
+  struct proxy_server *s = a->data;
+
+  if (s->cfg->verbose)
+    fprintf(stderr, "hstsproxy: the store changed: reloading the "
+                    "policies\n");
+  proxy__hsts_reload(s);
+}
+
+static int watch_open(struct proxy_server *s)
+{
+  int err = uv_async_init(&s->loop, &s->store_changed, on_store_changed);
+
+  if (err < 0)
+    return err;
+  s->store_changed.data = s;
+  uv_mutex_lock(&s->lock);
+  s->watch_open = 1;
+  uv_mutex_unlock(&s->lock);
+  return 0;
+}
+
+/* Idempotent: no send after it, then the handle is closed. */
+static void watch_close(struct proxy_server *s)
+{
+  int was;
+
+  uv_mutex_lock(&s->lock);
+  was = s->watch_open;
+  s->watch_open = 0;
+  uv_mutex_unlock(&s->lock);
+  if (was)
+    uv_close((uv_handle_t *)&s->store_changed, NULL);
+}
+
 static void on_hsts_ack(uv_async_t *a)
 {
   proxy__hsts_sweep(a->data);
@@ -190,6 +243,7 @@ static void on_worker_done(uv_async_t *a)
   }
   uv_mutex_unlock(&s->lock);
   if (ended == s->nworkers) {
+    watch_close(s);
     proxy__hsts_sweep(s);
     proxy__learn_stop(s);
     proxy__refresh_stop(s);
@@ -223,6 +277,8 @@ static int main_loop_open(struct proxy_server *s, struct proxy_error *e)
     err = uv_signal_start(&s->sigterm, on_signal, SIGTERM);
   if (err == 0)
     err = uv_signal_start(&s->sighup, on_reload, SIGHUP);
+  if (err == 0)
+    err = watch_open(s);
   if (err < 0)
     return fail_with(e, err, "signals", uv_strerror(err));
   return proxy__refresh_start(s, e);
@@ -237,6 +293,7 @@ static void close_walk(uv_handle_t *h, void *arg)
 
 static void main_loop_close(struct proxy_server *s)
 {
+  watch_close(s);
   uv_walk(&s->loop, close_walk, NULL);
   uv_run(&s->loop, UV_RUN_DEFAULT);
   uv_loop_close(&s->loop);
@@ -335,6 +392,14 @@ static int serve(struct proxy_server *s, uv_os_sock_t *fds,
         proxy__worker_command(&s->workers[i], PROXY_CMD_FORCE);
     return err;
   }
+  if (s->cfg->pid_file != NULL) { /* --pid-file: the proxy now listens */
+    if (proxy__pid_write(s->cfg->pid_file, e) < 0) {
+      for (i = 0; i < s->nworkers; i++)
+        proxy__worker_command(&s->workers[i], PROXY_CMD_FORCE);
+      return UV_EIO;
+    }
+    s->pid_written = 1;
+  }
   for (i = 0; i < nlisten; i++)
     names[i] = text[i];
   while (nproxy < nlisten && s->kinds[nproxy] == PROXY_LISTEN_PROXY)
@@ -356,6 +421,9 @@ static int writer_open(struct proxy_server *s, struct proxy_error *e)
   wc.db_path = s->cfg->db_path;
   wc.json_path = s->cfg->log_json;
   wc.batch_ms = STORE_WRITER_BATCH_MS;
+  wc.watch_ms = PROXY_STORE_WATCH_MS; /* the store watch, above */
+  wc.on_change = on_store_change;
+  wc.change_arg = s;
   rc = store_writer_open(&wc, &s->writer, e->why, sizeof(e->why));
   if (rc != STORE_OK) {
     snprintf(e->what, sizeof(e->what), "hop log");
@@ -410,6 +478,8 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
   proxy__refresh_free(s);
   proxy__learn_close(s);
   store_writer_close_stats(&s->writer, &ws); /* commits what was queued */
+  if (s->pid_written)
+    proxy__pid_remove(cfg->pid_file);
   if (err == 0)
     fprintf(stderr, "hstsproxy: stopped (%llu hop records committed)\n",
             (unsigned long long)ws.hops_written);

@@ -30,6 +30,16 @@ struct proxy_learn_worker;
 struct proxy_tls_ctx;
 struct store_writer;
 
+/* How a probe ended, for hstsproxy_probes_total{result=...}. */
+enum proxy_probe_result {
+  PROXY_PROBE_LEARNED = 0, /* a header that teaches (or max-age=0) */
+  PROXY_PROBE_NO_HEADER,   /* verified, no Strict-Transport-Security */
+  PROXY_PROBE_IGNORED,     /* verified, a header that teaches nothing */
+  PROXY_PROBE_CERTIFICATE, /* the chain or the name did not verify */
+  PROXY_PROBE_UNREACHABLE, /* DNS, connect, TLS, timeout, bad HTTP */
+  PROXY_PROBE_RESULTS
+};
+
 /* Process-wide counters, updated by every worker (relaxed atomics). */
 struct proxy_stats {
   atomic_uint_fast64_t conns_total;  /* client connections accepted */
@@ -38,6 +48,10 @@ struct proxy_stats {
   atomic_uint_fast64_t errors;       /* error answers and failed exchanges */
   atomic_uint_fast64_t tunnels;      /* CONNECT and WebSocket tunnels */
   atomic_uint_fast64_t upgrades;     /* internal 307 answers */
+  /* /metrics (proxy_metrics.c): what the counters above do not split. */
+  atomic_uint_fast64_t forwards; /* requests sent on to an origin */
+  atomic_uint_fast64_t locals;   /* the proxy's own pages answered */
+  atomic_uint_fast64_t probes[PROXY_PROBE_RESULTS]; /* by result */
 };
 
 /* What a listener accepts (proxy_intercept.c: the two whole-network
@@ -132,6 +146,12 @@ struct proxy_server {
   int signals;     /* SIGINT/SIGTERM seen */
   /* owned: the preload list's refresh (proxy_refresh.c), or NULL */
   struct proxy_refresh *refresh;
+  /* The store watch: the writer thread sends store_changed when another
+   * process committed to the store; open while watch_open (s->lock). */
+  uv_async_t store_changed;
+  int watch_open;
+  /* --pid-file: written after listening, removed at exit. */
+  int pid_written;
 };
 
 /* ---- proxy_worker.c ---- */
@@ -156,12 +176,34 @@ void proxy__worker_conn_gone(struct proxy_worker *w);
 void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
                      const struct proxy_store_counts *store);
 
+/* ---- proxy_metrics.c ---- */
+
+/* GET /metrics: the Prometheus text exposition of the counters. */
+void proxy__metrics_serve(struct proxy_conn *conn);
+/* Counts a finished probe under its result (any thread). */
+void proxy__metrics_probe(struct proxy_server *s, enum proxy_probe_result r);
+
+/* ---- proxy_pidfile.c ---- */
+
+/* Writes getpid() and a newline to path (created, truncated). Returns 0,
+ * or -1 with *e filled (and no file left). */
+int proxy__pid_write(const char *path, struct proxy_error *e);
+/* Removes the pid file written above. */
+void proxy__pid_remove(const char *path);
+
 /* ---- proxy_access.c ---- */
 
 /* Whether the client at sa may use the proxy: cfg->allow, or loopback
  * when it is empty; IPv4-mapped IPv6 compared as IPv4. Returns 1 or 0. */
 int proxy__access_allowed(const struct proxy_config *cfg,
                           const struct sockaddr *sa);
+/* Parses "ADDR[/N]" strictly (host bits zero) into *out: 0, or -1 with
+ * *why. */
+int proxy__cidr_parse(const char *arg, struct proxy_cidr *out,
+                      const char **why);
+/* Whether sa is in one of the n networks (IPv4-mapped as IPv4). */
+int proxy__cidr_match(const struct proxy_cidr *list, size_t n,
+                      const struct sockaddr *sa);
 /* Logs a refused client (client: its address text), rate-limited. */
 void proxy__access_denied(struct proxy_server *s, const char *client);
 

@@ -180,6 +180,9 @@ static void established(struct proxy_conn *conn)
 void proxy__tunnel_connect(struct proxy_conn *conn)
 {
   conn->is_tunnel = 1;
-  proxy__learn_connect(conn); /* maybe a probe beside it; never waits */
-  proxy__origin_connect(conn, established);
+  proxy__learn_connect(conn);         /* maybe a probe beside it; never waits */
+  if (proxy__parent_of(conn) != NULL) /* --upstream-proxy */
+    proxy__parent_tunnel(conn, established);
+  else
+    proxy__origin_connect(conn, established);
 }

@@ -81,7 +81,7 @@ struct proxy_upstream *proxy__upstream_new(struct proxy_conn *conn)
   up->tcp.data = up;
   up->timer.data = up;
   up->connect_req.data = up;
-  snprintf(up->key, sizeof(up->key), "%s", conn->target.key);
+  snprintf(up->key, sizeof(up->key), "%s", proxy__upstream_name(conn));
   return up;
 }
 
@@ -266,7 +266,7 @@ struct proxy_upstream *proxy__pool_take(struct proxy_conn *conn)
   struct proxy_upstream *up;
 
   for (up = conn->worker->idle; up != NULL; up = up->next)
-    if (strcmp(up->key, conn->target.key) == 0)
+    if (strcmp(up->key, proxy__upstream_name(conn)) == 0)
       break;
   if (up == NULL)
     return NULL;

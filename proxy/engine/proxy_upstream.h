@@ -38,10 +38,10 @@ struct proxy_upstream {
   unsigned pooled : 1;
   unsigned reused : 1; /* taken from the pool for this request */
   unsigned shut_write : 1;
-  unsigned write_failed : 1;  /* later writes are dropped */
-  char key[PROXY_KEY_MAX];    /* pool key "host:port" */
-  char peer[PROXY_ADDR_TEXT]; /* the address connected to */
-  char *in;                   /* owned: the response head */
+  unsigned write_failed : 1;       /* later writes are dropped */
+  char key[PROXY_PARENT_NAME_MAX]; /* pool key: proxy__upstream_name() */
+  char peer[PROXY_ADDR_TEXT];      /* the address connected to */
+  char *in;                        /* owned: the response head */
   size_t in_len, in_cap;
   size_t resp_bytes;          /* bytes received for this request */
   struct http1_response resp; /* views into in */
@@ -54,6 +54,23 @@ struct proxy_upstream {
  * the connect phase (--timeout-connect): then cb(conn) with conn->up
  * connected. A failure or the timeout is answered (502, 504) here. */
 void proxy__origin_connect(struct proxy_conn *conn, proxy__conn_cb cb);
+
+/* ---- proxy_parent.c: --upstream-proxy ---- */
+
+/* The parent proxy conn's request goes through, or NULL: none given, or
+ * the target is in --upstream-no-proxy. */
+const struct proxy_parent *proxy__parent_of(const struct proxy_conn *conn);
+/* Who conn's upstream connection is with, for messages and the pool:
+ * "parent proxy HOST:PORT", or the target's "host:port". */
+const char *proxy__upstream_name(const struct proxy_conn *conn);
+/* A 407 from the parent: answered 502 naming it; returns 1 (else 0). */
+int proxy__parent_refused(struct proxy_conn *conn,
+                          const struct http1_response *resp);
+/* CONNECT through the parent: connects to it (the connect phase), sends
+ * CONNECT host:port and runs cb(conn) on its 2xx, with conn->up the
+ * tunnel (bytes after the answer's head still in up->in). A refusal, a
+ * bad answer or silence past --timeout-connect is answered 502/504. */
+void proxy__parent_tunnel(struct proxy_conn *conn, proxy__conn_cb cb);
 
 /* ---- proxy_upstream.c ---- */
 

@@ -54,6 +54,25 @@ struct proxy_store_counts {
 
 struct proxy_auth; /* proxy_auth.c: the users of --auth-file */
 
+/* --upstream-proxy http://[user:pass@]HOST:PORT (proxy_parent.c). */
+struct proxy_parent {
+  char host[PROXY_HOST_MAX + 1];    /* normalized; IPv6 without brackets */
+  unsigned port;                    /* 1-65535 */
+  char name[PROXY_PARENT_NAME_MAX]; /* "parent proxy HOST:PORT" */
+  char auth[PROXY_PARENT_AUTH_MAX]; /* "Basic ..." or "" (no user) */
+};
+
+/* --upstream-no-proxy LIST: where requests go direct (as curl's
+ * NO_PROXY): every host ("*"), names (and their subdomains), networks
+ * (IP-literal targets only: no name is resolved to decide). */
+struct proxy_no_proxy {
+  int all;
+  char names[PROXY_MAX_NO_PROXY][PROXY_HOST_MAX + 1];
+  size_t nnames;
+  struct proxy_cidr nets[PROXY_MAX_NO_PROXY];
+  size_t nnets;
+};
+
 struct proxy_config {
   struct sockaddr_storage listen[PROXY_MAX_LISTEN]; /* port 0: ephemeral */
   size_t nlisten;
@@ -90,6 +109,10 @@ struct proxy_config {
   size_t nintercept_tls;
   unsigned outgoing_mark;  /* SO_MARK value; 0: none */
   int outgoing_mark_given; /* --outgoing-mark: a failure to set it is fatal */
+  const char *pid_file;    /* --pid-file: NULL none (not owned) */
+  int has_parent;          /* --upstream-proxy given */
+  struct proxy_parent parent;
+  struct proxy_no_proxy no_proxy; /* --upstream-no-proxy */
 };
 
 /* Chromium's list as gitiles serves it (base64 with ?format=TEXT). */
@@ -114,7 +137,9 @@ void proxy_config_init(struct proxy_config *cfg);
  * repairing) and stores it in cfg; on failure it returns -1, leaves cfg
  * unchanged and points *why at a static English reason.
  *
- * proxy_config_add_listen: "A.B.C.D:PORT" or "[IPv6]:PORT", PORT 0-65535.
+ * proxy_config_add_listen: "A.B.C.D:PORT" or "[IPv6]:PORT", PORT 0-65535,
+ *   or "NAME:PORT": a host name resolved at once (blocking: main thread,
+ *   before proxy_run), every address it has added (duplicates once).
  * proxy_config_add_map: "HOST[:PORT]=ADDR[:PORT]", ADDR an IP literal
  *   (IPv6 in brackets); the first matching map wins.
  * proxy_config_set_connect_ports: "443,8443", ports 1-65535; replaces.
@@ -160,6 +185,37 @@ int proxy_config_check_open(const struct proxy_config *cfg,
 int proxy_auth_open(struct proxy_auth **out, const char *path,
                     struct proxy_error *err);
 void proxy_auth_close(struct proxy_auth **auth);
+
+/*
+ * proxy_pidfile.c. Whether --pid-file PATH can be written: an existing
+ * file opened for writing, or a missing one created and removed again.
+ * Returns 0, or -1 with err naming the path and the cause. Leaves no
+ * file behind; proxy_run() writes it once listening and removes it at
+ * exit.
+ */
+int proxy_pid_file_check(const char *path, struct proxy_error *err);
+
+/*
+ * proxy_parent.c. proxy_config_set_parent: "http://[user:pass@]HOST:PORT"
+ * (an optional final "/"; user and pass percent-decoded; HOST a name, an
+ * IPv4 literal or [IPv6]); anything but http:// is refused. Replaces.
+ * proxy_config_set_no_proxy: a comma- or blank-separated list of host
+ * names (a leading dot ignored: the name and its subdomains), IP
+ * addresses or CIDR networks, or "*"; an empty list goes direct nowhere.
+ * Replaces.
+ */
+int proxy_config_set_parent(struct proxy_config *cfg, const char *arg,
+                            const char **why);
+int proxy_config_set_no_proxy(struct proxy_config *cfg, const char *arg,
+                              const char **why);
+/* The parent a connection to host (normalized; IPv6 without brackets)
+ * goes through: cfg->parent, or NULL (none, or in --upstream-no-proxy). */
+const struct proxy_parent *
+proxy_config_parent_for(const struct proxy_config *cfg, const char *host);
+/* Writes the CONNECT request head for authority ("host:port") to p into
+ * buf. Returns its length, or -1 when size is too small. */
+int proxy_parent_connect_request(const struct proxy_parent *p,
+                                 const char *authority, char *buf, size_t size);
 
 /* Parses decimal digits only (no sign, no space) into *out within
  * [min, max]. Returns 0, or -1 with *why set. */

@@ -19,6 +19,7 @@
 #define PROXY_MAX_CONNECT_PORTS 64  /* ports in --connect-ports */
 #define PROXY_MAX_CONNS_LIMIT   1000000u
 #define PROXY_MAX_ALLOW         64     /* --allow networks */
+#define PROXY_MAX_NO_PROXY      64     /* --upstream-no-proxy entries */
 #define PROXY_TIMEOUT_MAX_S     86400u /* any --timeout-*: one day */
 #define PROXY_PORT_MAX          65535u
 #define PROXY_MAX_INTERCEPT     16 /* --intercept, --intercept-tls each */
@@ -27,6 +28,7 @@
 
 /* Defaults. */
 #define PROXY_DEFAULT_LISTEN             "127.0.0.1:3128"
+#define PROXY_DEFAULT_PID_FILE           "/run/hstsproxy/hstsproxy.pid"
 #define PROXY_DEFAULT_CONNECT_PORT       443u
 #define PROXY_DEFAULT_MAX_CONNS          1024u
 #define PROXY_DEFAULT_TIMEOUT_HEADER_S   30u  /* accept or first byte to head */
@@ -42,11 +44,22 @@
 #define PROXY_AUTHORITY_MAX  (PROXY_HOST_MAX + 10) /* "[host]:port" */
 #define PROXY_ERROR_BODY_MAX 512  /* text of a proxy error answer */
 #define PROXY_LOCAL_BODY_MAX 4096 /* status page and PAC file */
+#define PROXY_METRICS_MAX    8192 /* GET /metrics */
 #define PROXY_ERROR_TEXT     256  /* one startup error message */
 #define PROXY_LIST_NAME_MAX  32   /* a preload list's name */
+/* --upstream-proxy: "parent proxy HOST:PORT" (messages and the pool key)
+ * and its "Basic <base64 of user:pass>" (user and pass at most 255
+ * bytes each once decoded). */
+#define PROXY_PARENT_NAME_MAX (PROXY_AUTHORITY_MAX + 16)
+#define PROXY_PARENT_USER_MAX 255
+#define PROXY_PARENT_AUTH_MAX 704
 
 /* Listening. */
 #define PROXY_BACKLOG 511
+
+/* The store watch: how often the writer looks for other processes'
+ * commits (a change takes effect within this plus a reload). */
+#define PROXY_STORE_WATCH_MS 500u
 
 /* Buffers. A head must be contiguous; body and tunnel bytes move in
  * chunks that each write request owns. */
@@ -106,6 +119,9 @@
 #define PROXY_TLS_PLAIN_CHUNK 16384 /* plaintext per on_read */
 #define PROXY_TLS_SHUTDOWN_MS 2000u /* close_notify and FIN, at most */
 #define PROXY_TLS_VERSION_MAX 16    /* "TLSv1.3" and NUL */
+/* Through a parent proxy: our CONNECT request, and its answer's head. */
+#define PROXY_TLS_TUNNEL_REQ_MAX  1280
+#define PROXY_TLS_TUNNEL_HEAD_MAX 4096
 
 /* Probes (proxy_probe.c): `probe` and those `run` starts by itself
  * (proxy_learn.c). */

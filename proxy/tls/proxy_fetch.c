@@ -21,6 +21,7 @@
 
 #include "hsts_host.h"
 #include "hsts_url.h"
+#include "proxy.h"
 #include "proxy_net.h"
 
 #define STATUS_OK        200
@@ -301,6 +302,8 @@ static void start_conn(struct fetch *f, const struct proxy_addrs *a)
 {
   static const struct proxy_tls_callbacks cbs = { on_open, on_read, on_close };
   struct proxy_tls_options o;
+  char hostport[PROXY_AUTHORITY_MAX], tunnel[PROXY_TLS_TUNNEL_REQ_MAX];
+  const struct proxy_parent *parent = f->o->parent;
   int err;
 
   memset(&o, 0, sizeof(o));
@@ -308,6 +311,16 @@ static void start_conn(struct fetch *f, const struct proxy_addrs *a)
   o.port = f->port;
   o.connect_timeout_ms = f->o->timeout_ms;
   o.read_timeout_ms = f->o->timeout_ms;
+  snprintf(hostport, sizeof(hostport),
+           strchr(f->host, ':') != NULL ? "[%s]:%u" : "%s:%u", f->host,
+           f->port);
+  if (parent != NULL && /* CONNECT through the parent proxy */
+      proxy_parent_connect_request(parent, hostport, tunnel, sizeof(tunnel)) >
+          0) {
+    o.tunnel_request = tunnel;
+    o.tunnel_port = parent->port;
+    o.tunnel_name = parent->name;
+  }
   err = proxy_tls_open(f->loop, f->o->tls, a, &o, &cbs, f, &f->conn);
   if (err < 0)
     fail(f, "%s:%u: %s", f->host, f->port, uv_strerror(err));
@@ -389,7 +402,9 @@ static void start(struct fetch *f)
     return;
   }
   proxy__dns_init(f->dns, f->loop);
-  rc = proxy__dns_resolve(f->dns, f->host, &a, on_resolved, f, &f->dnsq);
+  rc = proxy__dns_resolve(f->dns,
+                          f->o->parent != NULL ? f->o->parent->host : f->host,
+                          &a, on_resolved, f, &f->dnsq);
   if (rc == 0)
     start_conn(f, &a);
   else if (rc < 0)

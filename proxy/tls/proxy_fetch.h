@@ -21,6 +21,8 @@
 
 #include "proxy_tls.h"
 
+struct proxy_parent; /* proxy.h: --upstream-proxy */
+
 /* Its caps are in proxy_limits.h (PROXY_FETCH_*). */
 #define PROXY_FETCH_USER_AGENT "hstsproxy/" HSTSPROXY_VERSION
 
@@ -33,6 +35,8 @@ struct proxy_fetch_options {
    * Content-Length (0 when unknown). */
   void (*on_progress)(uint64_t received, uint64_t total, void *arg);
   void *arg;
+  const struct proxy_parent *parent; /* through this parent proxy with
+                                        CONNECT (not owned), or NULL */
 };
 
 struct proxy_fetch_result {

@@ -48,6 +48,7 @@ struct proxy_probe {
   unsigned mark;                       /* SO_MARK of the connections */
   char authority[PROXY_AUTHORITY_MAX]; /* the Host field */
   char label[PROXY_AUTHORITY_MAX];     /* "host:port" in messages */
+  const struct proxy_parent *parent;   /* not owned; NULL: direct */
   char *in;                            /* owned: the response head */
   size_t in_len, in_cap;
   struct http1_response resp; /* views into in */
@@ -246,6 +247,7 @@ static void connect_next(struct proxy_probe *p)
 {
   static const struct proxy_tls_callbacks cbs = { on_open, on_read, on_close };
   struct proxy_tls_options o;
+  char tunnel[PROXY_TLS_TUNNEL_REQ_MAX];
   int err;
 
   p->in_len = 0;
@@ -255,11 +257,19 @@ static void connect_next(struct proxy_probe *p)
   p->r.sts_header[0] = '\0';
   p->r.status = 0;
   snprintf(p->r.method, sizeof(p->r.method), "%s", p->use_get ? "GET" : "HEAD");
+
   memset(&o, 0, sizeof(o));
   o.host = p->r.host;
   o.port = p->connect_port;
   o.label = p->label;
   o.mark = p->mark;
+  if (p->parent != NULL && /* --upstream-proxy: CONNECT through it */
+      proxy_parent_connect_request(p->parent, p->label, tunnel,
+                                   sizeof(tunnel)) > 0) {
+    o.tunnel_request = tunnel;
+    o.tunnel_port = p->parent->port;
+    o.tunnel_name = p->parent->name;
+  }
   /* No timeouts of its own: the probe's deadline bounds everything. */
   err = proxy_tls_open(p->loop, p->tls, &p->addrs, &o, &cbs, p, &p->conn);
   if (err < 0)
@@ -319,15 +329,17 @@ static int route(struct proxy_probe *p, const struct proxy_probe_params *pp)
 {
   int rc;
 
-  if (pp->addr != NULL) { /* where an intercepted client went */
+  p->connect_port = p->r.port;
+  if (pp->addr != NULL) { /* where an intercepted client went: no parent */
     p->addrs.n = 1;
     memcpy(&p->addrs.a[0], pp->addr,
            pp->addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                            : sizeof(struct sockaddr_in));
-    p->connect_port = p->r.port;
     return 0;
   }
-  if (proxy__map_route(pp->maps, pp->maps != NULL ? pp->nmaps : 0, p->r.host,
+  p->parent = pp->parent;
+  if (p->parent == NULL &&
+      proxy__map_route(pp->maps, pp->maps != NULL ? pp->nmaps : 0, p->r.host,
                        p->r.port, &p->addrs, &p->connect_port))
     return 0;
   p->dns = pp->dns;
@@ -338,8 +350,9 @@ static int route(struct proxy_probe *p, const struct proxy_probe_params *pp)
     proxy__dns_init(p->dns_own, p->loop);
     p->dns = p->dns_own;
   }
-  rc = proxy__dns_resolve(p->dns, p->r.host, &p->addrs, on_resolved, p,
-                          &p->dnsq);
+  rc = proxy__dns_resolve(p->dns,
+                          p->parent != NULL ? p->parent->host : p->r.host,
+                          &p->addrs, on_resolved, p, &p->dnsq);
   if (rc == 1)
     p->dns_pending = 1;
   return rc;

@@ -10,9 +10,10 @@
  *
  * A conn walks CONNECT (each address in turn: the embedded uv_tcp_t is
  * closed and initialized again between attempts, which libuv allows once
- * its close callback has run), HANDSHAKE, OPEN, then ends through
- * tls_end(), the one place that records the outcome: a clean end sends
- * close_notify and shuts the TCP write side down first; every end reaches
+ * its close callback has run), TUNNEL (through a parent proxy only: our
+ * CONNECT request written, its answer read up to a 2xx), HANDSHAKE, OPEN, then
+ * ends through tls_end(), the one place that records the outcome: a clean end
+ * sends close_notify and shuts the TCP write side down first; every end reaches
  * close_handles(), whose last close callback runs on_close and frees the
  * conn. One timer serves the phase: connect and handshake deadline, read
  * silence, then the shutdown bound.
@@ -43,7 +44,7 @@ struct proxy_tls_ctx {
   SSL_CTX *ssl_ctx; /* owned */
 };
 
-enum phase { PH_CONNECT = 0, PH_HANDSHAKE, PH_OPEN };
+enum phase { PH_CONNECT = 0, PH_TUNNEL, PH_HANDSHAKE, PH_OPEN };
 
 struct proxy_tls_conn {
   uv_loop_t *loop; /* not owned */
@@ -78,6 +79,14 @@ struct proxy_tls_conn {
   size_t queued; /* ciphertext bytes in uv_writes */
   char rbuf[PROXY_TLS_READ_CHUNK];
   char pbuf[PROXY_TLS_PLAIN_CHUNK];
+  /* Through a parent proxy (proxy_tls_options.tunnel_*): PH_TUNNEL. */
+  char treq[PROXY_TLS_TUNNEL_REQ_MAX]; /* the CONNECT request; "" none */
+  size_t treq_len;
+  unsigned tunnel_port;
+  char tname[PROXY_PARENT_NAME_MAX];
+  uv_write_t twrite;
+  char thead[PROXY_TLS_TUNNEL_HEAD_MAX]; /* its answer, as read */
+  size_t thead_len;
 };
 
 const char *proxy_tls_strerror(int err)
@@ -448,7 +457,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void on_eof(struct proxy_tls_conn *c)
 {
-  if (c->phase != PH_OPEN)
+  if (c->phase == PH_TUNNEL)
+    tls_end(c, PROXY_TLS_ECONNECT,
+            "%s: %s closed the connection without answering CONNECT", c->label,
+            c->tname);
+  else if (c->phase != PH_OPEN)
     tls_end(c, PROXY_TLS_EHANDSHAKE,
             "%s: the server closed the connection during the TLS "
             "handshake",
@@ -461,6 +474,8 @@ static void on_eof(struct proxy_tls_conn *c)
             "close_notify",
             c->who);
 }
+
+static void tunnel_read(struct proxy_tls_conn *c, const char *p, size_t n);
 
 static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
@@ -476,16 +491,81 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
               uv_strerror((int)nread));
     return;
   }
-  if (BIO_write(c->rbio, buf->base, (int)nread) != (int)nread) {
+  if (c->phase != PH_TUNNEL &&
+      BIO_write(c->rbio, buf->base, (int)nread) != (int)nread) {
     tls_end(c, io_status(c), "%s: out of memory", c->label);
     return;
   }
-  if (c->phase == PH_HANDSHAKE) {
+  if (c->phase == PH_TUNNEL) {
+    tunnel_read(c, buf->base, (size_t)nread);
+  } else if (c->phase == PH_HANDSHAKE) {
     handshake_step(c);
   } else {
     restart_read_timer(c);
     read_plain(c);
   }
+}
+
+/* ---- through a parent proxy: CONNECT, then the handshake ---- */
+
+static void on_tunnel_written(uv_write_t *req, int status)
+{
+  struct proxy_tls_conn *c = req->data;
+
+  if (status < 0 && !c->closing)
+    tls_end(c, PROXY_TLS_ECONNECT, "%s: cannot write to %s: %s", c->who,
+            c->tname, uv_strerror(status));
+}
+
+static void tunnel_start(struct proxy_tls_conn *c)
+{
+  uv_buf_t b = uv_buf_init(c->treq, (unsigned)c->treq_len);
+  int err;
+
+  c->phase = PH_TUNNEL;
+  c->twrite.data = c;
+  err = uv_write(&c->twrite, (uv_stream_t *)&c->tcp, &b, 1, on_tunnel_written);
+  if (err < 0)
+    tls_end(c, PROXY_TLS_ECONNECT, "%s: cannot write to %s: %s", c->who,
+            c->tname, uv_strerror(err));
+}
+
+/* The parent's answer: "HTTP/1.x 2xx ..." up to the blank line. */
+static void tunnel_read(struct proxy_tls_conn *c, const char *p, size_t n)
+{
+  size_t room = sizeof(c->thead) - 1 - c->thead_len, take = n < room ? n : room;
+  const char *end;
+  size_t head;
+
+  memcpy(c->thead + c->thead_len, p, take);
+  c->thead_len += take;
+  c->thead[c->thead_len] = '\0';
+  end = strstr(c->thead, "\r\n\r\n");
+  if (end == NULL) {
+    if (take < n || c->thead_len == sizeof(c->thead) - 1)
+      tls_end(c, PROXY_TLS_ECONNECT, "%s: %s: answer to CONNECT too long",
+              c->label, c->tname);
+    return;
+  }
+  if (strncmp(c->thead, "HTTP/1.", 7) != 0 || c->thead[8] != ' ' ||
+      c->thead[9] != '2') {
+    tls_end(c, PROXY_TLS_ECONNECT, "%s: %s refused CONNECT: %.*s", c->label,
+            c->tname, (int)strcspn(c->thead, "\r\n"), c->thead);
+    return;
+  }
+  head = (size_t)(end - c->thead) + 4;
+  c->phase = PH_HANDSHAKE;
+  if (c->thead_len > head && /* the server spoke first: TLS bytes */
+      BIO_write(c->rbio, c->thead + head, (int)(c->thead_len - head)) < 0) {
+    tls_end(c, io_status(c), "%s: out of memory", c->label);
+    return;
+  }
+  if (take < n &&
+      BIO_write(c->rbio, p + take, (int)(n - take)) != (int)(n - take)) {
+    tls_end(c, io_status(c), "%s: out of memory", c->label);
+    return;
+  }
+  handshake_step(c);
 }
 
 /* ---- timers ---- */
@@ -536,6 +616,8 @@ static void attempt_failed(struct proxy_tls_conn *c, int err)
   uv_close((uv_handle_t *)&c->tcp, on_attempt_closed);
 }
 
+static void tunnel_start(struct proxy_tls_conn *c);
+
 static void on_connect(uv_connect_t *req, int status)
 {
   struct proxy_tls_conn *c = req->data;
@@ -555,7 +637,10 @@ static void on_connect(uv_connect_t *req, int status)
     return;
   }
   c->reading = 1;
-  handshake_step(c);
+  if (c->treq_len > 0)
+    tunnel_start(c);
+  else
+    handshake_step(c);
 }
 
 /* "label (peer)", or the label alone when it is the peer already. */
@@ -579,7 +664,7 @@ static void try_next(struct proxy_tls_conn *c)
     return;
   }
   a = c->addrs.a[c->next_addr++];
-  proxy__addr_set_port(&a, c->port);
+  proxy__addr_set_port(&a, c->treq_len > 0 ? c->tunnel_port : c->port);
   proxy_addr_format(&a.sa, c->peer, sizeof(c->peer));
   set_who(c);
   err = uv_tcp_init(c->loop, &c->tcp);
@@ -665,6 +750,17 @@ int proxy_tls_open(uv_loop_t *loop, struct proxy_tls_ctx *ctx,
   c->read_timeout_ms = o->read_timeout_ms;
   c->mark = o->mark;
   c->addrs = *addrs;
+  if (o->tunnel_request != NULL) {
+    c->treq_len = strlen(o->tunnel_request);
+    if (c->treq_len == 0 || c->treq_len >= sizeof(c->treq)) {
+      free(c);
+      return UV_EINVAL;
+    }
+    memcpy(c->treq, o->tunnel_request, c->treq_len);
+    c->tunnel_port = o->tunnel_port;
+    snprintf(c->tname, sizeof(c->tname), "%s",
+             o->tunnel_name != NULL ? o->tunnel_name : "the parent proxy");
+  }
   ERR_clear_error();
   err = ssl_setup(c, ctx);
   if (err < 0) {

@@ -73,6 +73,15 @@ struct proxy_tls_options {
                                   0: none */
   uint64_t read_timeout_ms;    /* silence after the handshake; 0: none */
   unsigned mark;               /* SO_MARK of its sockets; 0: none */
+  /* Through a parent proxy (--upstream-proxy), or all NULL/0: direct.
+   * addrs are then the parent's, connected to on tunnel_port; after the
+   * TCP connect, tunnel_request (a whole CONNECT request head, at most
+   * PROXY_TLS_TUNNEL_REQ_MAX bytes, copied) is sent and the handshake
+   * starts only after a 2xx answer; anything else ends the conn with
+   * PROXY_TLS_ECONNECT and a message naming tunnel_name (copied). */
+  const char *tunnel_request;
+  unsigned tunnel_port;
+  const char *tunnel_name; /* "parent proxy HOST:PORT" */
 };
 
 /* Callbacks, all on the loop's thread, never from inside proxy_tls_open(),

@@ -317,3 +317,19 @@ const char *store_path(const struct store *s)
 {
   return s->path;
 }
+
+int store_data_version(struct store *s, int64_t *out)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = store__prepare(s, "PRAGMA data_version", &st);
+
+  if (rc != STORE_OK)
+    return rc;
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    *out = sqlite3_column_int64(st, 0);
+  } else {
+    rc = store__dbfail(s, "data_version");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}

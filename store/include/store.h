@@ -84,4 +84,12 @@ const char *store_path(const struct store *s);
 /* The schema version of the open file (STORE_SCHEMA_VERSION once open). */
 int store_schema_version(struct store *s);
 
+/*
+ * PRAGMA data_version into *out: a number that changes when another
+ * connection (another process, or another store_open) has committed to
+ * the file since this connection last asked; this connection's own
+ * commits leave it alone. Returns STORE_OK or an error (store_errmsg).
+ */
+int store_data_version(struct store *s, int64_t *out);
+
 #endif /* STORE_H */

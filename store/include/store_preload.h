@@ -111,6 +111,10 @@ int store_preload_reset(struct store *s, int64_t now,
 /* Days from the list's date to `now` (0 when unknown or in the future);
  * 1 when that is more than STORE_PRELOAD_STALE_DAYS. */
 int store_list_age_days(const struct store_list_info *in, int64_t now);
+/* When the list was current (Unix s): its import time when it is dated the
+ * day it was imported (a list with no date of its own), else the start of
+ * its date (the built-in list's, or a Chromium list's "as of" day). */
+int64_t store_list_time(const struct store_list_info *in);
 int store_list_stale(const struct store_list_info *in, int64_t now);
 
 /* Fills *out with the active list (the builtin when none was imported). */

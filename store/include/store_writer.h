@@ -115,6 +115,14 @@ struct store_writer_config {
   unsigned busy_ms;      /* 0: STORE_BUSY_TIMEOUT_MS */
   unsigned retry_ms;     /* 0: STORE_WRITER_RETRY_MS */
   FILE *errors;          /* NULL: stderr; where write failures are reported */
+  /* Watching the store for other processes' commits: every watch_ms
+   * (0: never) the writer thread reads PRAGMA data_version on its own
+   * connection (its own commits do not change it) and calls
+   * on_change(change_arg) on its thread when another connection has
+   * committed since the last look. on_change must not block. */
+  unsigned watch_ms;
+  void (*on_change)(void *arg);
+  void *change_arg;
 };
 
 struct store_writer_stats {

@@ -197,6 +197,11 @@ nomem:
   return STORE_ENOMEM;
 }
 
+int store__log_data_version(struct store__log *lg, int64_t *out)
+{
+  return store_data_version(lg->s, out);
+}
+
 void store__log_close(struct store__log **lgp)
 {
   struct store__log *lg;

@@ -116,6 +116,9 @@ int store__log_open(const char *db_path, unsigned busy_ms, FILE *json,
 /* DESTRUCTOR. NULL accepted; sets *lg to NULL. */
 void store__log_close(struct store__log **lg);
 
+/* store_data_version() on the writer's connection (its thread only). */
+int store__log_data_version(struct store__log *lg, int64_t *out);
+
 /*
  * Writes the `n` records at `recs` (linear, aligned) in one transaction,
  * with the writer's counters `st`. Assigns chains to hops that have none

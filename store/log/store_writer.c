@@ -32,6 +32,12 @@
  * store that is read-only at start is refused by store_open() before the
  * writer exists. So the writer does not reopen its connection, which
  * would also start a second writer_stats row for the same run.
+ *
+ * The store watch (watch_ms): the writer also wakes every watch_ms to
+ * read PRAGMA data_version on its connection, which only other
+ * connections' commits change, so the proxy learns of a `policy add` or
+ * `preload import` made by another process without a signal, and never
+ * of its own hop records.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +67,12 @@ struct store_writer {
   unsigned batch_max;
   unsigned batch_ms;
   unsigned retry_ms;
+  /* The store watch (store_writer_config.watch_ms): writer thread only. */
+  unsigned watch_ms;    /* 0: no watch */
+  int64_t watch_at;     /* mono ms of the next look */
+  int64_t data_version; /* as last read; -1 before the first */
+  void (*on_change)(void *arg);
+  void *change_arg;
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cond; /* producers -> writer; CLOCK_MONOTONIC */
@@ -366,14 +378,18 @@ static int wait_for_work(struct store_writer *w)
     due = due_at(w);
     if (due >= 0 && due <= mono_ms())
       break;
+    if (w->watch_ms != 0 && w->watch_at <= mono_ms())
+      break;           /* time for a look at the store */
+    w->idle = due < 0; /* nothing pending: producers wake us */
+    if (w->watch_ms != 0 && (due < 0 || w->watch_at < due))
+      due = w->watch_at;
     if (due < 0) {
-      w->idle = 1;
       pthread_cond_wait(&w->cond, &w->mu);
-      w->idle = 0;
     } else {
       abs_deadline(due, &ts);
       pthread_cond_timedwait(&w->cond, &w->mu, &ts);
     }
+    w->idle = 0;
   }
   closing = w->closing;
   pthread_mutex_unlock(&w->mu);
@@ -541,6 +557,26 @@ static int flush_pending(struct store_writer *w, int closing)
   return 0;
 }
 
+/*
+ * The store watch: when due, reads data_version on the writer's own
+ * connection (one cheap statement; the writer's commits never change
+ * it) and calls on_change when another connection committed since the
+ * last look. A failed read is skipped: the next look tries again.
+ */
+static void watch(struct store_writer *w)
+{
+  int64_t v;
+
+  if (w->watch_ms == 0 || w->watch_at > mono_ms())
+    return;
+  w->watch_at = mono_ms() + w->watch_ms;
+  if (store__log_data_version(w->log, &v) != STORE_OK)
+    return;
+  if (w->data_version >= 0 && v != w->data_version)
+    w->on_change(w->change_arg);
+  w->data_version = v;
+}
+
 static void *writer_main(void *arg)
 {
   struct store_writer *w = arg;
@@ -548,6 +584,8 @@ static void *writer_main(void *arg)
 
   for (;;) {
     closing = wait_for_work(w);
+    if (!closing)
+      watch(w);
     if (w->pcount > 0 && flush_pending(w, closing) != 0)
       return NULL; /* gave up: the store is failing, skip the counters */
     if (!closing)
@@ -648,6 +686,10 @@ static int configure(struct store_writer *w,
   w->batch_ms = cfg->batch_ms != 0 ? cfg->batch_ms : STORE_WRITER_BATCH_MS;
   w->retry_ms = cfg->retry_ms != 0 ? cfg->retry_ms : STORE_WRITER_RETRY_MS;
   w->errors = cfg->errors != NULL ? cfg->errors : stderr;
+  w->watch_ms = cfg->on_change != NULL ? cfg->watch_ms : 0;
+  w->on_change = cfg->on_change;
+  w->change_arg = cfg->change_arg;
+  w->data_version = -1; /* the first look sets it */
   w->db_path = strdup(cfg->db_path);
   w->json_path = cfg->json_path != NULL ? strdup(cfg->json_path) : NULL;
   w->ring = malloc(w->cap);
@@ -679,6 +721,9 @@ int store_writer_open(const struct store_writer_config *cfg,
                          errsz);
   if (rc != STORE_OK)
     goto fail_free;
+  if (w->watch_ms != 0 &&
+      store__log_data_version(w->log, &w->data_version) != STORE_OK)
+    w->data_version = -1; /* the first look sets it */
   rc = init_sync(w, err, errsz);
   if (rc != STORE_OK)
     goto fail_free;

@@ -54,19 +54,35 @@ static int builtin_next(struct builtin_it *it, struct hsts_entry *e)
   return 1;
 }
 
-int store_list_age_days(const struct store_list_info *in, int64_t now)
+/* The start (Unix s, UTC) of in->list_date, or -1 when it is not a date. */
+static int64_t list_day(const struct store_list_info *in)
 {
   struct tm tm;
-  int64_t t;
 
   memset(&tm, 0, sizeof(tm));
   if (sscanf(in->list_date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon,
              &tm.tm_mday) != 3)
-    return 0;
+    return -1;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
-  t = (int64_t)timegm(&tm);
-  return now > t ? (int)((now - t) / SECONDS_PER_DAY) : 0;
+  return (int64_t)timegm(&tm);
+}
+
+int store_list_age_days(const struct store_list_info *in, int64_t now)
+{
+  int64_t t = list_day(in);
+
+  return t >= 0 && now > t ? (int)((now - t) / SECONDS_PER_DAY) : 0;
+}
+
+int64_t store_list_time(const struct store_list_info *in)
+{
+  int64_t t = list_day(in);
+
+  if (in->imported != 0 && t <= in->imported &&
+      in->imported < t + SECONDS_PER_DAY)
+    return in->imported; /* dated the day it was imported: to the second */
+  return t < 0 ? in->imported : t;
 }
 
 int store_list_stale(const struct store_list_info *in, int64_t now)
