@@ -41,6 +41,30 @@ int cli_store_open(const struct cli_globals *g, const char *what,
   return open_path(path, what, flags, 0, out);
 }
 
+int cli_store_open_reader(const struct cli_globals *g, const char *what,
+                          struct store **out)
+{
+  char path[CLI_PATH_MAX];
+  struct stat st;
+  int err;
+
+  *out = NULL;
+  if (cli_db_path(g, what, path, sizeof(path)) != 0)
+    return CLI_EXIT_FAIL;
+  if (stat(path, &st) != 0) /* none yet: created, as it always was */
+    return open_path(path, what, 0, 0, out);
+  err = store_open(path, 0, out);
+  if (err == STORE_OK)
+    return CLI_EXIT_OK;
+  if (err != STORE_EIO && err != STORE_EREADONLY && err != STORE_EDB) {
+    cli_error(what, "%s", store_errmsg(*out));
+    store_close(out);
+    return CLI_EXIT_FAIL;
+  }
+  store_close(out); /* not ours to write: read it as it is */
+  return open_path(path, what, STORE_OPEN_READONLY, 1, out);
+}
+
 int cli_store_open_existing(const struct cli_globals *g, const char *what,
                             struct store **out)
 {

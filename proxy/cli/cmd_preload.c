@@ -376,7 +376,7 @@ static int do_stats(int argc, char **argv, const struct cli_globals *g)
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;
-  rc = cli_store_open(g, WHAT_STATS, 0, &s);
+  rc = cli_store_open_reader(g, WHAT_STATS, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
   err = store_preload_info(s, &in);

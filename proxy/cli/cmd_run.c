@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_time.h"
 #include "proxy.h"
 #include "proxy_tls.h"
 
@@ -42,7 +43,10 @@ enum {
   OPT_LOG_JSON,
   OPT_ALLOW,
   OPT_AUTH_FILE,
-  OPT_VERBOSE
+  OPT_VERBOSE,
+  OPT_ACCESS_LOG,
+  OPT_ACCESS_LOG_FORMAT,
+  OPT_RETAIN
 };
 
 static void usage(FILE *f)
@@ -54,8 +58,10 @@ static void usage(FILE *f)
       "for at most 10 s; a second signal stops at once; the hop log is\n"
       "committed before exit). SIGHUP reloads the preload list and the\n"
       "learned and manual policies from the store without dropping\n"
-      "connections. Plain-HTTP requests to HSTS hosts are answered with\n"
-      "an internal 307 to https, logged as hops (see hstsproxy log).\n\n"
+      "connections; SIGHUP and SIGUSR1 reopen --access-log and\n"
+      "--log-json by name (logrotate). Plain-HTTP requests to HSTS hosts\n"
+      "are answered with an internal 307 to https, logged as hops (see\n"
+      "hstsproxy log).\n\n"
       "Options:\n"
       "  --listen ADDR:PORT     address to listen on, repeatable; IPv6 as\n"
       "                         [::1]:3128; port 0 picks a free port\n"
@@ -88,6 +94,17 @@ static void usage(FILE *f)
       "                         origin redirects) to FILE as one JSON\n"
       "                         object per line, the shape of `hstsproxy\n"
       "                         log --json`; - for stdout\n"
+      "  --access-log FILE      one line per request (- for stdout), written\n"
+      "                         off the event loops; reopened on SIGUSR1 and\n"
+      "                         SIGHUP (logrotate)\n"
+      "  --access-log-format squid|combined|json\n"
+      "                         Squid's native format with the HSTS action\n"
+      "                         (TCP_HSTS_UPGRADE/307), nginx's combined, or\n"
+      "                         one JSON object per line (default squid)\n"
+      "  --retain DURATION      hops, probes and per-day counters older than\n"
+      "                         this are deleted, a little at a time, by the\n"
+      "                         log writer (90d, 12h, ...; off keeps all;\n"
+      "                         default 90d)\n"
       "  --probe on|off         learn policies by probing hosts over TLS\n"
       "                         (HEAD /, certificate and name verified):\n"
       "                         after a CONNECT to HOST:443 and an origin's\n"
@@ -100,7 +117,8 @@ static void usage(FILE *f)
       "Timeouts are in seconds, 1-%u.\n\n"
       "Exit status: 0 stopped by a signal; 2 usage error, including a\n"
       "file named by an option that cannot be read (--auth-file,\n"
-      "--ca-file) or opened (--log-json), and a non-loopback --listen\n"
+      "--ca-file) or opened (--log-json, --access-log: a missing\n"
+      "directory, say), and a non-loopback --listen\n"
       "without --allow; 3 runtime failure at start-up (the store cannot\n"
       "be opened, an address is in use, ...).\n",
       PROXY_DEFAULT_MAX_CONNS, PROXY_DEFAULT_TIMEOUT_HEADER_S,
@@ -146,6 +164,49 @@ static const char *opt_name(const struct option *opts, int val, char *buf,
   return buf;
 }
 
+/* --access-log and --access-log-format. Returns 1, or -1 after the
+ * usage error. */
+static int apply_access_log(struct cli_cmd *cmd, struct proxy_config *cfg,
+                            int opt, const char *arg)
+{
+  const char *why = NULL;
+
+  if (opt == OPT_ACCESS_LOG_FORMAT) {
+    if (proxy_config_set_access_log_format(cfg, arg, &why) < 0) {
+      cli_usage_error(cmd, "--access-log-format %s: %s", arg, why);
+      return -1;
+    }
+    return 1;
+  }
+  if (arg[0] == '\0') {
+    cli_usage_error(cmd, "--access-log: empty file name (use - for stdout)");
+    return -1;
+  }
+  cfg->access_log = arg;
+  return 1;
+}
+
+/* --retain DURATION|off. Returns 1, or -1 after the usage error. */
+static int apply_retain(struct cli_cmd *cmd, struct proxy_config *cfg,
+                        const char *arg)
+{
+  uint64_t s = 0;
+
+  if (strcmp(arg, "off") == 0) {
+    cfg->retain_s = 0;
+    return 1;
+  }
+  if (cli_time_parse_duration(arg, &s) != 0 || s == 0) {
+    cli_usage_error(cmd,
+                    "--retain %s: expected a duration such as 90d, "
+                    "12h, 30m or 3600s, or off",
+                    arg);
+    return -1;
+  }
+  cfg->retain_s = s;
+  return 1;
+}
+
 /* Options that only store their value. Returns 1 when opt was one, -1
  * after a usage error, 0 otherwise. */
 static int apply_plain(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
@@ -171,6 +232,11 @@ static int apply_plain(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
     else
       cfg->log_json = arg;
     return 1;
+  case OPT_ACCESS_LOG:
+  case OPT_ACCESS_LOG_FORMAT:
+    return apply_access_log(cmd, cfg, opt, arg);
+  case OPT_RETAIN:
+    return apply_retain(cmd, cfg, arg);
   case OPT_PROBE:
     if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
       cli_usage_error(cmd, "--probe %s: expected on or off", arg);
@@ -236,10 +302,11 @@ static int check_ca_file(const char *path)
   return 0;
 }
 
-/* --log-json opened for appending (and created) as the writer will open
- * it; only a regular or missing file: opening a FIFO here would block, or
- * end its reader. Returns 0, or -1 after the error line. */
-static int check_log_json(const char *path)
+/* --log-json (or --access-log: `option`) opened for appending (and
+ * created) as the writer will open it; only a regular or missing file:
+ * opening a FIFO here would block, or end its reader. Returns 0, or -1
+ * after the error line. */
+static int check_log_file(const char *option, const char *path)
 {
   struct stat st;
   int fd;
@@ -248,7 +315,7 @@ static int check_log_json(const char *path)
     return 0;
   fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, LOG_FILE_MODE);
   if (fd < 0) {
-    cli_error(WHAT, "--log-json %s: %s", path, strerror(errno));
+    cli_error(WHAT, "%s %s: %s", option, path, strerror(errno));
     return -1;
   }
   close(fd);
@@ -275,7 +342,10 @@ static int check_before_start(struct proxy_config *cfg)
   }
   if (cfg->ca_file != NULL && check_ca_file(cfg->ca_file) < 0)
     return -1;
-  if (cfg->log_json != NULL && check_log_json(cfg->log_json) < 0)
+  if (cfg->log_json != NULL && check_log_file("--log-json", cfg->log_json) < 0)
+    return -1;
+  if (cfg->access_log != NULL &&
+      check_log_file("--access-log", cfg->access_log) < 0)
     return -1;
   return 0;
 }
@@ -299,6 +369,9 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     { "allow", required_argument, NULL, OPT_ALLOW },
     { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
     { "verbose", no_argument, NULL, OPT_VERBOSE },
+    { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
+    { "access-log-format", required_argument, NULL, OPT_ACCESS_LOG_FORMAT },
+    { "retain", required_argument, NULL, OPT_RETAIN },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proxy_alog.h"
 #include "proxy_conn.h"
 #include "proxy_hsts.h"
 #include "proxy_phases.h"
@@ -23,12 +24,32 @@
 #define HTML_TYPE "text/html; charset=utf-8"
 #define TEXT_TYPE "text/plain; charset=utf-8"
 #define NS_PER_S  1000000000u
+#define ROWS_MAX  512
+
+/* The access log's rows of the status page ("" without --access-log):
+ * lines written, dropped (the queue was full, a write failed), failing. */
+static void alog_rows(struct proxy_server *s, char *out, size_t size)
+{
+  struct proxy_alog_stats st;
+
+  out[0] = '\0';
+  if (s->alog == NULL)
+    return;
+  proxy_alog_stats(s->alog, &st);
+  snprintf(out, size,
+           "<tr><th>access log lines written</th><td>%llu</td></tr>\n"
+           "<tr><th>access log lines dropped</th><td>%llu</td></tr>\n"
+           "<tr><th>access log failing</th><td>%s</td></tr>\n",
+           (unsigned long long)st.written,
+           (unsigned long long)(st.dropped_queue + st.dropped_write),
+           st.failing ? "yes" : "no");
+}
 
 static void status_page(struct proxy_conn *conn)
 {
   struct proxy_server *s = conn->worker->server;
   const struct proxy_stats *st = &s->stats;
-  char body[PROXY_LOCAL_BODY_MAX];
+  char body[PROXY_LOCAL_BODY_MAX], rows[ROWS_MAX];
   unsigned long long uptime = (uv_hrtime() - s->start_ns) / NS_PER_S;
   struct store_writer_stats ws;
   struct proxy_store_counts pc;
@@ -38,6 +59,7 @@ static void status_page(struct proxy_conn *conn)
   if (s->writer != NULL)
     store_writer_stats(s->writer, &ws);
   proxy__hsts_counts(conn->worker->hsts, &pc);
+  alog_rows(s, rows, sizeof(rows));
   n = snprintf(body, sizeof(body),
                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
                "<title>hstsproxy</title></head>\n<body><h1>hstsproxy</h1>\n"
@@ -56,7 +78,7 @@ static void status_page(struct proxy_conn *conn)
                "<tr><th>log records dropped</th><td>%llu</td></tr>\n"
                "<tr><th>log records failed</th><td>%llu</td></tr>\n"
                "<tr><th>log records pending</th><td>%llu</td></tr>\n"
-               "</table>\n</body></html>\n",
+               "%s</table>\n</body></html>\n",
                HSTSPROXY_VERSION, uptime, s->nworkers,
                (unsigned long long)atomic_load(&st->conns_active),
                (unsigned long long)atomic_load(&st->conns_total),
@@ -67,7 +89,7 @@ static void status_page(struct proxy_conn *conn)
                pc.preload_name != NULL ? pc.preload_name : "none",
                pc.preload_hosts, pc.learned, (unsigned long long)ws.written,
                (unsigned long long)ws.dropped, (unsigned long long)ws.failed,
-               (unsigned long long)ws.queued);
+               (unsigned long long)ws.queued, rows);
   if (n < 0 || (size_t)n >= sizeof(body)) {
     proxy__conn_close(conn, "status page too long");
     return;

@@ -19,7 +19,10 @@
  *
  * The calling thread then runs a small loop of its own for SIGINT and
  * SIGTERM (the first drains, a second one stops at once), SIGHUP (reload
- * the policies off the loops, never a reason to exit), the workers' "my
+ * the policies off the loops, never a reason to exit; it also reopens
+ * the log files), SIGUSR1 (reopen --access-log and --log-json by name,
+ * for logrotate: their writer threads do it between batches), the
+ * workers' "my
  * loop has ended" notices and their snapshot acknowledgements; SIGPIPE is
  * ignored.
  */
@@ -30,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proxy_alog.h"
 #include "proxy_auth.h"
 #include "proxy_hsts.h"
 #include "proxy_learn.h"
@@ -161,6 +165,19 @@ static void on_reload(uv_signal_t *h, int signum)
     fprintf(stderr, "hstsproxy: signal %d: reloading the policies\n", signum);
   proxy__hsts_reload(s);
   proxy__auth_reload(s->cfg->auth, &s->loop); /* --auth-file */
+  proxy_alog_reopen(s->alog);
+  store_writer_reopen(s->writer);
+}
+
+/* SIGUSR1: the log files are reopened by name (after logrotate's mv). */
+static void on_reopen(uv_signal_t *h, int signum)
+{
+  struct proxy_server *s = h->data;
+
+  if (s->cfg->verbose)
+    fprintf(stderr, "hstsproxy: signal %d: reopening the log files\n", signum);
+  proxy_alog_reopen(s->alog);
+  store_writer_reopen(s->writer);
 }
 
 static void on_hsts_ack(uv_async_t *a)
@@ -187,6 +204,7 @@ static void on_worker_done(uv_async_t *a)
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
+    uv_close((uv_handle_t *)&s->sigusr1, NULL);
   }
 }
 
@@ -200,7 +218,8 @@ static int main_loop_open(struct proxy_server *s, struct proxy_error *e)
   uv_signal_init(&s->loop, &s->sigint);
   uv_signal_init(&s->loop, &s->sigterm);
   uv_signal_init(&s->loop, &s->sighup);
-  s->sigint.data = s->sigterm.data = s->sighup.data = s;
+  uv_signal_init(&s->loop, &s->sigusr1);
+  s->sigint.data = s->sigterm.data = s->sighup.data = s->sigusr1.data = s;
   err = uv_async_init(&s->loop, &s->done, on_worker_done);
   if (err == 0) {
     s->done.data = s;
@@ -214,6 +233,8 @@ static int main_loop_open(struct proxy_server *s, struct proxy_error *e)
     err = uv_signal_start(&s->sigterm, on_signal, SIGTERM);
   if (err == 0)
     err = uv_signal_start(&s->sighup, on_reload, SIGHUP);
+  if (err == 0)
+    err = uv_signal_start(&s->sigusr1, on_reopen, SIGUSR1);
   if (err < 0)
     return fail_with(e, err, "signals", uv_strerror(err));
   return 0;
@@ -323,9 +344,24 @@ static int writer_open(struct proxy_server *s, struct proxy_error *e)
   wc.db_path = s->cfg->db_path;
   wc.json_path = s->cfg->log_json;
   wc.batch_ms = STORE_WRITER_BATCH_MS;
+  wc.retain_ms = (int64_t)s->cfg->retain_s * HSTS_MS_PER_S; /* --retain */
   rc = store_writer_open(&wc, &s->writer, e->why, sizeof(e->why));
   if (rc != STORE_OK) {
     snprintf(e->what, sizeof(e->what), "hop log");
+    return UV_EIO;
+  }
+  return 0;
+}
+
+/* The access log (--access-log), or none. */
+static int alog_open(struct proxy_server *s, struct proxy_error *e)
+{
+  if (s->cfg->access_log == NULL)
+    return 0;
+  if (proxy_alog_open(s->cfg->access_log,
+                      (enum proxy_alog_format)s->cfg->access_log_format, stderr,
+                      &s->alog, e->why, sizeof(e->why)) < 0) {
+    snprintf(e->what, sizeof(e->what), "--access-log");
     return UV_EIO;
   }
   return 0;
@@ -341,6 +377,8 @@ static int store_side_open(struct proxy_server *s, struct proxy_error *e)
   err = proxy__hsts_open(s, e);
   if (err == 0)
     err = writer_open(s, e);
+  if (err == 0)
+    err = alog_open(s, e);
   if (err == 0)
     s->request_salt = proxy__request_salt();
   return err;
@@ -375,6 +413,7 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
     main_loop_close(s);
   proxy__learn_close(s);
   store_writer_close(&s->writer); /* commits what the workers queued */
+  proxy_alog_close(&s->alog);     /* writes what the workers queued */
   proxy__hsts_close(s);
   for (i = 0; i < nfds; i++)
     if (fds[i] >= 0)

@@ -73,8 +73,15 @@ struct proxy_config {
   int no_probe;         /* --probe off: never probe hosts (proxy_learn.c) */
   struct proxy_cidr allow[PROXY_MAX_ALLOW]; /* none: loopback only */
   size_t nallow;
-  const char *auth_file; /* --auth-file: NULL none (not owned) */
+  const char *auth_file;   /* --auth-file: NULL none (not owned) */
   struct proxy_auth *auth; /* its users (proxy_auth_open), or NULL */
+  /* --access-log: NULL none, "-" stdout, else a file (not owned), and
+   * --access-log-format: 0 squid, 1 combined, 2 json (proxy_alog.h). */
+  const char *access_log;
+  int access_log_format;
+  /* --retain: hop, probe and per-day rows older than this many seconds
+   * are deleted by the writer; 0: off. */
+  unsigned long long retain_s;
 };
 
 /* A startup failure: printed as "hstsproxy run: <what>: <why>". */
@@ -104,6 +111,9 @@ int proxy_config_add_map(struct proxy_config *cfg, const char *arg,
                          const char **why);
 int proxy_config_set_connect_ports(struct proxy_config *cfg, const char *arg,
                                    const char **why);
+/* proxy_config_set_access_log_format: "squid", "combined" or "json". */
+int proxy_config_set_access_log_format(struct proxy_config *cfg,
+                                       const char *arg, const char **why);
 
 /*
  * proxy_access.c. proxy_config_add_allow: "A.B.C.D[/N]" or "V6[/N]" (no

@@ -259,14 +259,83 @@ static void sqlite_setup(void)
  * "multi-thread" mode): the hop-log writer binds 25 values per hop, and
  * each call took and released that mutex.
  */
+/* "file:PATH?<query>" with '%', '?' and '#' of PATH percent-encoded;
+ * NULL when out of memory. */
+static char *file_uri(const char *path, const char *query)
+{
+  size_t n = strlen(path), i, o = 0;
+  char *uri = malloc(sizeof("file:") + 3 * n + strlen(query) + 1);
+
+  if (uri == NULL)
+    return NULL;
+  o += (size_t)sprintf(uri, "file:");
+  for (i = 0; i < n; i++) {
+    if (path[i] == '%' || path[i] == '?' || path[i] == '#')
+      o += (size_t)sprintf(uri + o, "%%%02X", (unsigned char)path[i]);
+    else
+      uri[o++] = path[i];
+  }
+  sprintf(uri + o, "?%s", query);
+  return uri;
+}
+
+/* One read-only attempt: the URI with `query`, configured and checked. */
+static int open_ro(struct store *s, const char *query)
+{
+  char *uri = file_uri(s->path, query);
+  int err;
+
+  if (uri == NULL)
+    return store__fail(s, STORE_ENOMEM, "%s: out of memory", s->path);
+  sqlite3_close_v2(s->db);
+  s->db = NULL;
+  if (sqlite3_open_v2(uri, &s->db,
+                      SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+                          SQLITE_OPEN_URI,
+                      NULL) != SQLITE_OK) {
+    err = store__dbfail(s, "cannot open");
+    err = err == STORE_EDB ? STORE_EIO : err;
+  } else {
+    err = configure(s);
+    if (err == STORE_OK)
+      err = store__migrate(s);
+  }
+  free(uri);
+  return err;
+}
+
+/*
+ * Read-only: `mode=ro` first, which reads a live WAL store (the proxy
+ * may be writing) but needs its -shm file, created if missing; where it
+ * cannot be (a directory we may not write, read-only media), the file is
+ * opened `immutable=1`: no locks, no -shm, and what only a -wal file
+ * holds is not seen (a store copied after its proxy stopped has none).
+ * When both fail, the first attempt's message stays, unless the second
+ * read the file and found it is not ours or of another schema.
+ */
+static int open_readonly(struct store *s)
+{
+  char first[STORE_ERRMSG_MAX];
+  int err = open_ro(s, "mode=ro"), second;
+
+  if (err == STORE_OK || err == STORE_ENOTDB || err == STORE_EVERSION ||
+      err == STORE_ENOMEM)
+    return err;
+  snprintf(first, sizeof(first), "%s", s->errmsg);
+  second = open_ro(s, "immutable=1");
+  s->immutable = second == STORE_OK;
+  if (second == STORE_OK || second == STORE_ENOTDB || second == STORE_EVERSION)
+    return second; /* read, or what it holds said */
+  snprintf(s->errmsg, sizeof(s->errmsg), "%s", first);
+  return err;
+}
+
 int store_open(const char *path, unsigned flags, struct store **out)
 {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   struct store *s = calloc(1, sizeof(*s));
   int readonly = (flags & STORE_OPEN_READONLY) != 0;
-  int oflags = SQLITE_OPEN_NOMUTEX |
-               (readonly ? SQLITE_OPEN_READONLY
-                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   int err;
 
   pthread_once(&once, sqlite_setup);
@@ -277,7 +346,9 @@ int store_open(const char *path, unsigned flags, struct store **out)
   s->path = strdup(path);
   if (s->path == NULL)
     return store__fail(s, STORE_ENOMEM, "%s: out of memory", path);
-  if (!readonly && strcmp(path, MEMORY_PATH) != 0) {
+  if (readonly)
+    return open_readonly(s);
+  if (strcmp(path, MEMORY_PATH) != 0) {
     err = make_parents(s, path);
     if (err == STORE_OK)
       err = create_file(s, path);
@@ -314,4 +385,9 @@ const char *store_errmsg(const struct store *s)
 const char *store_path(const struct store *s)
 {
   return s->path;
+}
+
+int store_is_immutable(const struct store *s)
+{
+  return s->immutable;
 }

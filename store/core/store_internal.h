@@ -21,6 +21,7 @@ struct store {
   sqlite3 *db;    /* owned; closed by store_close() */
   char *path;     /* owned copy of the path given to store_open() */
   unsigned flags; /* STORE_OPEN_* */
+  int immutable;  /* read-only, opened immutable=1 (no -shm possible) */
   char errmsg[STORE_ERRMSG_MAX];
 };
 

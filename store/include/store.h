@@ -62,7 +62,9 @@ struct store;
  * (NULL only when memory ran out) whose store_errmsg() says what failed,
  * naming the file and the cause. The caller always calls store_close().
  * A read-only open refuses a file whose schema is older than ours (it
- * cannot migrate) and one that does not exist.
+ * cannot migrate) and one that does not exist; it never writes, nor
+ * creates anything but SQLite's -shm file where it may (mode=ro; where it
+ * may not, immutable=1: see store_is_immutable()).
  */
 int store_open(const char *path, unsigned flags, struct store **out);
 
@@ -79,6 +81,11 @@ const char *store_errmsg(const struct store *s);
 
 /* The path the store was opened with. */
 const char *store_path(const struct store *s);
+
+/* 1 when a read-only open had to use SQLite's immutable=1 (its -shm file
+ * could not be created: an unwritable directory, read-only media): no
+ * locks, and what only the -wal file holds is not seen. */
+int store_is_immutable(const struct store *s);
 
 /* The schema version of the open file (STORE_SCHEMA_VERSION once open). */
 int store_schema_version(struct store *s);

@@ -111,6 +111,10 @@ struct store_writer_config {
   unsigned busy_ms;      /* 0: STORE_BUSY_TIMEOUT_MS */
   unsigned retry_ms;     /* 0: STORE_WRITER_RETRY_MS */
   FILE *errors;          /* NULL: stderr; where write failures are reported */
+  /* --retain: hops, probes and per-day rows older than this (ms) are
+   * deleted by the writer between its batches, one small step at a time
+   * (store_retain.h); 0 keeps everything. */
+  int64_t retain_ms;
 };
 
 struct store_writer_stats {
@@ -120,6 +124,7 @@ struct store_writer_stats {
   uint64_t failed;    /* accepted, then given up (store failing) */
   uint64_t queued;    /* accepted, not yet committed */
   int failing;        /* 1 while writes fail (retrying) */
+  uint64_t pruned;    /* rows deleted by --retain (hops, probes, days) */
 };
 
 struct store_writer;
@@ -160,6 +165,15 @@ int store_writer_traffic(struct store_writer *w, const struct store_traffic *t);
  * reaches the store within a batch period. Same returns as above.
  */
 int store_writer_probe(struct store_writer *w, const struct store_probe *p);
+
+/*
+ * Asks the writer thread to reopen cfg->json_path by its name before its
+ * next batch (SIGUSR1, SIGHUP: after logrotate moved it, or it was
+ * removed, it is created again). Lines already written stay where they
+ * went; none is lost. A failure to reopen is said on the error stream and
+ * the old file is kept. NULL w accepted. Safe from any thread.
+ */
+void store_writer_reopen(struct store_writer *w);
 
 /* A consistent snapshot of the counters. Safe from any thread. */
 void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
