@@ -26,17 +26,22 @@
 #define NS_PER_S  1000000000u
 #define ROWS_MAX  512
 
-/* The access log's rows of the status page ("" without --access-log):
- * lines written, dropped (the queue was full, a write failed), failing. */
-static void alog_rows(struct proxy_server *s, char *out, size_t size)
+/* The rows of the logs kept for months: rows the writer pruned
+ * (--retain), and with --access-log its lines written, dropped (the
+ * queue was full, a write failed) and whether it fails now. */
+static void alog_rows(struct proxy_server *s,
+                      const struct store_writer_stats *ws, char *out,
+                      size_t size)
 {
   struct proxy_alog_stats st;
+  int n =
+      snprintf(out, size, "<tr><th>log rows pruned</th><td>%llu</td></tr>\n",
+               (unsigned long long)ws->pruned);
 
-  out[0] = '\0';
-  if (s->alog == NULL)
+  if (s->alog == NULL || n < 0 || (size_t)n >= size)
     return;
   proxy_alog_stats(s->alog, &st);
-  snprintf(out, size,
+  snprintf(out + n, size - (size_t)n,
            "<tr><th>access log lines written</th><td>%llu</td></tr>\n"
            "<tr><th>access log lines dropped</th><td>%llu</td></tr>\n"
            "<tr><th>access log failing</th><td>%s</td></tr>\n",
@@ -59,7 +64,7 @@ static void status_page(struct proxy_conn *conn)
   if (s->writer != NULL)
     store_writer_stats(s->writer, &ws);
   proxy__hsts_counts(conn->worker->hsts, &pc);
-  alog_rows(s, rows, sizeof(rows));
+  alog_rows(s, &ws, rows, sizeof(rows));
   n = snprintf(body, sizeof(body),
                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
                "<title>hstsproxy</title></head>\n<body><h1>hstsproxy</h1>\n"

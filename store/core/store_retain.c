@@ -4,7 +4,7 @@
  *
  * Counting: COUNT(*) per table; the oldest and newest rows of hop and
  * probe are those of the smallest and largest rowid (rows are inserted
- * in time order; the hop table has no time index, and a scan for MIN()
+ * in time order; probe has no index on its time, and a scan for MIN()
  * over millions of rows would take seconds), of the other tables MIN and
  * MAX over their time column (small tables). Times are Unix ms.
  *
