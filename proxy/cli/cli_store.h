@@ -39,6 +39,23 @@ int cli_store_open_reader(const struct cli_globals *g, const char *what,
                           struct store **out);
 
 /*
+ * --db given several times: returns CLI_EXIT_OK when they name distinct
+ * files, else prints "--db B: the same store as --db A, given twice" and
+ * returns CLI_EXIT_USAGE.
+ */
+int cli_store_distinct(const struct cli_globals *g, const char *what);
+
+/*
+ * For `log` over several stores: checks they are distinct, opens the
+ * first as cli_store_open_existing() does and attaches the others
+ * (store_attach: read-only, each checked; one that cannot be read is
+ * named, CLI_EXIT_FAIL). With one --db (or none) this is
+ * cli_store_open_existing().
+ */
+int cli_store_open_several(const struct cli_globals *g, const char *what,
+                           struct store **out);
+
+/*
  * Prints store_errmsg(s) as "hstsproxy <what>: <message>" and returns the
  * exit status for err: CLI_EXIT_USAGE for STORE_EHOST and STORE_EINVAL,
  * CLI_EXIT_NO for STORE_ENOTFOUND and STORE_EPRELOADED, CLI_EXIT_FAIL for

@@ -156,28 +156,6 @@ static void text_stats(const char *path, size_t nstores,
   }
 }
 
-/* A store named twice (the same file by two paths): a usage error. */
-static int check_distinct(const struct cli_globals *g)
-{
-  struct stat st[CLI_DB_MAX];
-  size_t i, k;
-
-  for (i = 0; i < g->ndb; i++) {
-    if (stat(g->db_args[i], &st[i]) != 0)
-      continue; /* the open says why */
-    for (k = 0; k < i; k++)
-      if (st[k].st_dev == st[i].st_dev && st[k].st_ino == st[i].st_ino &&
-          stat(g->db_args[k], &st[k]) == 0) {
-        cli_error(WHAT_STATS,
-                  "--db %s: the same store as --db %s, given "
-                  "twice",
-                  g->db_args[i], g->db_args[k]);
-        return CLI_EXIT_USAGE;
-      }
-  }
-  return CLI_EXIT_OK;
-}
-
 /* Reads one store's stats (g names it alone). */
 static int one_store(const struct cli_globals *g, struct store_stats *st,
                      char *path, size_t size)
@@ -218,7 +196,7 @@ static int do_stats(int argc, char **argv, const struct cli_globals *g)
     json = 1;
   }
   if (cli_opt_operands(&cmd, argc, argv, NULL) != CLI_EXIT_OK ||
-      check_distinct(g) != CLI_EXIT_OK)
+      cli_store_distinct(g, WHAT_STATS) != CLI_EXIT_OK)
     return CLI_EXIT_USAGE;
   memset(&all, 0, sizeof(all));
   for (i = 0; i < n; i++) {

@@ -87,10 +87,11 @@ static int run_command(const char *name, int argc, char **argv,
     cli_error(NULL, "unknown subcommand \"%s\" (see hstsproxy --help)", name);
     return CLI_EXIT_USAGE;
   }
-  if (g->ndb > 1 && strcmp(name, "store") != 0) {
+  if (g->ndb > 1 && strcmp(name, "store") != 0 && strcmp(name, "log") != 0 &&
+      strcmp(name, "audit") != 0) {
     cli_error(NULL,
-              "--db given %zu times: only store stats reads several "
-              "stores",
+              "--db given %zu times: only log, audit and store stats read "
+              "several stores",
               g->ndb);
     return CLI_EXIT_USAGE;
   }
