@@ -30,6 +30,7 @@ DAY_MS = 86400000
 OLD_DAYS = 200
 OLD_HOPS = 30000
 WAIT_S = 20.0
+PACE_S = 0.005  # a busy proxy, not a saturated writer (prune waits its turn)
 
 
 def seed(db, old=OLD_HOPS):
@@ -114,6 +115,7 @@ class Retention(H.ProxyTestCase):
                                           % len(sent), "manual.test"))
                     assert c.read_response().status == 307
                     sent.append(1)
+                    time.sleep(PACE_S)
         t = threading.Thread(target=client)
         t.start()
         try:
