@@ -14,10 +14,11 @@ build=${BUILD_DIR:-"$top/build"}
 
 # Build and run-time needs, then what the tests drive the proxy with
 # (chromium: the headless browser of tests/integration/test_browser_*.py;
-# strace: the failing disk writes of tests/integration/test_store_faults.py).
+# strace: the failing disk writes of tests/integration/test_store_faults.py;
+# logrotate: scripts/dist/hstsproxy.logrotate run by test_access_log.py).
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev
 libsqlite3-dev libpsl-dev libcrypt-dev ca-certificates curl openssl python3
-iproute2 util-linux chromium strace"
+iproute2 util-linux chromium strace logrotate"
 
 missing=""
 for p in $packages; do

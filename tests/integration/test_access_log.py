@@ -12,6 +12,7 @@
   lines to a new file and loses none (old + new = every request); the
   same for --log-json with SIGHUP. A removed log is created again on the
   next SIGUSR1.
+- scripts/dist/hstsproxy.logrotate run by logrotate on the test's files.
 - Bad input: a log in a missing directory is a usage error (exit 2)
   naming the file; an unknown format too.
 - A full disk (the log on a small tmpfs in a private mount namespace,
@@ -24,7 +25,9 @@
 import json
 import os
 import re
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -219,7 +222,7 @@ class AccessLog(H.ProxyTestCase):
 
     def test_rotation(self):
         U.add_policy(self.db, "manual.test")
-        hops = os.path.join(self.tmp, "hops.json")
+        hops = os.path.join(self.tmp, "%s.json" % self._testMethodName)
         p = self.start(["--log-json", hops])
         old, new, total = self.rotate_under_load(p, self.log, signal.SIGUSR1)
         self.assertEqual(len(old) + len(new), total)
@@ -237,6 +240,41 @@ class AccessLog(H.ProxyTestCase):
         c = self.raw(p.port)
         self.get(c, "http://manual.test/after", "manual.test", 307)
         self.assertIn("http://manual.test/after", wait_lines(self.log, 1)[0])
+        p.stop()
+
+    def test_logrotate_snippet(self):
+        """scripts/dist/hstsproxy.logrotate, run by logrotate itself on
+        the test's files (its paths and its systemctl line replaced by
+        this folder and a kill of this proxy): the logs move to .1, the
+        proxy writes new ones, no line is lost."""
+        if shutil.which("logrotate") is None:
+            self.skipTest("needs logrotate (scripts/setup.sh installs it)")
+        U.add_policy(self.db, "manual.test")
+        hops = os.path.join(self.tmp, "%s.json" % self._testMethodName)
+        p = self.start(["--log-json", hops])
+        c = self.raw(p.port)
+        self.get(c, "http://manual.test/before", "manual.test", 307)
+        wait_lines(self.log, 1)
+        wait_lines(hops, 1)
+        with open(os.path.join(H.REPO, "scripts", "dist",
+                               "hstsproxy.logrotate")) as f:
+            conf = f.read()
+        conf = conf.replace("/var/log/hstsproxy/access.log", self.log)
+        conf = conf.replace("/var/log/hstsproxy/hops.json", hops)
+        conf = re.sub(r"systemctl kill .*", "kill -USR1 %d" % p.pid, conf)
+        path = os.path.join(self.tmp, "logrotate.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        r = subprocess.run(["logrotate", "-f", "-s",
+                            os.path.join(self.tmp, "logrotate.state"), path],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("/before", lines_of(self.log + ".1")[0])
+        self.assertIn("/before", lines_of(hops + ".1")[0])
+        self.get(c, "http://manual.test/after", "manual.test", 307)
+        self.assertIn("/after", wait_lines(self.log, 1)[0])
+        self.assertIn("/after", wait_lines(hops, 1)[0])
+        self.assertEqual(len(lines_of(self.log + ".1")), 1)
         p.stop()
 
     def test_bad_input(self):
