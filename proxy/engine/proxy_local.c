@@ -12,6 +12,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "proxy_alog.h"
 #include "proxy_conn.h"
@@ -24,19 +25,32 @@
 #define HTML_TYPE "text/html; charset=utf-8"
 #define TEXT_TYPE "text/plain; charset=utf-8"
 #define NS_PER_S  1000000000u
-#define ROWS_MAX  512
+#define ROWS_MAX  768
+#define TIME_TEXT 32
+#define MIB       (1024.0 * 1024.0)
 
 /* The rows of the logs kept for months: rows the writer pruned
- * (--retain), and with --access-log its lines written, dropped (the
+ * (--retain), the store's size and oldest hop (as the writer last
+ * measured them), and with --access-log its lines written, dropped (the
  * queue was full, a write failed) and whether it fails now. */
 static void alog_rows(struct proxy_server *s,
                       const struct store_writer_stats *ws, char *out,
                       size_t size)
 {
+  time_t t = (time_t)(ws->oldest_hop_ms / HSTS_MS_PER_S);
+  char oldest[TIME_TEXT] = "-";
   struct proxy_alog_stats st;
-  int n =
-      snprintf(out, size, "<tr><th>log rows pruned</th><td>%llu</td></tr>\n",
-               (unsigned long long)ws->pruned);
+  struct tm tm;
+  int n;
+
+  if (ws->oldest_hop_ms > 0 && gmtime_r(&t, &tm) != NULL)
+    strftime(oldest, sizeof(oldest), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  n = snprintf(out, size,
+               "<tr><th>log rows pruned</th><td>%llu</td></tr>\n"
+               "<tr><th>store size</th><td>%.1f MiB</td></tr>\n"
+               "<tr><th>oldest hop</th><td>%s</td></tr>\n",
+               (unsigned long long)ws->pruned, (double)ws->store_bytes / MIB,
+               oldest);
 
   if (s->alog == NULL || n < 0 || (size_t)n >= size)
     return;

@@ -115,6 +115,17 @@ int store_stats(struct store *s, struct store_stats *out)
   return err;
 }
 
+int store_size(struct store *s, struct store_size *out)
+{
+  int64_t v[2];
+  int err = query_ints(s, "SELECT time_ms FROM hop ORDER BY id LIMIT 1", v);
+
+  out->file_bytes = file_size(s->path, "");
+  out->wal_bytes = file_size(s->path, WAL_SUFFIX);
+  out->oldest_hop_ms = err == STORE_OK ? v[0] : 0;
+  return err;
+}
+
 /* Deletes with sql (?1 cutoff, ?2 batch); adds the rows to *n and sets
  * *full when the batch was used up. */
 static int prune_one(struct store *s, const char *sql, int64_t cutoff_ms,

@@ -51,6 +51,16 @@ struct store_stats {
  * One read transaction. Returns STORE_OK or an error (store_errmsg). */
 int store_stats(struct store *s, struct store_stats *out);
 
+/* What the status page shows of the store (cheap: two stat(2) calls and
+ * the first hop by rowid). */
+struct store_size {
+  int64_t file_bytes, wal_bytes;
+  int64_t oldest_hop_ms; /* 0: no hop */
+};
+
+/* Fills *out. Returns STORE_OK or an error (store_errmsg). */
+int store_size(struct store *s, struct store_size *out);
+
 /* Rows deleted, per kind. */
 struct store_prune_counts {
   uint64_t hops, probes, days;

@@ -125,6 +125,10 @@ struct store_writer_stats {
   uint64_t queued;    /* accepted, not yet committed */
   int failing;        /* 1 while writes fail (retrying) */
   uint64_t pruned;    /* rows deleted by --retain (hops, probes, days) */
+  /* The store as the writer last measured it (every minute): bytes of
+   * the file and its -wal, the oldest hop (Unix ms; 0: none). */
+  int64_t store_bytes;
+  int64_t oldest_hop_ms;
 };
 
 struct store_writer;

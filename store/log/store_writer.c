@@ -90,6 +90,7 @@ struct store_writer {
   int64_t prune_at;    /* monotonic ms of the next retention step */
   int64_t days_done;   /* the cutoff's UTC day whose older rows are gone */
   int prune_failed;    /* the current retention failure was reported */
+  int64_t measure_at;  /* monotonic ms of the next store_size() */
 };
 
 const char *store_hop_kind_name(enum store_hop_kind kind)
@@ -356,13 +357,24 @@ static int64_t records_due(const struct store_writer *w)
   return w->batch_start + w->batch_ms;
 }
 
-/* The next write or retention step: -1 never. */
+/* Records wait and are due (a wake for a retention step or a measure
+ * leaves a batch that is not due yet to fill up). */
+static int records_ready(const struct store_writer *w, int closing)
+{
+  int64_t d = records_due(w);
+
+  return w->pcount > 0 && (closing || (d >= 0 && d <= mono_ms()));
+}
+
+/* The next write, retention step or measure. */
 static int64_t due_at(const struct store_writer *w)
 {
   int64_t d = records_due(w);
 
   if (w->retain_ms > 0 && (d < 0 || w->prune_at < d))
-    return w->prune_at;
+    d = w->prune_at;
+  if (d < 0 || w->measure_at < d)
+    d = w->measure_at; /* the store's size for the status page */
   return d;
 }
 
@@ -601,6 +613,23 @@ static void retention_step(struct store_writer *w)
   pthread_mutex_unlock(&w->mu);
 }
 
+/* The store's size and oldest hop for the status page, every minute
+ * (a stat(2) pair and one indexed row: no scan). */
+static void measure(struct store_writer *w)
+{
+  struct store_size sz;
+
+  if (mono_ms() < w->measure_at)
+    return;
+  w->measure_at = mono_ms() + PRUNE_IDLE_MS;
+  if (store_size(store__log_store(w->log), &sz) != STORE_OK)
+    return;
+  pthread_mutex_lock(&w->mu);
+  w->stats.store_bytes = sz.file_bytes + sz.wal_bytes;
+  w->stats.oldest_hop_ms = sz.oldest_hop_ms;
+  pthread_mutex_unlock(&w->mu);
+}
+
 static void *writer_main(void *arg)
 {
   struct store_writer *w = arg;
@@ -613,10 +642,12 @@ static void *writer_main(void *arg)
     pthread_mutex_unlock(&w->mu);
     if (reopen)
       reopen_json(w);
-    if (w->pcount > 0 && flush_pending(w, closing) != 0)
+    if (records_ready(w, closing) && flush_pending(w, closing) != 0)
       return NULL; /* gave up: the store is failing, skip the counters */
-    if (!closing)
+    if (!closing) {
       retention_step(w);
+      measure(w);
+    }
     if (!closing)
       continue;
     pthread_mutex_lock(&w->mu);

@@ -3,7 +3,8 @@
 - run --retain: a store holding hops, probes and per-day rows of long
   ago and of today; the proxy's writer deletes the old ones soon after
   start (in small steps) and keeps today's, the per-host totals and the
-  policies; the status page counts the rows pruned; `--retain off` keeps everything; a bad value is exit 2.
+  policies; the status page counts the rows pruned and shows the
+  store's size and oldest hop; `--retain off` keeps everything; a bad value is exit 2.
 - hstsproxy prune --older-than beside a running proxy that keeps
   upgrading: prune waits its turn (small transactions), the proxy's
   hops are all committed (no failure said, none given up), the store
@@ -89,7 +90,13 @@ class Retention(H.ProxyTestCase):
         self.assertEqual(counts(self.db), {"hop": 1, "probe": 1,
                                            "host_traffic_day": 1,
                                            "host_traffic": 2, "policy": 1})
-        self.assertEqual(F.status(p)["log rows pruned"], OLD_HOPS + 2)
+        page = F.status(p)
+        self.assertEqual(page["log rows pruned"], OLD_HOPS + 2)
+        # measured at start (once a minute): the store as it was then
+        self.assertRegex(page["store size"], r"^\d+\.\d MiB$")
+        old = time.strftime("%Y-%m-%d", time.gmtime(
+            time.time() - OLD_DAYS * 86400))
+        self.assertTrue(page["oldest hop"].startswith(old), page)
         p.stop()
 
     def test_retain_off_and_bad(self):
