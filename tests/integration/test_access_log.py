@@ -6,7 +6,8 @@
   tunnel ends, with the bytes sent to the client), TCP_DENIED/403 for a
   CONNECT port not allowed, TCP_MEM_HIT/200 for the status page,
   NONE/400 for a malformed head, NONE/502 for an origin that refuses,
-  NONE/508 for a loop; keep-alive requests each get their line.
+  NONE/508 for a loop; keep-alive requests each get their line; the
+  user of --auth-file on a request that proved it, TCP_DENIED/407 without.
 - combined and json formats carry the same request (referer, user agent).
 - Rotation: while clients keep sending, `mv` then SIGUSR1 moves the new
   lines to a new file and loses none (old + new = every request); the
@@ -22,6 +23,8 @@
   again lines are written and the count dropped meanwhile is said.
 """
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -147,6 +150,25 @@ class AccessLog(H.ProxyTestCase):
         bad = by[("NONE", "400")]
         self.assertEqual((bad.group(8), bad.group(9)),
                          ("NONE", "error:invalid-request"))
+        p.stop()
+
+    def test_user_and_407(self):
+        pw = os.path.join(self.tmp, "users")
+        with open(pw, "w") as f:
+            f.write("bob:{SHA}%s\n" % base64.b64encode(
+                hashlib.sha1(b"secret").digest()).decode())
+        p = self.start(["--auth-file", pw])
+        c = self.raw(p.port)
+        self.get(c, "http://plain.test/echo?anon", "plain.test", 407)
+        cred = base64.b64encode(b"bob:secret").decode()
+        c = self.raw(p.port)
+        self.get(c, "http://plain.test/echo?bob", "plain.test", 200,
+                 [("Proxy-Authorization", "Basic " + cred)])
+        rows = [SQUID_RE.match(l) for l in wait_lines(self.log, 2)]
+        self.assertEqual([(m.group(5), m.group(6), m.group(10))
+                          for m in rows],
+                         [("TCP_DENIED", "407", "-"),
+                          ("TCP_MISS", "200", "bob")])
         p.stop()
 
     def test_combined_and_json(self):
