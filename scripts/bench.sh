@@ -42,6 +42,11 @@
 #                 (scripts/bench/intercept.py: root, unshare, ip, nft);
 #                 only: that section alone, printed (nginx, tinyproxy,
 #                 Squid and wrk not needed; the doc is not written)
+#   ACCESS_LOG [0]  1: a second hstsproxy with --access-log (squid
+#                 format, a file in the temp dir) runs as server
+#                 `ours-alog` beside ours in loads 1 and 2, and a table
+#                 gives ours-alog/ours per interleaved round
+#   LOADS [1 2 3 4 5]  the loads to run, e.g. LOADS="1 2"
 # Needs: cmake and a C toolchain, nginx, tinyproxy, squid, wrk, curl,
 # python3. Everything listens on 127.0.0.1; every process is started by
 # this script, tracked by pid and stopped on exit. About 3 minutes with
@@ -52,7 +57,7 @@ set -euo pipefail
 invocation=""
 for v in DURATION WARMUP THREADS CONNS WRK_TIMEOUT WORKERS ROUNDS \
          PRELOAD_HOSTS IDLE_CONNS STARTUP_RUNS BUILD_DIR HSTSPROXY_BIN \
-         BASELINE_BIN INTERCEPT; do
+         BASELINE_BIN INTERCEPT ACCESS_LOG LOADS; do
   [ -z "${!v:-}" ] || invocation="$invocation$v=${!v} "
 done
 invocation="${invocation}scripts/bench.sh"
@@ -108,6 +113,7 @@ tmp=$(mktemp -d /tmp/hstsproxy-bench.XXXXXX)
 chmod 755 "$tmp" # nginx workers and Squid run as other users
 declare -a started=()
 pid_nginx="" pid_tinyproxy="" pid_squid="" pid_ours="" pid_idle="" pid_base=""
+pid_alog=""
 
 cleanup() {
   local pid waited
@@ -533,6 +539,16 @@ if [ -n "$baseline" ]; then
   base_port=$(wait_listening base)
   say "baseline hstsproxy on :$base_port"
 fi
+alog_port=""
+if [ "${ACCESS_LOG:-0}" = 1 ]; then
+  "$bin" --db "$tmp/alog.db" policy add up.test --include-subdomains \
+    >/dev/null
+  start alog "$bin" --db "$tmp/alog.db" run --listen 127.0.0.1:0 \
+    --workers "$WORKERS" --map "bench.test=127.0.0.1:$origin_port" \
+    --connect-ports "$origin_port" --access-log "$tmp/access.log"
+  alog_port=$(wait_listening alog)
+  say "hstsproxy with --access-log on :$alog_port"
+fi
 
 # --- sanity: every path answers what it should ---------------------------
 
@@ -589,6 +605,10 @@ run_server() {
       wrk_load "$key" "$pid_ours" "$ours_port" http://up.test/1k up.test 0 ;;
     1:base)
       wrk_load "$key" "$pid_base" "$base_port" http://up.test/1k up.test 0 ;;
+    1:ours-alog)
+      wrk_load "$key" "$pid_alog" "$alog_port" http://up.test/1k up.test 0 ;;
+    *:ours-alog) wrk_load "$key" "$pid_alog" "$alog_port" "$url" \
+      "$origin_host" "$close" ;;
     1:nginx-307)
       wrk_load "$key" "$pid_nginx" "$r307_port" http://up.test/1k up.test 0 ;;
     5:ours) tunnel_load "$key" "$pid_ours" "$ours_port" ;;
@@ -612,15 +632,16 @@ run_server() {
 }
 
 load_servers() {
-  local b=${baseline:+base}
+  local b=${baseline:+base} a=""
+  [ -z "$alog_port" ] || a=ours-alog
   case "$1" in
-    1) echo "ours $b nginx-307" ;;
-    2) echo "ours $b ours-name tinyproxy squid direct" ;;
+    1) echo "ours $a $b nginx-307" ;;
+    2) echo "ours $a $b ours-name tinyproxy squid direct" ;;
     *) echo "ours $b tinyproxy squid direct" ;;
   esac
 }
 
-loads="1 2 3 4 5"
+loads=${LOADS:-"1 2 3 4 5"}
 for load in $loads; do
   for r in $(seq 1 "$ROUNDS"); do
     for s in $(load_servers "$load"); do
@@ -639,6 +660,11 @@ done
 ours_stderr=$(grep -v 'listening on' "$tmp/ours.out" | head -n 5 || true)
 stop "$pid_ours"
 [ -z "$pid_base" ] || stop "$pid_base"
+alog_lines=""
+if [ -n "$pid_alog" ]; then
+  stop "$pid_alog"
+  alog_lines=$(wc -l <"$tmp/access.log")
+fi
 
 # --- hstsproxy alone: preload list, start-up, idle connections -----------
 
@@ -811,6 +837,31 @@ ratio_table() {
   echo
 }
 
+# ACCESS_LOG=1: ours-alog against ours, round by round (each pair ran
+# back to back, so a busy machine weighs on both alike).
+alog_table() {
+  local load r a b
+  [ -n "$alog_port" ] || return 0
+  echo "### The access log's cost (ours-alog/ours, per round)"
+  echo
+  echo "ours-alog is the same binary with \`--access-log FILE\` (squid"
+  echo "format); it wrote $alog_lines lines in all."
+  echo
+  echo "| load | round | req/s ours | req/s ours-alog | ratio |" \
+    "CPU µs/req ratio |"
+  echo "|---|--:|--:|--:|--:|--:|"
+  for load in $loads; do
+    [ "$load" = 1 ] || [ "$load" = 2 ] || continue
+    for r in $(seq 1 "$ROUNDS"); do
+      a="$load:ours-alog:$r" b="$load:ours:$r"
+      echo "| $load | $r | ${THR[$b]:-n/a} | ${THR[$a]:-n/a} |" \
+        "$(ratio "${THR[$a]:-}" "${THR[$b]:-}") |" \
+        "$(ratio "${CPUREQ[$a]:-}" "${CPUREQ[$b]:-}") |"
+    done
+  done
+  echo
+}
+
 # row LABEL... VALUE: one two-column table row.
 row() {
   local value=${*: -1} label=${*:1:$#-1}
@@ -899,6 +950,7 @@ results() {
     server_table "$load"
   done
   ratio_table
+  alog_table
   alone_table
   [ ! -f "$tmp/intercept.md" ] || cat "$tmp/intercept.md"
   echo "### Commands of this run"

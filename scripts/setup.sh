@@ -19,11 +19,12 @@ build=${BUILD_DIR:-"$top/build"}
 # python3-prometheus-client: the /metrics parser of test_metrics.py;
 # systemd, dpkg-dev, man-db: systemd-analyze verify, dpkg-shlibdeps and
 # man -w of test_install.py; tinyproxy: the parent proxy of
-# test_upstream_proxy.py).
+# test_upstream_proxy.py; logrotate: scripts/dist/hstsproxy.logrotate run
+# by test_access_log.py).
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev
 libsqlite3-dev libpsl-dev libidn2-dev libcrypt-dev ca-certificates curl
 openssl python3 iproute2 util-linux chromium strace nftables
-python3-prometheus-client systemd dpkg-dev man-db tinyproxy"
+python3-prometheus-client systemd dpkg-dev man-db tinyproxy logrotate"
 
 missing=""
 for p in $packages; do

@@ -23,8 +23,14 @@
 
 #define CLI_PATH_MAX 4096
 
+#define CLI_DB_MAX 16 /* --db given several times (log, audit, store) */
+
 struct cli_globals {
-  const char *db_arg; /* --db as given, or NULL */
+  const char *db_arg; /* --db as given (the first), or NULL */
+  /* Every --db in order (db_args[0] == db_arg); ndb > 1 only for the
+   * commands that read several stores as one. */
+  const char *db_args[CLI_DB_MAX];
+  size_t ndb;
 };
 
 /*
@@ -138,5 +144,7 @@ int cmd_log(int argc, char **argv, const struct cli_globals *g);
 int cmd_audit(int argc, char **argv, const struct cli_globals *g);
 int cmd_probe(int argc, char **argv, const struct cli_globals *g);
 int cmd_reload(int argc, char **argv, const struct cli_globals *g);
+int cmd_store(int argc, char **argv, const struct cli_globals *g);
+int cmd_prune(int argc, char **argv, const struct cli_globals *g);
 
 #endif /* CLI_H */

@@ -47,4 +47,9 @@ int64_t cli_time_now_ms(void);
  */
 int cli_time_parse_when(const char *s, int64_t now_ms, int64_t *out_ms);
 
+/* A duration "30s", "10m", "2h", "90d" (a positive count and one unit,
+ * at most a century) into *seconds. Returns 0, or -1 when malformed.
+ * Defined in cli_time_parse.c. */
+int cli_time_parse_duration(const char *s, uint64_t *seconds);
+
 #endif /* CLI_TIME_H */

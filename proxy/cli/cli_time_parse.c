@@ -57,6 +57,11 @@ static int parse_ago(const char *s, uint64_t *out)
   return -1;
 }
 
+int cli_time_parse_duration(const char *s, uint64_t *seconds)
+{
+  return parse_ago(s, seconds);
+}
+
 /* n decimal digits at s into *out; returns 0 or -1. */
 static int digits(const char *s, int n, int *out)
 {

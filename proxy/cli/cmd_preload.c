@@ -457,7 +457,8 @@ static int stats_or_reset(int argc, char **argv, const struct cli_globals *g,
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;
-  rc = cli_store_open(g, what, 0, &s);
+  rc = reset ? cli_store_open(g, what, 0, &s) /* it writes */
+             : cli_store_open_reader(g, what, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
   err = reset ? store_preload_reset(s, (int64_t)time(NULL), &in)

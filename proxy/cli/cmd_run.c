@@ -28,6 +28,7 @@
 #include "cmd_run_preload.h"
 #include "cli_conf.h"
 #include "cli_out.h"
+#include "cli_time.h"
 #include "proxy.h"
 #include "proxy_tls.h"
 
@@ -58,6 +59,9 @@ enum {
   OPT_INTERCEPT,
   OPT_INTERCEPT_TLS,
   OPT_OUTGOING_MARK,
+  OPT_ACCESS_LOG,
+  OPT_ACCESS_LOG_FORMAT,
+  OPT_RETAIN,
   /* --config and --check-config ("the command line and --config"). */
   OPT_CONFIG,
   OPT_CHECK_CONFIG,
@@ -91,6 +95,9 @@ static const struct option run_opts[] = {
   { "intercept", required_argument, NULL, OPT_INTERCEPT },
   { "intercept-tls", required_argument, NULL, OPT_INTERCEPT_TLS },
   { "outgoing-mark", required_argument, NULL, OPT_OUTGOING_MARK },
+  { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
+  { "access-log-format", required_argument, NULL, OPT_ACCESS_LOG_FORMAT },
+  { "retain", required_argument, NULL, OPT_RETAIN },
   { "config", required_argument, NULL, OPT_CONFIG },
   { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
   { "pid-file", required_argument, NULL, OPT_PID_FILE },
@@ -110,9 +117,10 @@ static void usage(FILE *f)
       "committed before exit). SIGHUP reloads the preload list and the\n"
       "learned and manual policies from the store without dropping\n"
       "connections; so does a change another process makes to the store\n"
-      "(policy add, preload import, ...), within 2 s. Plain-HTTP requests to "
-      "HSTS hosts are answered with\n"
-      "an internal 307 to https, logged as hops (see hstsproxy log).\n\n"
+      "(policy add, preload import, ...), within 2 s. SIGHUP and SIGUSR1\n"
+      "reopen --access-log and --log-json by name (logrotate). Plain-HTTP\n"
+      "requests to HSTS hosts are answered with an internal 307 to https,\n"
+      "logged as hops (see hstsproxy log).\n\n"
       "Options:\n"
       "  --listen ADDR:PORT     address to listen on, repeatable; IPv6 as\n"
       "                         [::1]:3128; port 0 picks a free port\n"
@@ -146,6 +154,17 @@ static void usage(FILE *f)
       "                         origin redirects) to FILE as one JSON\n"
       "                         object per line, the shape of `hstsproxy\n"
       "                         log --json`; - for stdout\n"
+      "  --access-log FILE      one line per request (- for stdout), written\n"
+      "                         off the event loops; reopened on SIGUSR1 and\n"
+      "                         SIGHUP (logrotate)\n"
+      "  --access-log-format squid|combined|json\n"
+      "                         Squid's native format with the HSTS action\n"
+      "                         (TCP_HSTS_UPGRADE/307), nginx's combined, or\n"
+      "                         one JSON object per line (default squid)\n"
+      "  --retain DURATION      hops, probes and per-day counters older than\n"
+      "                         this are deleted, a little at a time, by the\n"
+      "                         log writer (90d, 12h, ...; off keeps all;\n"
+      "                         default 90d)\n"
       "  --probe on|off         learn policies by probing hosts over TLS\n"
       "                         (HEAD /, certificate and name verified):\n"
       "                         after a CONNECT to HOST:443 and an origin's\n"
@@ -204,10 +223,11 @@ static void usage(FILE *f)
       "Exit status: 0 stopped by a signal (or --check-config found no\n"
       "fault); 2 usage error, including a bad --config line, a file\n"
       "named by an option that cannot be read (--config, --auth-file,\n"
-      "--ca-file) or written (--log-json, --pid-file), and a\n"
-      "non-loopback --listen or --intercept* without --allow; 3 runtime\n"
-      "failure at start-up (the store cannot be opened, an address is in\n"
-      "use, an --outgoing-mark that cannot be set, ...).\n",
+      "--ca-file) or written (--log-json, --access-log: a missing\n"
+      "directory, say; --pid-file), and a non-loopback --listen or\n"
+      "--intercept* without --allow; 3 runtime failure at start-up (the\n"
+      "store cannot be opened, an address is in use, an --outgoing-mark\n"
+      "that cannot be set, ...).\n",
       PROXY_DEFAULT_MAX_CONNS, PROXY_DEFAULT_TIMEOUT_HEADER_S,
       PROXY_DEFAULT_TIMEOUT_IDLE_S, PROXY_DEFAULT_TIMEOUT_CONNECT_S,
       PROXY_DEFAULT_TIMEOUT_RESPONSE_S, PROXY_DEFAULT_TIMEOUT_TUNNEL_S,
@@ -251,6 +271,49 @@ static const char *opt_name(const struct option *opts, int val, char *buf,
   return buf;
 }
 
+/* --access-log and --access-log-format. Returns 1, or -1 after the
+ * usage error. */
+static int apply_access_log(struct cli_cmd *cmd, struct proxy_config *cfg,
+                            int opt, const char *arg)
+{
+  const char *why = NULL;
+
+  if (opt == OPT_ACCESS_LOG_FORMAT) {
+    if (proxy_config_set_access_log_format(cfg, arg, &why) < 0) {
+      cli_usage_error(cmd, "--access-log-format %s: %s", arg, why);
+      return -1;
+    }
+    return 1;
+  }
+  if (arg[0] == '\0') {
+    cli_usage_error(cmd, "--access-log: empty file name (use - for stdout)");
+    return -1;
+  }
+  cfg->access_log = arg;
+  return 1;
+}
+
+/* --retain DURATION|off. Returns 1, or -1 after the usage error. */
+static int apply_retain(struct cli_cmd *cmd, struct proxy_config *cfg,
+                        const char *arg)
+{
+  uint64_t s = 0;
+
+  if (strcmp(arg, "off") == 0) {
+    cfg->retain_s = 0;
+    return 1;
+  }
+  if (cli_time_parse_duration(arg, &s) != 0 || s == 0) {
+    cli_usage_error(cmd,
+                    "--retain %s: expected a duration such as 90d, "
+                    "12h, 30m or 3600s, or off",
+                    arg);
+    return -1;
+  }
+  cfg->retain_s = s;
+  return 1;
+}
+
 /* Options that only store their value. Returns 1 when opt was one, -1
  * after a usage error, 0 otherwise. */
 static int apply_plain(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
@@ -285,6 +348,11 @@ static int apply_plain(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
   case OPT_PRELOAD_URL:
     return cli_run_preload_option(cfg, opt == OPT_PRELOAD_URL, arg) < 0 ? -1
                                                                         : 1;
+  case OPT_ACCESS_LOG:
+  case OPT_ACCESS_LOG_FORMAT:
+    return apply_access_log(cmd, cfg, opt, arg);
+  case OPT_RETAIN:
+    return apply_retain(cmd, cfg, arg);
   case OPT_PROBE:
     if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
       cli_usage_error(cmd, "--probe %s: expected on or off", arg);
@@ -489,10 +557,12 @@ static int check_ca_file(const char *what, const char *path)
   return 0;
 }
 
-/* --log-json opened for appending (and created) as the writer will open
- * it; only a regular or missing file: opening a FIFO here would block, or
- * end its reader. Returns 0, or -1 after the error line. */
-static int check_log_json(const char *what, const char *path)
+/* --log-json (or --access-log: `option`) opened for appending (and
+ * created) as the writer will open it; only a regular or missing file:
+ * opening a FIFO here would block, or end its reader. `what` names where
+ * the option came from. Returns 0, or -1 after the error line. */
+static int check_log_file(const char *what, const char *option,
+                          const char *path)
 {
   struct stat st;
   int fd;
@@ -501,7 +571,7 @@ static int check_log_json(const char *what, const char *path)
     return 0;
   fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, LOG_FILE_MODE);
   if (fd < 0) {
-    cli_error(what, "--log-json %s: %s", path, strerror(errno));
+    cli_error(what, "%s %s: %s", option, path, strerror(errno));
     return -1;
   }
   close(fd);
@@ -534,7 +604,12 @@ static int check_before_start(struct proxy_config *cfg,
       check_ca_file(run_where(ra, OPT_CA_FILE), cfg->ca_file) < 0)
     return -1;
   if (cfg->log_json != NULL &&
-      check_log_json(run_where(ra, OPT_LOG_JSON), cfg->log_json) < 0)
+      check_log_file(run_where(ra, OPT_LOG_JSON), "--log-json",
+                     cfg->log_json) < 0)
+    return -1;
+  if (cfg->access_log != NULL &&
+      check_log_file(run_where(ra, OPT_ACCESS_LOG), "--access-log",
+                     cfg->access_log) < 0)
     return -1;
   if (cfg->pid_file != NULL && proxy_pid_file_check(cfg->pid_file, &err) < 0) {
     cli_error(run_where(ra, OPT_PID_FILE), "%s: %s", err.what, err.why);

@@ -11,49 +11,25 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_time.h"
 #include "cmd_run_preload.h"
 #include "hsts.h"
 #include "proxy_fetch.h"
 
 #define SECONDS_MAX (365ull * 86400ull)
 
-/* Seconds per unit letter, 0 for an unknown one. */
-static unsigned long long unit_seconds(char u)
-{
-  switch (u) {
-  case 's':
-    return 1;
-  case 'm':
-    return 60;
-  case 'h':
-    return 3600;
-  case 'd':
-    return 86400;
-  default:
-    return 0;
-  }
-}
-
 int cli_parse_refresh(const char *arg, uint64_t *out_ms)
 {
-  unsigned long long n = 0, unit;
-  size_t i, len = strlen(arg);
+  uint64_t seconds = 0;
 
   if (strcmp(arg, "off") == 0) {
     *out_ms = 0;
     return 0;
   }
-  if (len < 2 || len > 12)
+  if (cli_time_parse_duration(arg, &seconds) != 0 || seconds == 0 ||
+      seconds > SECONDS_MAX)
     return -1;
-  for (i = 0; i + 1 < len; i++) {
-    if (arg[i] < '0' || arg[i] > '9')
-      return -1;
-    n = n * 10 + (unsigned long long)(arg[i] - '0');
-  }
-  unit = unit_seconds(arg[len - 1]);
-  if (unit == 0 || n == 0 || n > SECONDS_MAX / unit)
-    return -1;
-  *out_ms = n * unit * HSTS_MS_PER_S;
+  *out_ms = seconds * HSTS_MS_PER_S;
   return 0;
 }
 

@@ -30,6 +30,8 @@ static const struct command commands[] = {
   { "audit", cmd_audit, "report the HSTS coverage of the hosts seen" },
   { "probe", cmd_probe, "probe a host over TLS and learn its HSTS policy" },
   { "reload", cmd_reload, "make the running proxy reload its store" },
+  { "store", cmd_store, "show what the store holds (store stats)" },
+  { "prune", cmd_prune, "delete hops, probes and per-day rows past an age" },
   { NULL, NULL, NULL }
 };
 
@@ -86,6 +88,14 @@ static int run_command(const char *name, int argc, char **argv,
     cli_error(NULL, "unknown subcommand \"%s\" (see hstsproxy --help)", name);
     return CLI_EXIT_USAGE;
   }
+  if (g->ndb > 1 && strcmp(name, "store") != 0 && strcmp(name, "log") != 0 &&
+      strcmp(name, "audit") != 0) {
+    cli_error(NULL,
+              "--db given %zu times: only log, audit and store stats read "
+              "several stores",
+              g->ndb);
+    return CLI_EXIT_USAGE;
+  }
   return c->fn(argc, argv, g);
 }
 
@@ -125,7 +135,12 @@ int main(int argc, char **argv)
     if (c == CLI_OPT_STOP)
       return cmd.status;
     if (c == 'd') {
-      g.db_arg = optarg;
+      if (g.ndb == CLI_DB_MAX) {
+        cli_error(NULL, "--db given more than %d times", CLI_DB_MAX);
+        return CLI_EXIT_USAGE;
+      }
+      g.db_args[g.ndb++] = optarg;
+      g.db_arg = g.db_args[0];
     } else {
       printf("hstsproxy %s\n", HSTSPROXY_VERSION);
       return cli_out_finish(NULL);

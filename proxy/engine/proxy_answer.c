@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "proxy_alog.h"
 #include "proxy_conn.h"
 #include "proxy_debug.h"
 #include "proxy_server.h"
@@ -185,6 +186,14 @@ void proxy__conn_answered(struct proxy_conn *conn)
 
 /* ---- the answers ---- */
 
+/* An answer's result code in the access log. */
+static enum proxy_alog_action alog_action(int status)
+{
+  if (status == 403 || status == 407)
+    return PROXY_ALOG_DENIED;
+  return status == 200 ? PROXY_ALOG_LOCAL : PROXY_ALOG_NONE;
+}
+
 void proxy__answer(struct proxy_conn *conn, int status, const char *extra,
                    const char *type, const char *body, size_t len,
                    int force_close)
@@ -212,6 +221,7 @@ void proxy__answer(struct proxy_conn *conn, int status, const char *extra,
   proxy__conn_write_copy(conn, head, (size_t)n);
   if (len > 0 && !conn->req.is_head)
     proxy__conn_write_copy(conn, body, len);
+  proxy__alog_end(conn, alog_action(status), status, type);
   proxy__conn_answered(conn);
 }
 

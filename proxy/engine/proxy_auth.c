@@ -636,6 +636,25 @@ refuse:
   return PROXY_DONE;
 }
 
+size_t proxy__auth_user(const struct proxy_conn *conn, char *out, size_t cap)
+{
+  char cred[PROXY_AUTH_CRED_MAX];
+  ssize_t n;
+  size_t len;
+
+  if (conn->worker->server->cfg->auth == NULL || conn->auth_gen == 0)
+    return 0;
+  n = credentials_decode(credentials_field(&conn->req), cred);
+  if (n < 0)
+    return 0;
+  len = (size_t)((const char *)memchr(cred, ':', (size_t)n) - cred);
+  if (len >= cap)
+    len = cap - 1;
+  memcpy(out, cred, len);
+  OPENSSL_cleanse(cred, sizeof(cred));
+  return len;
+}
+
 void proxy__auth_detach(struct proxy_auth_job *job)
 {
   job->conn = NULL;

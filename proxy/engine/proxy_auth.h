@@ -27,6 +27,10 @@ enum proxy_next proxy__auth_check(struct proxy_conn *conn, proxy__conn_cb cb);
 /* The connection of a check in flight is closing: the check's answer is
  * dropped, and a check still queued is cancelled. */
 void proxy__auth_detach(struct proxy_auth_job *job);
+/* The user name of the request's Proxy-Authorization when this
+ * connection proved it (--auth-file), copied to out (cap bytes, no NUL);
+ * returns its length, 0 when there is none. For the access log. */
+size_t proxy__auth_user(const struct proxy_conn *conn, char *out, size_t cap);
 /* Main thread, SIGHUP: re-reads the file on loop's thread pool and swaps
  * the users in; a bad file keeps the old ones (said on stderr). NULL a:
  * nothing. */

@@ -21,6 +21,7 @@
 
 #include "hsts_host.h"
 #include "hsts_idna.h"
+#include "proxy_alog.h"
 #include "proxy_net.h"
 
 #define DECIMAL_BASE 10u
@@ -44,6 +45,7 @@ void proxy_config_init(struct proxy_config *cfg)
   cfg->timeout_response_s = PROXY_DEFAULT_TIMEOUT_RESPONSE_S;
   cfg->timeout_tunnel_s = PROXY_DEFAULT_TIMEOUT_TUNNEL_S;
   cfg->preload_refresh_ms = PROXY_PRELOAD_REFRESH_DEFAULT_MS;
+  cfg->retain_s = PROXY_DEFAULT_RETAIN_S;
 }
 
 /* Parses s[0..len) as decimal digits within [min, max]. */
@@ -473,4 +475,17 @@ int proxy__map_route(const struct proxy_map *maps, size_t n, const char *host,
   if (m->to_port != 0)
     *to_port = m->to_port;
   return 1;
+}
+
+int proxy_config_set_access_log_format(struct proxy_config *cfg,
+                                       const char *arg, const char **why)
+{
+  enum proxy_alog_format f;
+
+  if (proxy_alog_format_parse(arg, &f) < 0) {
+    *why = "expected squid, combined or json";
+    return -1;
+  }
+  cfg->access_log_format = (int)f;
+  return 0;
 }

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy_alog.h"
 #include "proxy_auth.h"
 #include "proxy_debug.h"
 #include "proxy_intercept.h"
@@ -76,6 +77,7 @@ void proxy__conn_close(struct proxy_conn *conn, const char *reason)
 {
   if (conn->closing)
     return;
+  proxy__alog_closing(conn); /* a tunnel, or a request cut off */
   conn->closing = 1;
   proxy__debug(conn->worker, "conn %llu %s: closed: %s",
                (unsigned long long)conn->id, conn->peer, reason);
@@ -187,6 +189,7 @@ void proxy__conn_write(struct proxy_conn *conn, struct proxy_wreq *w)
     proxy__wreq_free(w);
     return;
   }
+  conn->sent += w->len;
   n = proxy__wreq_send((uv_stream_t *)&conn->client, w, write_at_once(conn),
                        on_client_write);
   if (n < 0) {

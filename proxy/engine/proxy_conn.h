@@ -142,6 +142,8 @@ struct proxy_conn {
   uint64_t discarded;           /* request body bytes dropped after a 307 */
   size_t client_wpending;       /* bytes queued to the client */
   uint64_t active_ms;           /* uv_now() of the last bytes moved */
+  uint64_t sent;                /* bytes queued to the client for the
+                                   request (proxy_alog.c) */
   struct proxy_upstream *up;    /* owned while attached */
   struct proxy_dns_query *dnsq; /* owned by the resolver */
   struct proxy_addrs addrs;     /* connect candidates */
@@ -169,6 +171,7 @@ struct proxy_conn {
   unsigned tunnel_shutdowns : 2; /* write sides shut down so far */
   unsigned lingering : 1;
   unsigned orig_ok : 1; /* orig_dst was read and is not the proxy itself */
+  unsigned alog_open : 1; /* the request owes its access-log line */
 };
 
 /* The one rule for "no body bytes are to come": no body at all, or

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "proxy_alog.h"
 #include "proxy_conn.h"
 #include "proxy_debug.h"
 #include "proxy_forward.h"
@@ -92,6 +93,7 @@ static void exchange_check(struct proxy_conn *conn)
     conn->keep_alive = 0;
     conn->up_bad = 1;
   }
+  proxy__alog_end(conn, PROXY_ALOG_MISS, 0, NULL);
   conn->up = NULL;
   if (conn->up_bad || conn->worker->draining) {
     up->conn = NULL;

@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "proxy_alog.h"
 #include "proxy_conn.h"
 #include "proxy_log.h"
 #include "proxy_route.h"
@@ -59,6 +60,7 @@ static void parse_head(struct proxy_conn *conn)
   conn->requests++;
   atomic_fetch_add_explicit(&conn->worker->server->stats.requests, 1,
                             memory_order_relaxed);
+  proxy__alog_begin(conn);
   proxy__route(conn);
 }
 

@@ -13,7 +13,9 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "proxy_alog.h"
 #include "proxy_conn.h"
 #include "proxy_hsts.h"
 #include "proxy_phases.h"
@@ -24,6 +26,44 @@
 #define HTML_TYPE "text/html; charset=utf-8"
 #define TEXT_TYPE "text/plain; charset=utf-8"
 #define NS_PER_S  1000000000u
+#define ROWS_MAX  768
+#define TIME_TEXT 32
+#define MIB       (1024.0 * 1024.0)
+
+/* The rows of the logs kept for months: rows the writer pruned
+ * (--retain), the store's size and oldest hop (as the writer last
+ * measured them), and with --access-log its lines written, dropped (the
+ * queue was full, a write failed) and whether it fails now. */
+static void alog_rows(struct proxy_server *s,
+                      const struct store_writer_stats *ws, char *out,
+                      size_t size)
+{
+  time_t t = (time_t)(ws->oldest_hop_ms / HSTS_MS_PER_S);
+  char oldest[TIME_TEXT] = "-";
+  struct proxy_alog_stats st;
+  struct tm tm;
+  int n;
+
+  if (ws->oldest_hop_ms > 0 && gmtime_r(&t, &tm) != NULL)
+    strftime(oldest, sizeof(oldest), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  n = snprintf(out, size,
+               "<tr><th>log rows pruned</th><td>%llu</td></tr>\n"
+               "<tr><th>store size</th><td>%.1f MiB</td></tr>\n"
+               "<tr><th>oldest hop</th><td>%s</td></tr>\n",
+               (unsigned long long)ws->pruned, (double)ws->store_bytes / MIB,
+               oldest);
+
+  if (s->alog == NULL || n < 0 || (size_t)n >= size)
+    return;
+  proxy_alog_stats(s->alog, &st);
+  snprintf(out + n, size - (size_t)n,
+           "<tr><th>access log lines written</th><td>%llu</td></tr>\n"
+           "<tr><th>access log lines dropped</th><td>%llu</td></tr>\n"
+           "<tr><th>access log failing</th><td>%s</td></tr>\n",
+           (unsigned long long)st.written,
+           (unsigned long long)(st.dropped_queue + st.dropped_write),
+           st.failing ? "yes" : "no");
+}
 
 /* The status page's record rows count hop records alone (the writer's
  * totals also hold the per-host traffic counts and probe results). */
@@ -39,7 +79,7 @@ static void status_page(struct proxy_conn *conn)
 {
   struct proxy_server *s = conn->worker->server;
   const struct proxy_stats *st = &s->stats;
-  char body[PROXY_LOCAL_BODY_MAX];
+  char body[PROXY_LOCAL_BODY_MAX], rows[ROWS_MAX];
   unsigned long long uptime = (uv_hrtime() - s->start_ns) / NS_PER_S;
   struct store_writer_stats ws;
   struct proxy_store_counts pc;
@@ -54,6 +94,7 @@ static void status_page(struct proxy_conn *conn)
   if (pc.preload_stale_days > 0)
     snprintf(stale, sizeof(stale), " STALE: %d days old (more than 70)",
              pc.preload_stale_days);
+  alog_rows(s, &ws, rows, sizeof(rows));
   n = snprintf(body, sizeof(body),
                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
                "<title>hstsproxy</title></head>\n<body><h1>hstsproxy</h1>\n"
@@ -73,7 +114,7 @@ static void status_page(struct proxy_conn *conn)
                "<tr><th>hop records dropped</th><td>%llu</td></tr>\n"
                "<tr><th>hop records failed</th><td>%llu</td></tr>\n"
                "<tr><th>hop records pending</th><td>%llu</td></tr>\n"
-               "</table>\n</body></html>\n",
+               "%s</table>\n</body></html>\n",
                HSTSPROXY_VERSION, uptime, s->nworkers,
                (unsigned long long)atomic_load(&st->conns_active),
                (unsigned long long)atomic_load(&st->conns_total),
@@ -84,7 +125,8 @@ static void status_page(struct proxy_conn *conn)
                pc.preload_name != NULL ? pc.preload_name : "none",
                pc.preload_hosts, stale, pc.learned, pc.manual,
                (unsigned long long)ws.written, (unsigned long long)ws.dropped,
-               (unsigned long long)ws.failed, (unsigned long long)ws.queued);
+               (unsigned long long)ws.failed, (unsigned long long)ws.queued,
+               rows);
   if (n < 0 || (size_t)n >= sizeof(body)) {
     proxy__conn_close(conn, "status page too long");
     return;

@@ -19,7 +19,10 @@
  *
  * The calling thread then runs a small loop of its own for SIGINT and
  * SIGTERM (the first drains, a second one stops at once), SIGHUP (reload
- * the policies off the loops, never a reason to exit), the workers' "my
+ * the policies off the loops, never a reason to exit; it also reopens
+ * the log files), SIGUSR1 (reopen --access-log and --log-json by name,
+ * for logrotate: their writer threads do it between batches), the
+ * workers' "my
  * loop has ended" notices and their snapshot acknowledgements; SIGPIPE is
  * ignored. The store watch also ends there: the writer thread looks at
  * the store's data_version every PROXY_STORE_WATCH_MS (store_writer.h)
@@ -33,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proxy_alog.h"
 #include "proxy_auth.h"
 #include "proxy_hsts.h"
 #include "proxy_intercept.h"
@@ -172,6 +176,19 @@ static void on_reload(uv_signal_t *h, int signum)
     fprintf(stderr, "hstsproxy: signal %d: reloading the policies\n", signum);
   proxy__hsts_reload(s);
   proxy__auth_reload(s->cfg->auth, &s->loop); /* --auth-file */
+  proxy_alog_reopen(s->alog);
+  store_writer_reopen(s->writer);
+}
+
+/* SIGUSR1: the log files are reopened by name (after logrotate's mv). */
+static void on_reopen(uv_signal_t *h, int signum)
+{
+  struct proxy_server *s = h->data;
+
+  if (s->cfg->verbose)
+    fprintf(stderr, "hstsproxy: signal %d: reopening the log files\n", signum);
+  proxy_alog_reopen(s->alog);
+  store_writer_reopen(s->writer);
 }
 
 /* ---- the store watch ---- */
@@ -250,6 +267,7 @@ static void on_worker_done(uv_async_t *a)
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
+    uv_close((uv_handle_t *)&s->sigusr1, NULL);
   }
 }
 
@@ -263,7 +281,8 @@ static int main_loop_open(struct proxy_server *s, struct proxy_error *e)
   uv_signal_init(&s->loop, &s->sigint);
   uv_signal_init(&s->loop, &s->sigterm);
   uv_signal_init(&s->loop, &s->sighup);
-  s->sigint.data = s->sigterm.data = s->sighup.data = s;
+  uv_signal_init(&s->loop, &s->sigusr1);
+  s->sigint.data = s->sigterm.data = s->sighup.data = s->sigusr1.data = s;
   err = uv_async_init(&s->loop, &s->done, on_worker_done);
   if (err == 0) {
     s->done.data = s;
@@ -277,6 +296,8 @@ static int main_loop_open(struct proxy_server *s, struct proxy_error *e)
     err = uv_signal_start(&s->sigterm, on_signal, SIGTERM);
   if (err == 0)
     err = uv_signal_start(&s->sighup, on_reload, SIGHUP);
+  if (err == 0)
+    err = uv_signal_start(&s->sigusr1, on_reopen, SIGUSR1);
   if (err == 0)
     err = watch_open(s);
   if (err < 0)
@@ -424,9 +445,24 @@ static int writer_open(struct proxy_server *s, struct proxy_error *e)
   wc.watch_ms = PROXY_STORE_WATCH_MS; /* the store watch, above */
   wc.on_change = on_store_change;
   wc.change_arg = s;
+  wc.retain_ms = (int64_t)s->cfg->retain_s * HSTS_MS_PER_S; /* --retain */
   rc = store_writer_open(&wc, &s->writer, e->why, sizeof(e->why));
   if (rc != STORE_OK) {
     snprintf(e->what, sizeof(e->what), "hop log");
+    return UV_EIO;
+  }
+  return 0;
+}
+
+/* The access log (--access-log), or none. */
+static int alog_open(struct proxy_server *s, struct proxy_error *e)
+{
+  if (s->cfg->access_log == NULL)
+    return 0;
+  if (proxy_alog_open(s->cfg->access_log,
+                      (enum proxy_alog_format)s->cfg->access_log_format, stderr,
+                      &s->alog, e->why, sizeof(e->why)) < 0) {
+    snprintf(e->what, sizeof(e->what), "--access-log");
     return UV_EIO;
   }
   return 0;
@@ -442,6 +478,8 @@ static int store_side_open(struct proxy_server *s, struct proxy_error *e)
   err = proxy__hsts_open(s, e);
   if (err == 0)
     err = writer_open(s, e);
+  if (err == 0)
+    err = alog_open(s, e);
   if (err == 0)
     s->request_salt = proxy__request_salt();
   return err;
@@ -478,6 +516,7 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
   proxy__refresh_free(s);
   proxy__learn_close(s);
   store_writer_close_stats(&s->writer, &ws); /* commits what was queued */
+  proxy_alog_close(&s->alog); /* writes what the workers queued */
   if (s->pid_written)
     proxy__pid_remove(cfg->pid_file);
   if (err == 0)

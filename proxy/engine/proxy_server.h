@@ -29,6 +29,7 @@ struct proxy_learn;
 struct proxy_learn_worker;
 struct proxy_tls_ctx;
 struct store_writer;
+struct proxy_alog;
 
 /* How a probe ended, for hstsproxy_probes_total{result=...}. */
 enum proxy_probe_result {
@@ -129,6 +130,7 @@ struct proxy_server {
   uv_async_t hsts_ack;               /* a worker moved to a newer snapshot */
   struct proxy_hsts_reload reload;
   struct store_writer *writer; /* owned: the hop log */
+  struct proxy_alog *alog;     /* owned: --access-log, or NULL */
   struct proxy_tls_ctx *tls;   /* owned: probes' TLS client, or NULL */
   struct proxy_learn *learn;   /* owned: probe triggers (proxy_learn.c) */
   uint64_t request_salt;       /* proxy_log.c: request ids of this run */
@@ -141,9 +143,10 @@ struct proxy_server {
   uv_loop_t loop; /* the main thread's: signals */
   int loop_open;
   uv_signal_t sigint, sigterm, sighup;
-  uv_async_t done; /* a worker's loop has ended */
-  uv_mutex_t lock; /* guards every worker's async_open */
-  int signals;     /* SIGINT/SIGTERM seen */
+  uv_signal_t sigusr1; /* reopen the log files (logrotate) */
+  uv_async_t done;     /* a worker's loop has ended */
+  uv_mutex_t lock;     /* guards every worker's async_open */
+  int signals;         /* SIGINT/SIGTERM seen */
   /* owned: the preload list's refresh (proxy_refresh.c), or NULL */
   struct proxy_refresh *refresh;
   /* The store watch: the writer thread sends store_changed when another

@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy_alog.h"
 #include "proxy_conn.h"
 #include "proxy_debug.h"
 #include "proxy_hsts.h"
@@ -218,6 +219,7 @@ static const char *write_answer(struct proxy_conn *conn,
     proxy__conn_close(conn, uv_strerror(err));
     return NULL;
   }
+  conn->sent += total;
   conn->upg_len = (size_t)err;
   conn->client_wpending += (size_t)err;
   return loc;
@@ -255,6 +257,7 @@ int proxy__upgrade(struct proxy_conn *conn)
   atomic_fetch_add_explicit(&conn->worker->server->stats.upgrades, 1,
                             memory_order_relaxed);
   proxy__log_upgrade(conn, &r, loc);
+  proxy__alog_end(conn, PROXY_ALOG_UPGRADE, 307, NULL);
   after_answer(conn);
   return 1;
 }

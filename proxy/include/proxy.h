@@ -113,6 +113,13 @@ struct proxy_config {
   int has_parent;          /* --upstream-proxy given */
   struct proxy_parent parent;
   struct proxy_no_proxy no_proxy; /* --upstream-no-proxy */
+  /* --access-log: NULL none, "-" stdout, else a file (not owned), and
+   * --access-log-format: 0 squid, 1 combined, 2 json (proxy_alog.h). */
+  const char *access_log;
+  int access_log_format;
+  /* --retain: hop, probe and per-day rows older than this many seconds
+   * are deleted by the writer; 0: off. */
+  unsigned long long retain_s;
 };
 
 /* Chromium's list as gitiles serves it (base64 with ?format=TEXT). */
@@ -150,6 +157,9 @@ int proxy_config_add_map(struct proxy_config *cfg, const char *arg,
                          const char **why);
 int proxy_config_set_connect_ports(struct proxy_config *cfg, const char *arg,
                                    const char **why);
+/* proxy_config_set_access_log_format: "squid", "combined" or "json". */
+int proxy_config_set_access_log_format(struct proxy_config *cfg,
+                                       const char *arg, const char **why);
 
 /*
  * Whole networks. proxy_config_add_intercept: "ADDR:PORT" as for

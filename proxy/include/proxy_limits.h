@@ -36,6 +36,7 @@
 #define PROXY_DEFAULT_TIMEOUT_CONNECT_S  10u  /* DNS plus TCP connect */
 #define PROXY_DEFAULT_TIMEOUT_RESPONSE_S 60u  /* silence during an exchange */
 #define PROXY_DEFAULT_TIMEOUT_TUNNEL_S   300u /* silence in a tunnel */
+#define PROXY_DEFAULT_RETAIN_S           (90ull * 86400) /* --retain 90d */
 
 /* Text sizes. */
 #define PROXY_HOST_MAX       253 /* a DNS name, as hsts_host.h */

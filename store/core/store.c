@@ -261,14 +261,83 @@ static void sqlite_setup(void)
  * "multi-thread" mode): the hop-log writer binds 25 values per hop, and
  * each call took and released that mutex.
  */
+/* "file:PATH?<query>" with '%', '?' and '#' of PATH percent-encoded;
+ * NULL when out of memory. */
+static char *file_uri(const char *path, const char *query)
+{
+  size_t n = strlen(path), i, o = 0;
+  char *uri = malloc(sizeof("file:") + 3 * n + strlen(query) + 1);
+
+  if (uri == NULL)
+    return NULL;
+  o += (size_t)sprintf(uri, "file:");
+  for (i = 0; i < n; i++) {
+    if (path[i] == '%' || path[i] == '?' || path[i] == '#')
+      o += (size_t)sprintf(uri + o, "%%%02X", (unsigned char)path[i]);
+    else
+      uri[o++] = path[i];
+  }
+  sprintf(uri + o, "?%s", query);
+  return uri;
+}
+
+/* One read-only attempt: the URI with `query`, configured and checked. */
+static int open_ro(struct store *s, const char *query)
+{
+  char *uri = file_uri(s->path, query);
+  int err;
+
+  if (uri == NULL)
+    return store__fail(s, STORE_ENOMEM, "%s: out of memory", s->path);
+  sqlite3_close_v2(s->db);
+  s->db = NULL;
+  if (sqlite3_open_v2(uri, &s->db,
+                      SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+                          SQLITE_OPEN_URI,
+                      NULL) != SQLITE_OK) {
+    err = store__dbfail(s, "cannot open");
+    err = err == STORE_EDB ? STORE_EIO : err;
+  } else {
+    err = configure(s);
+    if (err == STORE_OK)
+      err = store__migrate(s);
+  }
+  free(uri);
+  return err;
+}
+
+/*
+ * Read-only: `mode=ro` first, which reads a live WAL store (the proxy
+ * may be writing) but needs its -shm file, created if missing; where it
+ * cannot be (a directory we may not write, read-only media), the file is
+ * opened `immutable=1`: no locks, no -shm, and what only a -wal file
+ * holds is not seen (a store copied after its proxy stopped has none).
+ * When both fail, the first attempt's message stays, unless the second
+ * read the file and found it is not ours or of another schema.
+ */
+static int open_readonly(struct store *s)
+{
+  char first[STORE_ERRMSG_MAX];
+  int err = open_ro(s, "mode=ro"), second;
+
+  if (err == STORE_OK || err == STORE_ENOTDB || err == STORE_EVERSION ||
+      err == STORE_ENOMEM)
+    return err;
+  snprintf(first, sizeof(first), "%s", s->errmsg);
+  second = open_ro(s, "immutable=1");
+  s->immutable = second == STORE_OK;
+  if (second == STORE_OK || second == STORE_ENOTDB || second == STORE_EVERSION)
+    return second; /* read, or what it holds said */
+  snprintf(s->errmsg, sizeof(s->errmsg), "%s", first);
+  return err;
+}
+
 int store_open(const char *path, unsigned flags, struct store **out)
 {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   struct store *s = calloc(1, sizeof(*s));
   int readonly = (flags & STORE_OPEN_READONLY) != 0;
-  int oflags = SQLITE_OPEN_NOMUTEX |
-               (readonly ? SQLITE_OPEN_READONLY
-                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   int err;
 
   pthread_once(&once, sqlite_setup);
@@ -279,7 +348,9 @@ int store_open(const char *path, unsigned flags, struct store **out)
   s->path = strdup(path);
   if (s->path == NULL)
     return store__fail(s, STORE_ENOMEM, "%s: out of memory", path);
-  if (!readonly && strcmp(path, MEMORY_PATH) != 0) {
+  if (readonly)
+    return open_readonly(s);
+  if (strcmp(path, MEMORY_PATH) != 0) {
     err = make_parents(s, path);
     if (err == STORE_OK)
       err = create_file(s, path);
@@ -296,10 +367,133 @@ int store_open(const char *path, unsigned flags, struct store **out)
   return store__migrate(s);
 }
 
+int store_attach(struct store *s, const char *path)
+{
+  struct store *t = NULL;
+  sqlite3_stmt *st;
+  char alias[16], sql[48], *uri;
+  int err = store_open(path, STORE_OPEN_READONLY, &t), immutable;
+
+  if (err != STORE_OK) {
+    store__fail(s, err, "%s", store_errmsg(t));
+    store_close(&t);
+    return err;
+  }
+  immutable = t->immutable;
+  store_close(&t);
+  if (s->nattached >= STORE_ATTACH_MAX)
+    return store__fail(s, STORE_EINVAL, "%s: more than %d stores at once", path,
+                       STORE_ATTACH_MAX + 1);
+  uri = file_uri(path, immutable ? "immutable=1" : "mode=ro");
+  s->attached[s->nattached] = strdup(path);
+  if (uri == NULL || s->attached[s->nattached] == NULL) {
+    free(uri);
+    return store__fail(s, STORE_ENOMEM, "%s: out of memory", path);
+  }
+  snprintf(alias, sizeof(alias), "s%d", s->nattached + 1);
+  snprintf(sql, sizeof(sql), "ATTACH DATABASE ?1 AS %s", alias);
+  err = store__prepare(s, sql, &st);
+  if (err == STORE_OK) {
+    sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      err = store__fail(s, STORE_EIO, "%s: cannot read it with %s: %s", path,
+                        s->path, sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+  }
+  free(uri);
+  if (err != STORE_OK) {
+    free(s->attached[s->nattached]);
+    s->attached[s->nattached] = NULL;
+    return err;
+  }
+  s->nattached++;
+  return STORE_OK;
+}
+
+/* The audit's tables over every store: hop, probe and writer_stats rows
+ * side by side; per-host counters summed per host (and day, port);
+ * policies merged per host (the most recently observed). */
+static const char *const merged[][2] = {
+  { "hop", "%s" },
+  { "probe", "%s" },
+  { "writer_stats", "%s" },
+  { "host_traffic",
+    "SELECT host, min(first_seen) AS first_seen, max(last_seen) AS last_seen,"
+    " sum(http_requests) AS http_requests, sum(upgrades) AS upgrades,"
+    " sum(upstream_redirects) AS upstream_redirects,"
+    " sum(redirects_to_https) AS redirects_to_https, sum(connects) AS"
+    " connects FROM (%s) GROUP BY host" },
+  { "host_traffic_day",
+    "SELECT host, day, sum(http_requests) AS http_requests, sum(upgrades) AS"
+    " upgrades, sum(upstream_redirects) AS upstream_redirects,"
+    " sum(redirects_to_https) AS redirects_to_https, sum(connects) AS"
+    " connects FROM (%s) GROUP BY host, day" },
+  { "host_connect_port",
+    "SELECT host, port, sum(count) AS count FROM (%s) GROUP BY host, port" },
+  { "policy",
+    "SELECT host, source, include_subdomains, max_age, max(observed) AS"
+    " observed, expires, raw_header, how FROM (%s) GROUP BY host" },
+};
+
+#define MERGE_SQL 8192
+
+/* "SELECT * FROM main.T UNION ALL SELECT * FROM s1.T ..." into out. */
+static void union_all(const struct store *s, const char *table, char *out,
+                      size_t size)
+{
+  size_t n = 0;
+  int k;
+
+  out[0] = '\0';
+  for (k = 0; k <= s->nattached && n < size; k++) {
+    char name[16];
+
+    if (k == 0)
+      snprintf(name, sizeof(name), "main");
+    else
+      snprintf(name, sizeof(name), "s%d", k);
+    n += (size_t)snprintf(out + n, size - n, "%sSELECT * FROM %s.%s",
+                          k > 0 ? " UNION ALL " : "", name, table);
+  }
+}
+
+int store_merge_attached(struct store *s)
+{
+  char u[MERGE_SQL], body[2 * MERGE_SQL], sql[3 * MERGE_SQL];
+  size_t i;
+  int err = STORE_OK;
+
+  for (i = 0; i < sizeof(merged) / sizeof(merged[0]) && err == STORE_OK; i++) {
+    union_all(s, merged[i][0], u, sizeof(u));
+    snprintf(body, sizeof(body), merged[i][1], u);
+    snprintf(sql, sizeof(sql), "CREATE TEMP VIEW %s AS %s", merged[i][0], body);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+      err = store__fail(s, STORE_EDB,
+                        "%s: cannot read the stores as one "
+                        "(%s): %s",
+                        s->path, merged[i][0], sqlite3_errmsg(s->db));
+  }
+  return err;
+}
+
+int store_attached(const struct store *s)
+{
+  return s->nattached;
+}
+
+const char *store_attached_path(const struct store *s, int n)
+{
+  return n == 0 ? s->path : s->attached[n - 1];
+}
+
 void store_close(struct store **s)
 {
+  int i;
+
   if (s == NULL || *s == NULL)
     return;
+  for (i = 0; i < (*s)->nattached; i++)
+    free((*s)->attached[i]);
   sqlite3_close_v2((*s)->db);
   free((*s)->path);
   free(*s);
@@ -332,4 +526,9 @@ int store_data_version(struct store *s, int64_t *out)
   }
   sqlite3_finalize(st);
   return rc;
+}
+
+int store_is_immutable(const struct store *s)
+{
+  return s->immutable;
 }

@@ -21,6 +21,11 @@ struct store {
   sqlite3 *db;    /* owned; closed by store_close() */
   char *path;     /* owned copy of the path given to store_open() */
   unsigned flags; /* STORE_OPEN_* */
+  int immutable;  /* read-only, opened immutable=1 (no -shm possible) */
+  /* store_attach(): the other stores read with this one, as schemas
+   * s1..sN; owned copies of their paths. */
+  char *attached[STORE_ATTACH_MAX];
+  int nattached;
   char errmsg[STORE_ERRMSG_MAX];
 };
 

@@ -48,6 +48,8 @@ const char *store_strerror(int err);
 #define STORE_ERRMSG_MAX      512        /* bytes of a detailed error message */
 #define STORE_NEVER           INT64_MAX  /* an expiry that never comes */
 
+#define STORE_ATTACH_MAX 9 /* stores read with one (SQLite: 10 in all) */
+
 /* store_open() flags. */
 #define STORE_OPEN_READONLY 0x1u /* no writes, no migration, no creation */
 
@@ -63,7 +65,9 @@ struct store;
  * (NULL only when memory ran out) whose store_errmsg() says what failed,
  * naming the file and the cause. The caller always calls store_close().
  * A read-only open refuses a file whose schema is older than ours (it
- * cannot migrate) and one that does not exist.
+ * cannot migrate) and one that does not exist; it never writes, nor
+ * creates anything but SQLite's -shm file where it may (mode=ro; where it
+ * may not, immutable=1: see store_is_immutable()).
  */
 int store_open(const char *path, unsigned flags, struct store **out);
 
@@ -80,6 +84,36 @@ const char *store_errmsg(const struct store *s);
 
 /* The path the store was opened with. */
 const char *store_path(const struct store *s);
+
+/*
+ * Reads the store at path together with s (opened read-only), as schema
+ * "s<N>" (N = 1, 2, ... in the order attached): checked as a read-only
+ * store_open() would (identity, schema version; mode=ro, else
+ * immutable=1), so a store of another schema fails naming its path.
+ * Returns STORE_OK or an error (store_errmsg(s)); STORE_EINVAL past
+ * STORE_ATTACH_MAX. For `log` over several proxies' stores.
+ */
+int store_attach(struct store *s, const char *path);
+
+/*
+ * After store_attach(): the audit's tables read over every store as one
+ * (TEMP views that shadow them): hops, probes and writer runs side by
+ * side, per-host counters summed per host (per day, per port), policies
+ * merged per host (the most recently observed one). The preload list is
+ * the first store's. Returns STORE_OK or STORE_EDB (stores whose tables
+ * differ, such as two schema versions).
+ */
+int store_merge_attached(struct store *s);
+
+/* How many stores are attached to s; the path of the N-th (1-based;
+ * 0: s's own). */
+int store_attached(const struct store *s);
+const char *store_attached_path(const struct store *s, int n);
+
+/* 1 when a read-only open had to use SQLite's immutable=1 (its -shm file
+ * could not be created: an unwritable directory, read-only media): no
+ * locks, and what only the -wal file holds is not seen. */
+int store_is_immutable(const struct store *s);
 
 /* The schema version of the open file (STORE_SCHEMA_VERSION once open). */
 int store_schema_version(struct store *s);

@@ -6,7 +6,10 @@
  * or grouped by chain, each chain in the order of its first hop. Each row
  * comes with its columns and, on request, its `hop_json` object: the very
  * text the proxy's --log-json writes. Works on a store opened read-only
- * while the proxy writes (WAL); each call sees the latest commit.
+ * while the proxy writes (WAL); each call sees the latest commit. With
+ * stores attached (store_attach), the hops of all are read as one, in
+ * time order (then by store), each naming its store (row->store, and
+ * "store" in its JSON); chains are per store; ids are per store.
  */
 #ifndef STORE_LOG_READ_H
 #define STORE_LOG_READ_H
@@ -66,6 +69,8 @@ struct store_log_row {
   const char *via;    /* "proxy", "intercept"; NULL before schema 7 */
   const char *json;   /* with STORE_LOG_JSON: the hop_json object */
   int64_t chain_hops; /* with STORE_LOG_CHAINS: hops of this chain shown */
+  const char *store;  /* several stores (store_attach): the hop's store's
+                         path (also "store" in json); else NULL */
 };
 
 /*

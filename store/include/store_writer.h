@@ -123,6 +123,10 @@ struct store_writer_config {
   unsigned watch_ms;
   void (*on_change)(void *arg);
   void *change_arg;
+  /* --retain: hops, probes and per-day rows older than this (ms) are
+   * deleted by the writer between its batches, one small step at a time
+   * (store_retain.h); 0 keeps everything. */
+  int64_t retain_ms;
 };
 
 struct store_writer_stats {
@@ -136,6 +140,11 @@ struct store_writer_stats {
    * per-host traffic counts and the probe results). */
   uint64_t hops_submitted, hops_written, hops_dropped, hops_failed;
   uint64_t hops_queued;
+  uint64_t pruned;    /* rows deleted by --retain (hops, probes, days) */
+  /* The store as the writer last measured it (every minute): bytes of
+   * the file and its -wal, the oldest hop (Unix ms; 0: none). */
+  int64_t store_bytes;
+  int64_t oldest_hop_ms;
 };
 
 struct store_writer;
@@ -181,6 +190,15 @@ int store_writer_traffic(struct store_writer *w, const struct store_traffic *t);
  * reaches the store within a batch period. Same returns as above.
  */
 int store_writer_probe(struct store_writer *w, const struct store_probe *p);
+
+/*
+ * Asks the writer thread to reopen cfg->json_path by its name before its
+ * next batch (SIGUSR1, SIGHUP: after logrotate moved it, or it was
+ * removed, it is created again). Lines already written stay where they
+ * went; none is lost. A failure to reopen is said on the error stream and
+ * the old file is kept. NULL w accepted. Safe from any thread.
+ */
+void store_writer_reopen(struct store_writer *w);
 
 /* A consistent snapshot of the counters. Safe from any thread. */
 void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);

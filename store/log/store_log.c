@@ -225,6 +225,17 @@ const char *store__log_errmsg(const struct store__log *lg)
   return lg->errmsg;
 }
 
+struct store *store__log_store(struct store__log *lg)
+{
+  return lg->s;
+}
+
+void store__log_set_json(struct store__log *lg, FILE *json)
+{
+  lg->json = json;
+  lg->json_failed = 0;
+}
+
 int store__log_json_error(struct store__log *lg)
 {
   int e = lg->json_errno;

@@ -133,6 +133,12 @@ enum store__write store__log_write(struct store__log *lg, unsigned char *recs,
 /* "<path>: cannot write hop log: <cause>" for the last failure. */
 const char *store__log_errmsg(const struct store__log *lg);
 
+/* The writer's own connection (for the retention steps). */
+struct store *store__log_store(struct store__log *lg);
+
+/* Points the JSON lines at json from the next batch on (a reopen). */
+void store__log_set_json(struct store__log *lg, FILE *json);
+
 /* The JSON destination's last write error (errno), or 0; then cleared. */
 int store__log_json_error(struct store__log *lg);
 

@@ -13,7 +13,8 @@
 #include "store_internal.h"
 #include "store_log_read.h"
 
-#define SQL_MAX 2048
+#define SQL_MAX  16384 /* room for STORE_ATTACH_MAX + 1 stores */
+#define PART_MAX 1024
 
 enum col {
   C_ID = 0,
@@ -44,8 +45,19 @@ enum col {
   C_ERROR,
   C_VIA,
   C_JSON,
-  C_CHAIN_HOPS
+  C_CHAIN_HOPS,         /* one store */
+  C_SRC = C_CHAIN_HOPS, /* several: the store's index, then the count */
+  C_CHAIN_HOPS_SEVERAL
 };
+
+/* The hop columns the reader needs, in C_* order (several stores are
+ * read as one through a UNION ALL of these; each store has this schema:
+ * an older one is refused at open). */
+static const char hop_cols[] =
+    "id, time_ms, duration_us, request_id, chain_id, hop, client, user_agent,"
+    " method, url, host, http_version, status, reason, location, kind,"
+    " policy_source, policy_host, include_subdomains, expires, upstream_ip,"
+    " sts_header, scheme_change, same_host, bootstrap, error, via";
 
 static const char sql_columns[] =
     "SELECT h.id AS id, h.time_ms, h.duration_us, h.request_id,"
@@ -95,34 +107,95 @@ static void append(char *sql, const char *part)
   snprintf(sql + n, SQL_MAX - n, "%s", part);
 }
 
-static void build_sql(const struct store_log_filter *f, unsigned flags,
+/* Schema k's name: "main" for 0, "s<k>" for the attached ones. */
+static void schema_name(int k, char *out, size_t size)
+{
+  if (k == 0)
+    snprintf(out, size, "main");
+  else
+    snprintf(out, size, "s%d", k);
+}
+
+/* Several stores: each hop's JSON from its own store, with "store" set
+ * to that store's path (:store<k>), and the store's index. */
+static void append_json_several(char *sql, int n)
+{
+  char part[PART_MAX], name[16];
+  int k;
+
+  append(sql, "CASE h.src");
+  for (k = 0; k <= n; k++) {
+    schema_name(k, name, sizeof(name));
+    snprintf(part, sizeof(part),
+             " WHEN %d THEN (SELECT json_set(json, '$.store', :store%d)"
+             " FROM %s.hop_json j WHERE j.id = h.id)",
+             k, k, name);
+    append(sql, part);
+  }
+  append(sql, " END");
+}
+
+/* FROM: the store's hop table, or the stores' hop tables as one. */
+static void append_from(char *sql, int n)
+{
+  char part[PART_MAX], name[16];
+  int k;
+
+  if (n == 0) {
+    append(sql, " FROM hop h WHERE 1");
+    return;
+  }
+  append(sql, " FROM (");
+  for (k = 0; k <= n; k++) {
+    schema_name(k, name, sizeof(name));
+    snprintf(part, sizeof(part), "%sSELECT %d AS src, %s FROM %s.hop",
+             k > 0 ? " UNION ALL " : "", k, hop_cols, name);
+    append(sql, part);
+  }
+  append(sql, ") h WHERE 1");
+}
+
+/* One store: in id order; several: in time order, then by store. */
+static void build_sql(const struct store_log_filter *f, unsigned flags, int n,
                       char *sql)
 {
   int i, chains = (flags & STORE_LOG_CHAINS) != 0;
 
   sql[0] = '\0';
-  if (chains)
+  if (chains && n == 0)
     append(sql, "SELECT *, count(*) OVER (PARTITION BY chain_id),"
                 " min(id) OVER (PARTITION BY chain_id) AS chain_first"
                 " FROM (");
+  else if (chains)
+    append(sql, "SELECT *, count(*) OVER (PARTITION BY src, chain_id),"
+                " min(time_ms) OVER (PARTITION BY src, chain_id)"
+                " AS chain_first FROM (");
   else if (f->limit > 0)
     append(sql, "SELECT * FROM (");
   append(sql, sql_columns);
-  append(sql, (flags & STORE_LOG_JSON) != 0
-                  ? "(SELECT json FROM hop_json j WHERE j.id = h.id)"
-                  : "NULL");
-  append(sql, " FROM hop h WHERE 1");
+  if ((flags & STORE_LOG_JSON) == 0)
+    append(sql, "NULL");
+  else if (n == 0)
+    append(sql, "(SELECT json FROM hop_json j WHERE j.id = h.id)");
+  else
+    append_json_several(sql, n);
+  if (n > 0)
+    append(sql, ", h.src AS src");
+  append_from(sql, n);
   for (i = 0; i < F_COUNT; i++)
     if (present(f, (enum filter)i))
       append(sql, filter_sql[i]);
   if (f->limit > 0)
-    append(sql, " ORDER BY h.id DESC LIMIT :limit");
+    append(sql, n == 0 ? " ORDER BY h.id DESC LIMIT :limit"
+                       : " ORDER BY h.time_ms DESC, h.src DESC, h.id DESC"
+                         " LIMIT :limit");
   if (chains)
-    append(sql, ") ORDER BY chain_first, hop, id");
+    append(sql, n == 0 ? ") ORDER BY chain_first, hop, id"
+                       : ") ORDER BY chain_first, src, chain_id, hop, id");
   else if (f->limit > 0)
-    append(sql, ") ORDER BY id");
+    append(sql, n == 0 ? ") ORDER BY id" : ") ORDER BY time_ms, src, id");
   else
-    append(sql, " ORDER BY h.id");
+    append(sql, n == 0 ? " ORDER BY h.id" : " ORDER BY h.time_ms, h.src, h.id");
 }
 
 static void bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
@@ -153,6 +226,18 @@ static void bind_filter(sqlite3_stmt *st, const struct store_log_filter *f)
                  f->limit > INT64_MAX ? INT64_MAX : (int64_t)f->limit);
 }
 
+/* :store<k> of every store read (several stores only). */
+static void bind_stores(sqlite3_stmt *st, const struct store *s)
+{
+  char name[24];
+  int k;
+
+  for (k = 0; k <= store_attached(s) && store_attached(s) > 0; k++) {
+    snprintf(name, sizeof(name), ":store%d", k);
+    bind_named_text(st, name, store_attached_path(s, k));
+  }
+}
+
 static const char *text(sqlite3_stmt *st, int col)
 {
   return (const char *)sqlite3_column_text(st, col);
@@ -165,8 +250,11 @@ static int int_or(sqlite3_stmt *st, int col, int null_value)
   return sqlite3_column_int(st, col);
 }
 
-static void read_row(sqlite3_stmt *st, unsigned flags, struct store_log_row *r)
+static void read_row(const struct store *s, sqlite3_stmt *st, unsigned flags,
+                     struct store_log_row *r)
 {
+  int several = store_attached(s) > 0;
+
   memset(r, 0, sizeof(*r));
   r->id = sqlite3_column_int64(st, C_ID);
   r->time_ms = sqlite3_column_int64(st, C_TIME);
@@ -196,8 +284,11 @@ static void read_row(sqlite3_stmt *st, unsigned flags, struct store_log_row *r)
   r->error = text(st, C_ERROR);
   r->via = text(st, C_VIA);
   r->json = text(st, C_JSON);
+  if (several)
+    r->store = store_attached_path(s, sqlite3_column_int(st, C_SRC));
   if ((flags & STORE_LOG_CHAINS) != 0)
-    r->chain_hops = sqlite3_column_int64(st, C_CHAIN_HOPS);
+    r->chain_hops =
+        sqlite3_column_int64(st, several ? C_CHAIN_HOPS_SEVERAL : C_CHAIN_HOPS);
 }
 
 int store_log_foreach(struct store *s, const struct store_log_filter *f,
@@ -210,16 +301,17 @@ int store_log_foreach(struct store *s, const struct store_log_filter *f,
   sqlite3_stmt *st;
   int err, rc, stop = 0;
 
-  build_sql(f, flags, sql);
+  build_sql(f, flags, store_attached(s), sql);
   err = store__prepare(s, sql, &st);
   if (err != STORE_OK)
     return err;
   bind_filter(st, f);
+  bind_stores(st, s);
   for (;;) {
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW)
       break;
-    read_row(st, flags, &row);
+    read_row(s, st, flags, &row);
     stop = fn(&row, arg);
     if (stop != 0)
       break;

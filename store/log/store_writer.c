@@ -50,12 +50,16 @@
 #include <unistd.h>
 
 #include "store_log_int.h"
+#include "store_retain.h"
 
 #define STORE__CLOSE_ATTEMPTS 3    /* tries per batch when closing */
 #define JSON_FILE_MODE        0600 /* hop logs are browsing history */
 #define NS_PER_MS             1000000L
 #define NS_PER_S              1000000000L
-#define SIGNAL_EMPTY          1u /* ring records that wake the writer */
+#define SIGNAL_EMPTY          1u    /* ring records that wake the writer */
+#define PRUNE_IDLE_MS         60000 /* --retain: look again after a minute */
+#define PRUNE_STEP_MS         10    /* between two steps that found rows */
+#define MS_PER_DAY            INT64_C(86400000)
 
 struct store_writer {
   char *db_path;          /* owned copy, for messages */
@@ -84,6 +88,7 @@ struct store_writer {
   size_t ring_records;
   int idle; /* the writer waits with nothing pending (no deadline) */
   int closing;
+  int reopen; /* reopen the --log-json file by name (SIGUSR1) */
   struct store_writer_stats stats;
 
   /* Writer thread only. */
@@ -93,6 +98,11 @@ struct store_writer {
   int64_t batch_start; /* monotonic ms when the oldest pending came */
   int64_t retry_at;    /* monotonic ms of the next attempt when failing */
   int reported;        /* the current failure was reported */
+  int64_t retain_ms;   /* 0: no retention */
+  int64_t prune_at;    /* monotonic ms of the next retention step */
+  int64_t days_done;   /* the cutoff's UTC day whose older rows are gone */
+  int prune_failed;    /* the current retention failure was reported */
+  int64_t measure_at;  /* monotonic ms of the next store_size() */
 };
 
 const char *store_hop_kind_name(enum store_hop_kind kind)
@@ -352,7 +362,7 @@ static void abs_deadline(int64_t mono_deadline, struct timespec *ts)
 }
 
 /* When the pending records are due for a write: -1 never (nothing). */
-static int64_t due_at(const struct store_writer *w)
+static int64_t records_due(const struct store_writer *w)
 {
   if (w->pcount == 0)
     return -1;
@@ -361,6 +371,29 @@ static int64_t due_at(const struct store_writer *w)
   if (w->pcount >= w->batch_max)
     return 0;
   return w->batch_start + w->batch_ms;
+}
+
+/* Records wait and are due (a wake for a retention step or a measure
+ * leaves a batch that is not due yet to fill up). */
+static int records_ready(const struct store_writer *w, int closing)
+{
+  int64_t d = records_due(w);
+
+  return w->pcount > 0 && (closing || (d >= 0 && d <= mono_ms()));
+}
+
+/* The next write, retention step, measure or look at the store. */
+static int64_t due_at(const struct store_writer *w)
+{
+  int64_t d = records_due(w);
+
+  if (w->retain_ms > 0 && (d < 0 || w->prune_at < d))
+    d = w->prune_at;
+  if (d < 0 || w->measure_at < d)
+    d = w->measure_at; /* the store's size for the status page */
+  if (w->watch_ms != 0 && w->watch_at < d)
+    d = w->watch_at; /* a look at the store's data_version */
+  return d;
 }
 
 /* Waits until a write is due or closing; returns closing. */
@@ -373,16 +406,13 @@ static int wait_for_work(struct store_writer *w)
   pthread_mutex_lock(&w->mu);
   for (;;) {
     take_records(w);
-    if (w->closing)
+    if (w->closing || w->reopen)
       break;
     due = due_at(w);
     if (due >= 0 && due <= mono_ms())
       break;
-    if (w->watch_ms != 0 && w->watch_at <= mono_ms())
-      break;           /* time for a look at the store */
-    w->idle = due < 0; /* nothing pending: producers wake us */
-    if (w->watch_ms != 0 && (due < 0 || w->watch_at < due))
-      due = w->watch_at;
+    /* idle: no record waits (a retention step may): wake on the next */
+    w->idle = records_due(w) < 0;
     if (due < 0) {
       pthread_cond_wait(&w->cond, &w->mu);
     } else {
@@ -577,17 +607,109 @@ static void watch(struct store_writer *w)
   w->data_version = v;
 }
 
+/* Reopens --log-json by name (after logrotate's mv, or a removal: it is
+ * created again); a failure keeps the old file, and says why. */
+static void reopen_json(struct store_writer *w)
+{
+  FILE *f;
+  int fd;
+
+  pthread_mutex_lock(&w->mu);
+  w->reopen = 0;
+  pthread_mutex_unlock(&w->mu);
+  if (w->json == NULL || w->json == stdout)
+    return;
+  fd = open(w->json_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+            JSON_FILE_MODE);
+  f = fd >= 0 ? fdopen(fd, "a") : NULL;
+  if (f == NULL) {
+    fprintf(w->errors,
+            "hstsproxy: log-json %s: cannot reopen: %s (still writing to "
+            "the file it had open)\n",
+            w->json_path, strerror(errno));
+    fflush(w->errors);
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  fclose(w->json);
+  w->json = f;
+  store__log_set_json(w->log, f);
+}
+
+/*
+ * --retain: one small step (store_prune_step: at most STORE_PRUNE_BATCH
+ * rows per table, one short transaction) when it is due, after the
+ * records: the next step comes PRUNE_STEP_MS later while rows are found,
+ * else in PRUNE_IDLE_MS. Per-day rows are looked at once per UTC day of
+ * the cutoff. A failure (a locked or full store) is said once and tried
+ * again later; the records always go first.
+ */
+static void retention_step(struct store_writer *w)
+{
+  struct store_prune_counts c = { 0, 0, 0 };
+  int64_t cutoff, day;
+  int more = 0, err;
+
+  if (w->retain_ms <= 0 || mono_ms() < w->prune_at || w->retry_at > 0)
+    return;
+  cutoff = (int64_t)time(NULL) * HSTS_MS_PER_S - w->retain_ms;
+  day = cutoff / MS_PER_DAY;
+  err = store_prune_step(store__log_store(w->log), cutoff, STORE_PRUNE_BATCH,
+                         day > w->days_done, &c, &more);
+  if (err != STORE_OK) {
+    if (!w->prune_failed)
+      report(w, "%s", store_errmsg(store__log_store(w->log)));
+    w->prune_failed = 1;
+    w->prune_at = mono_ms() + PRUNE_IDLE_MS;
+    return;
+  }
+  w->prune_failed = 0;
+  if (!more && day > w->days_done)
+    w->days_done = day;
+  w->prune_at = mono_ms() + (more ? PRUNE_STEP_MS : PRUNE_IDLE_MS);
+  pthread_mutex_lock(&w->mu);
+  w->stats.pruned += c.hops + c.probes + c.days;
+  pthread_mutex_unlock(&w->mu);
+}
+
+/* The store's size and oldest hop for the status page, every minute
+ * (a stat(2) pair and one indexed row: no scan). */
+static void measure(struct store_writer *w)
+{
+  struct store_size sz;
+
+  if (mono_ms() < w->measure_at)
+    return;
+  w->measure_at = mono_ms() + PRUNE_IDLE_MS;
+  if (store_size(store__log_store(w->log), &sz) != STORE_OK)
+    return;
+  pthread_mutex_lock(&w->mu);
+  w->stats.store_bytes = sz.file_bytes + sz.wal_bytes;
+  w->stats.oldest_hop_ms = sz.oldest_hop_ms;
+  pthread_mutex_unlock(&w->mu);
+}
+
 static void *writer_main(void *arg)
 {
   struct store_writer *w = arg;
-  int closing, last;
+  int closing, last, reopen;
 
   for (;;) {
     closing = wait_for_work(w);
     if (!closing)
       watch(w);
-    if (w->pcount > 0 && flush_pending(w, closing) != 0)
+    pthread_mutex_lock(&w->mu);
+    reopen = w->reopen;
+    pthread_mutex_unlock(&w->mu);
+    if (reopen)
+      reopen_json(w);
+    if (records_ready(w, closing) && flush_pending(w, closing) != 0)
       return NULL; /* gave up: the store is failing, skip the counters */
+    if (!closing) {
+      retention_step(w);
+      measure(w);
+    }
     if (!closing)
       continue;
     pthread_mutex_lock(&w->mu);
@@ -690,6 +812,7 @@ static int configure(struct store_writer *w,
   w->on_change = cfg->on_change;
   w->change_arg = cfg->change_arg;
   w->data_version = -1; /* the first look sets it */
+  w->retain_ms = cfg->retain_ms > 0 ? cfg->retain_ms : 0;
   w->db_path = strdup(cfg->db_path);
   w->json_path = cfg->json_path != NULL ? strdup(cfg->json_path) : NULL;
   w->ring = malloc(w->cap);
@@ -742,6 +865,16 @@ fail_sync:
 fail_free:
   free_writer(w);
   return rc;
+}
+
+void store_writer_reopen(struct store_writer *w)
+{
+  if (w == NULL)
+    return;
+  pthread_mutex_lock(&w->mu);
+  w->reopen = 1;
+  pthread_cond_signal(&w->cond);
+  pthread_mutex_unlock(&w->mu);
 }
 
 void store_writer_close(struct store_writer **wp)

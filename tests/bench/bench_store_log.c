@@ -8,7 +8,7 @@
  *   build/tests/bench_store_log [RECORDS] [DIR] [BATCH]
  *
  * One producer thread submits RECORDS internal-upgrade hops to a writer
- * on a fresh store in DIR (default $TMPDIR or /tmp), over HOSTS distinct
+ * on a fresh store in DIR (default $TMPDIR or /tmp), over BENCH_HOSTS distinct
  * hosts, as fast as the ring takes them (a full ring makes it wait 0.2 ms
  * and retry, so nothing is dropped); then the writer is closed
  * (everything committed). BATCH: the writer's batch_max (default: the
@@ -22,17 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_hops.h"
 #include "store.h"
 #include "store_writer.h"
 
 #define DEFAULT_RECORDS 500000L
 #define MAX_RECORDS     100000000L
-#define HOSTS           1000
 #define MAX_BATCH       1000000L
 #define PATH_MAX_BENCH  512
-#define TEXT_MAX        256
 #define US_PER_S        1e6
-#define FULL_WAIT_NS    200000L /* a full ring: let the writer catch up */
 
 static double seconds(void)
 {
@@ -51,57 +49,11 @@ static double cpu_seconds(void)
          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / US_PER_S;
 }
 
-static int64_t wall_ms(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static long full_waits;
-
-static void full_wait(void)
-{
-  struct timespec ts = { 0, FULL_WAIT_NS };
-
-  full_waits++;
-  nanosleep(&ts, NULL);
-}
-
-/* Submits one record, waiting while the ring is full. */
-static void submit_hop(struct store_writer *w, const struct store_hop *h)
-{
-  while (store_writer_hop(w, h) == STORE_EFULL)
-    full_wait();
-}
 
 static void run(struct store_writer *w, long n)
 {
-  char host[TEXT_MAX / 2], url[TEXT_MAX], loc[TEXT_MAX];
-  struct store_hop h = { 0 };
-  long i;
-
-  h.client = "127.0.0.1";
-  h.user_agent = "wrk";
-  h.method = "GET";
-  h.http_version = "HTTP/1.1";
-  h.status = 307;
-  h.reason = "Internal Redirect";
-  h.kind = STORE_HOP_UPGRADE;
-  h.policy_source = HSTS_SOURCE_BUILTIN;
-  h.policy_host = "dev";
-  h.include_subdomains = 1;
-  for (i = 0; i < n; i++) {
-    snprintf(host, sizeof(host), "host%ld.dev", i % HOSTS);
-    snprintf(url, sizeof(url), "http://%s/path/%ld", host, i);
-    snprintf(loc, sizeof(loc), "https://%s/path/%ld", host, i);
-    h.time_ms = wall_ms();
-    h.request_id = (uint64_t)i + 1;
-    h.url = url;
-    h.location = loc;
-    submit_hop(w, &h);
-  }
+  bench_submit_hops(w, n, 0, 0, &full_waits);
 }
 
 int main(int argc, char **argv)
@@ -109,7 +61,7 @@ int main(int argc, char **argv)
   const char *dir = getenv("TMPDIR");
   struct store_writer_config cfg = { 0 };
   struct store_writer *w = NULL;
-  char db[PATH_MAX_BENCH], err[STORE_ERRMSG_MAX], side[PATH_MAX_BENCH + 8];
+  char db[PATH_MAX_BENCH], err[STORE_ERRMSG_MAX];
   long n = DEFAULT_RECORDS;
   double t0, c0, wall, cpu;
   char *end;
@@ -150,10 +102,6 @@ int main(int argc, char **argv)
          "full %ld times\n",
          n, wall, (double)n / wall, cpu, cpu * US_PER_S / (double)n,
          full_waits);
-  unlink(db);
-  snprintf(side, sizeof(side), "%s-wal", db);
-  unlink(side);
-  snprintf(side, sizeof(side), "%s-shm", db);
-  unlink(side);
+  bench_remove_store(db);
   return EXIT_SUCCESS;
 }

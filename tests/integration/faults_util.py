@@ -3,7 +3,9 @@
 Standard library only, on top of harness.py:
 
 - status(p): the proxy's status page rows as a dict (numbers as int).
-- MountNS: a private mount namespace holding a small tmpfs, kept alive by
+- fill_disk(path): a filler file that takes every free byte.
+- MountNS: a private mount namespace holding a small tmpfs (or a
+  read-only bind mount of a folder), kept alive by
   a `sleep` process; programs run in it through nsenter (wrapper()), the
   test reaches its files through /proc/PID/root (path()) and queries a
   store in it with a Python run inside it (query(): SQLite resolves
@@ -16,6 +18,7 @@ Each class skips the test (unittest.SkipTest) when the machine cannot
 do it, saying why.
 """
 
+import errno
 import json
 import os
 import re
@@ -48,6 +51,21 @@ def status(p):
             for k, v in STATUS_ROW_RE.findall(body)}
 
 
+def fill_disk(path):
+    """Creates path and writes until not even a byte fits."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        for block in (H.BLOCK, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * block)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+    finally:
+        os.close(fd)
+
+
 def need_root_tools(*tools):
     if os.geteuid() != 0:
         raise unittest.SkipTest("needs root (mount namespaces, tmpfs)")
@@ -58,22 +76,30 @@ def need_root_tools(*tools):
 
 class MountNS:
     """A tmpfs of size_mb at self.dir, visible only in a new mount
-    namespace held open by a sleeping process until close()."""
+    namespace held open by a sleeping process until close(). With
+    ro_bind=SRC instead: SRC bind-mounted read-only at self.dir (a copy
+    on read-only media)."""
 
-    def __init__(self, case, size_mb):
+    def __init__(self, case, size_mb, ro_bind=None):
         need_root_tools("unshare", "nsenter", "mount")
         self.dir = tempfile.mkdtemp(prefix="ns-", dir=case.tmp)
-        script = ('mount -t tmpfs -o size=%dm tmpfs "$0" && echo ready && '
-                  'exec sleep 3600' % size_mb)
+        mount = 'mount -t tmpfs -o size=%dm tmpfs "$0"' % size_mb
+        if ro_bind is not None:
+            mount = ('mount --bind "$1" "$0" && '
+                     'mount -o remount,bind,ro "$0"')
+        script = mount + ' && echo ready && exec sleep 3600'
         self.proc = subprocess.Popen(
             ["unshare", "-m", "--propagation", "private", "sh", "-c", script,
-             self.dir], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE)
+             self.dir, ro_bind or ""], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         case.addCleanup(self.close)
         if self.proc.stdout.readline() != b"ready\n":
             err = self.proc.stderr.read().decode("utf-8", "replace")
-            raise unittest.SkipTest("cannot mount a tmpfs in a private "
-                                    "mount namespace: %s" % err.strip())
+            raise unittest.SkipTest("cannot mount %s in a private "
+                                    "mount namespace: %s"
+                                    % ("a tmpfs" if ro_bind is None
+                                       else "a read-only bind",
+                                       err.strip()))
 
     def wrapper(self):
         return ["nsenter", "-t", str(self.proc.pid), "-m", "--"]

@@ -309,27 +309,13 @@ class StoreFaults(H.ProxyTestCase):
         H.wait_until(lambda: len(stored()) == len(urls), WAIT_S,
                      what="the warm-up hops")
         filler = ns.path("filler")
-        self.fill(filler)
+        F.fill_disk(filler)
         urls += self.fail_while(p, db, "database or disk is full", stored)
         os.unlink(filler)
         self.caught_up(p, db, urls, stored)
         self.assert_reported_once(p, db, "database or disk is full")
         self.assertEqual(ns.query(db, "PRAGMA integrity_check"), [("ok",)])
         p.stop()
-
-    @staticmethod
-    def fill(path):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            for block in (H.BLOCK, 4096, 1):  # until not even a byte fits
-                try:
-                    while True:
-                        os.write(fd, b"\0" * block)
-                except OSError as e:
-                    if e.errno != errno.ENOSPC:
-                        raise
-        finally:
-            os.close(fd)
 
     def test_read_only_disk(self):
         ns = F.MountNS(self, 4)

@@ -301,10 +301,18 @@ int cmd_audit(int argc, char **argv, const struct cli_globals *g)
   rc = parse_args(argc, argv, &o, now);
   if (rc >= 0)
     return rc;
-  rc = cli_store_open_existing(g, WHAT, &s);
+  rc = cli_store_open_several(g, WHAT, &s); /* several --db: as one */
   if (rc != CLI_EXIT_OK)
     return rc;
+  err = store_attached(s) > 0 ? store_merge_attached(s) : STORE_OK;
+  if (err != STORE_OK) {
+    rc = cli_store_error(WHAT, s, err);
+    store_close(&s);
+    return rc;
+  }
   err = cmd_audit__build(s, &o.w, now / HSTS_MS_PER_S, &r);
+  for (r.nstores = 0; r.nstores <= store_attached(s); r.nstores++)
+    r.stores[r.nstores] = store_attached_path(s, r.nstores);
   if (err != STORE_OK)
     rc = build_error(s, err);
   else

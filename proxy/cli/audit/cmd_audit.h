@@ -261,6 +261,10 @@ struct cmd_audit_report {
   struct store_audit_window window;
   struct store_list_info list;
   struct store_audit_meta meta;
+  /* --db given several times: the stores read as one (not owned: valid
+   * while the store is open); nstores 1 for one store. */
+  const char *stores[STORE_ATTACH_MAX + 1];
+  int nstores;
   const char *psl_file; /* static: the PSL libpsl was built with, or NULL */
   int64_t psl_time;     /* its file time (Unix s); 0 unknown */
   struct cmd_audit_host *hosts; /* owned; worst first once built */

@@ -128,6 +128,16 @@ size_t cmd_audit__provenance(const struct cmd_audit_report *r,
   char now[CLI_TIME_MAX];
   size_t n = 0;
 
+  if (r->nstores > 1) {
+    size_t len = (size_t)snprintf(out[n].value, sizeof(out[n].value),
+                                  "%d read as one:", r->nstores);
+    int k;
+
+    for (k = 0; k < r->nstores && len < sizeof(out[n].value); k++)
+      len += (size_t)snprintf(out[n].value + len, sizeof(out[n].value) - len,
+                              " %s", r->stores[k]);
+    out[n++].key = "stores";
+  }
   window_row(r, out[n].value, sizeof(out[n].value));
   out[n++].key = "window";
   list_row(&r->list, out[n].value, sizeof(out[n].value));

@@ -162,6 +162,15 @@ static void json_provenance(struct cli_json *j,
 
   cli_json_key(j, "provenance");
   cli_json_object_begin(j);
+  if (r->nstores > 1) { /* several --db, read as one */
+    int k;
+
+    cli_json_key(j, "stores");
+    cli_json_array_begin(j);
+    for (k = 0; k < r->nstores; k++)
+      cli_json_string(j, r->stores[k]);
+    cli_json_array_end(j);
+  }
   json_list(j, &r->list);
   cli_json_key(j, "public_suffix_list");
   cli_json_object_begin(j);

@@ -292,7 +292,9 @@ int cmd_log(int argc, char **argv, const struct cli_globals *g)
   rc = parse_args(argc, argv, &lo);
   if (rc >= 0)
     return rc;
-  rc = cli_store_open_existing(g, WHAT, &s);
+  if (lo.follow && g->ndb > 1)
+    return usage_error("%s: several stores cannot be followed", "--follow");
+  rc = cli_store_open_several(g, WHAT, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
   memset(&out, 0, sizeof(out));

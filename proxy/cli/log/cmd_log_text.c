@@ -161,6 +161,10 @@ void cmd_log__text_row(struct cmd_log__out *o, const struct store_log_row *r)
   cmd_log__safe(f, why);
   if (intercepted(r))
     fputs(" (intercepted)", f);
+  if (r->store != NULL) { /* several stores: whose hop */
+    fputs("  store ", f);
+    cmd_log__safe(f, r->store);
+  }
   fprintf(f, "%s\n", cli_out_color(&o->o, CLI_COLOR_RESET));
 }
 
@@ -178,6 +182,10 @@ static void chain_header(struct cmd_log__out *o, const struct store_log_row *r)
   if (intercepted(r))
     fputs(" (intercepted)", f);
   fprintf(f, "  %s  chain %s", t, r->chain_id);
+  if (r->store != NULL) {
+    fputs("  store ", f);
+    cmd_log__safe(f, r->store);
+  }
   if (r->chain_hops > 0)
     fprintf(f, ", %" PRId64 " hop%s", r->chain_hops,
             r->chain_hops == 1 ? "" : "s");

@@ -380,7 +380,7 @@ static int do_list(int argc, char **argv, const struct cli_globals *g)
       return cmd_policy__usage_error(what, "--source must be learned, "
                                            "manual, preload or builtin");
   }
-  rc = cli_store_open(g, what, 0, &s);
+  rc = cli_store_open_reader(g, what, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
   memset(&w, 0, sizeof(w));
@@ -442,7 +442,7 @@ static int do_export(int argc, char **argv, const struct cli_globals *g)
       strcmp(o.format, "json") != 0)
     return cmd_policy__usage_error(what, "--format must be curl or json");
   json = o.format != NULL && strcmp(o.format, "json") == 0;
-  rc = cli_store_open(g, what, 0, &s);
+  rc = cli_store_open_reader(g, what, &s);
   if (rc != CLI_EXIT_OK)
     return rc;
   err = json ? export_json(s, now) : store_policy_export_curl(s, stdout, now);

@@ -106,7 +106,7 @@ static int lookup(const struct cli_globals *g, struct answer *a)
 {
   struct hsts_index *st = NULL, *dy = NULL;
   struct store *s;
-  int rc = cli_store_open(g, WHAT, 0, &s), err;
+  int rc = cli_store_open_reader(g, WHAT, &s), err;
 
   if (rc != CLI_EXIT_OK)
     return rc;
