@@ -84,6 +84,24 @@ def wait_for_port(port, host="127.0.0.1", timeout=10.0):
     wait_until(ok, timeout, what="port %s:%d" % (host, port))
 
 
+def close_listener(listener, thread):
+    """Closes a listening socket whose accept loop runs in thread (which
+    returns on OSError). shutdown() first wakes an accept() blocked on it
+    (EINVAL) and the thread is joined: a bare close() leaves the thread
+    blocked in accept() on the socket, and when a signal (the SIGCHLD of
+    any subprocess) restarts that call, the kernel looks the descriptor
+    up again - by then the number of the next test's listener, whose
+    connections the stopped server would take and drop unanswered."""
+    try:
+        listener.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    thread.join(IO_TIMEOUT)
+    if thread.is_alive():
+        raise AssertionError("an accept loop did not stop")
+    listener.close()
+
+
 def refused_port():
     """A socket bound to 127.0.0.1:0 but not listening: connecting to its
     port is refused, and the port stays ours while the socket lives."""
@@ -431,10 +449,7 @@ class Origin:
 
     def close(self):
         self.stopping.set()
-        try:
-            self.listener.close()
-        except OSError:
-            pass
+        close_listener(self.listener, self.thread)
         with self.lock:
             socks = list(self.socks)
         for s in socks:
@@ -723,7 +738,8 @@ class EchoServer:
         self.lock = threading.Lock()
         self.conns = []
         self.stopping = threading.Event()
-        threading.Thread(target=self._loop, daemon=True).start()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
 
     def conn_count(self):
         with self.lock:
@@ -764,10 +780,7 @@ class EchoServer:
                 pass
 
     def close(self):
-        try:
-            self.listener.close()
-        except OSError:
-            pass
+        close_listener(self.listener, self.thread)
 
 
 # ---------------------------------------------------------------------------

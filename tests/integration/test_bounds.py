@@ -149,7 +149,7 @@ class SinkOrigin:
                      b"Connection: close\r\n\r\n%s" % (len(body), body))
 
     def close(self):
-        self.lsock.close()
+        H.close_listener(self.lsock, self.thread)
 
 
 class HeldOrigin:

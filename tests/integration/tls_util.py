@@ -22,8 +22,8 @@ import subprocess
 import threading
 import time
 
-from harness import (IO_TIMEOUT, Origin, clean_env, proxy_bin,  # noqa: F401
-                     server_ssl_context)
+from harness import (IO_TIMEOUT, Origin, clean_env,  # noqa: F401
+                     close_listener, proxy_bin, server_ssl_context)
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:",
                      "ERROR: LeakSanitizer", "SUMMARY: UndefinedBehavior")
@@ -75,7 +75,8 @@ class SilentServer:
         self.port = self.listener.getsockname()[1]
         self.conns = []
         self.lock = threading.Lock()
-        threading.Thread(target=self._loop, daemon=True).start()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
 
     def _loop(self):
         while True:
@@ -91,10 +92,7 @@ class SilentServer:
             return len(self.conns)
 
     def close(self):
-        try:
-            self.listener.close()
-        except OSError:
-            pass
+        close_listener(self.listener, self.thread)
         with self.lock:
             for s in self.conns:
                 try:
