@@ -43,6 +43,7 @@ enum {
   OPT_LOG_JSON,
   OPT_ALLOW,
   OPT_AUTH_FILE,
+  OPT_CONSOLE_ALLOW,
   OPT_PRELOAD_REFRESH,
   OPT_PRELOAD_URL,
   OPT_VERBOSE
@@ -80,6 +81,9 @@ static void usage(FILE *f)
       "  --auth-file FILE       Basic proxy authentication from an\n"
       "                         htpasswd file (user:hash, hashes $5$, $6$,\n"
       "                         $apr1$, {SHA}); re-read on SIGHUP\n"
+      "  --console-allow CIDR   clients that may use the console (/console,\n"
+      "                         /hops, /hsts, /audit, /api/), repeatable;\n"
+      "                         others get 403 (default: loopback only)\n"
       "  --timeout-header S     to receive a request head (default %u)\n"
       "  --timeout-idle S       idle keep-alive, client and origin (default "
       "%u)\n"
@@ -225,6 +229,9 @@ static int apply(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
   case OPT_ALLOW:
     rc = proxy_config_add_allow(cfg, arg, &why);
     break;
+  case OPT_CONSOLE_ALLOW:
+    rc = proxy_config_add_console_allow(cfg, arg, &why);
+    break;
   default:
     slot = number_slot(cfg, opt, &max);
     rc = proxy_parse_uint(arg, 1, max, slot, &why);
@@ -297,6 +304,12 @@ static int check_before_start(struct proxy_config *cfg)
   return 0;
 }
 
+/* The console's reports come from the same renderers as the CLI's. */
+static const struct proxy_console_ops console_ops = {
+  .policy_json = cmd_policy_console_json,
+  .audit_html = cmd_audit_console_html,
+};
+
 int cmd_run(int argc, char **argv, const struct cli_globals *g)
 {
   static const struct option opts[] = {
@@ -315,6 +328,7 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     { "log-json", required_argument, NULL, OPT_LOG_JSON },
     { "allow", required_argument, NULL, OPT_ALLOW },
     { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
+    { "console-allow", required_argument, NULL, OPT_CONSOLE_ALLOW },
     { "preload-refresh", required_argument, NULL, OPT_PRELOAD_REFRESH },
     { "preload-url", required_argument, NULL, OPT_PRELOAD_URL },
     { "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -350,6 +364,7 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     return CLI_EXIT_FAIL;
   }
   cfg.db_path = db_path;
+  cfg.console_ops = &console_ops;
   rc = proxy_run(&cfg, &err);
   proxy_auth_close(&cfg.auth);
   if (rc < 0) {

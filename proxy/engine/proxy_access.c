@@ -104,19 +104,27 @@ static int parse_cidr(const char *arg, struct proxy_cidr *out, const char **why)
   return 0;
 }
 
-int proxy_config_add_allow(struct proxy_config *cfg, const char *arg,
-                           const char **why)
+/* Appends arg to a list of at most PROXY_MAX_ALLOW networks. */
+static int add_cidr(struct proxy_cidr *list, size_t *n, const char *arg,
+                    const char *full, const char **why)
 {
   struct proxy_cidr c;
 
-  if (cfg->nallow >= PROXY_MAX_ALLOW) {
-    *why = "too many --allow networks";
+  if (*n >= PROXY_MAX_ALLOW) {
+    *why = full;
     return -1;
   }
   if (parse_cidr(arg, &c, why) < 0)
     return -1;
-  cfg->allow[cfg->nallow++] = c;
+  list[(*n)++] = c;
   return 0;
+}
+
+int proxy_config_add_allow(struct proxy_config *cfg, const char *arg,
+                           const char **why)
+{
+  return add_cidr(cfg->allow, &cfg->nallow, arg, "too many --allow networks",
+                  why);
 }
 
 /*
@@ -150,18 +158,31 @@ static int is_loopback(const unsigned char *a, size_t len)
   return len == V6_LEN && memcmp(a, v6_loopback, V6_LEN) == 0;
 }
 
+int proxy_config_add_console_allow(struct proxy_config *cfg, const char *arg,
+                                   const char **why)
+{
+  return add_cidr(cfg->console_allow, &cfg->nconsole_allow, arg,
+                  "too many --console-allow networks", why);
+}
+
 int proxy__access_allowed(const struct proxy_config *cfg,
                           const struct sockaddr *sa)
+{
+  return proxy__cidr_allowed(cfg->allow, cfg->nallow, sa);
+}
+
+int proxy__cidr_allowed(const struct proxy_cidr *list, size_t n,
+                        const struct sockaddr *sa)
 {
   unsigned char a[V6_LEN];
   size_t len = addr_bytes(sa, a), i;
 
   if (len == 0)
     return 0;
-  if (cfg->nallow == 0)
+  if (n == 0)
     return is_loopback(a, len);
-  for (i = 0; i < cfg->nallow; i++) {
-    const struct proxy_cidr *c = &cfg->allow[i];
+  for (i = 0; i < n; i++) {
+    const struct proxy_cidr *c = &list[i];
 
     if ((c->v6 ? V6_LEN : V4_LEN) == len && prefix_match(a, c->addr, c->prefix))
       return 1;

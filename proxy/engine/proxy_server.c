@@ -32,6 +32,7 @@
 
 #include "proxy_auth.h"
 #include "proxy_hsts.h"
+#include "proxy_console.h"
 #include "proxy_learn.h"
 #include "proxy_refresh.h"
 #include "proxy_log.h"
@@ -192,6 +193,7 @@ static void on_worker_done(uv_async_t *a)
     proxy__hsts_sweep(s);
     proxy__learn_stop(s);
     proxy__refresh_stop(s);
+    proxy__console_stop(s);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
@@ -304,6 +306,8 @@ static int serve(struct proxy_server *s, uv_os_sock_t *fds,
     err = main_loop_open(s, e);
   if (err == 0)
     err = proxy__learn_open(s, e); /* --ca-file, probes */
+  if (err == 0)
+    err = proxy__console_start(s, e); /* publishes the console's edits */
   if (err < 0)
     return err;
   err = start_workers(s, fds, nlisten, e);
@@ -331,6 +335,8 @@ static int writer_open(struct proxy_server *s, struct proxy_error *e)
   wc.db_path = s->cfg->db_path;
   wc.json_path = s->cfg->log_json;
   wc.batch_ms = STORE_WRITER_BATCH_MS;
+  wc.on_hop = proxy__console_feed_push; /* the console's live hops */
+  wc.on_hop_arg = s->console;
   rc = store_writer_open(&wc, &s->writer, e->why, sizeof(e->why));
   if (rc != STORE_OK) {
     snprintf(e->what, sizeof(e->what), "hop log");
@@ -347,6 +353,8 @@ static int store_side_open(struct proxy_server *s, struct proxy_error *e)
   if (s->cfg->db_path == NULL)
     return fail_with(e, UV_EINVAL, "store", "no database path given");
   err = proxy__hsts_open(s, e);
+  if (err == 0)
+    err = proxy__console_open(s, e);
   if (err == 0)
     err = writer_open(s, e);
   if (err == 0)
@@ -385,6 +393,7 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
   proxy__refresh_free(s);
   proxy__learn_close(s);
   store_writer_close_stats(&s->writer, &ws); /* commits what was queued */
+  proxy__console_close(s);                   /* the writer fed it */
   if (err == 0)
     fprintf(stderr, "hstsproxy: stopped (%llu hop records committed)\n",
             (unsigned long long)ws.hops_written);

@@ -24,6 +24,7 @@
 #include "proxy_net.h"
 
 struct proxy_conn;
+struct proxy_console;
 struct proxy_upstream;
 struct proxy_learn;
 struct proxy_learn_worker;
@@ -119,6 +120,8 @@ struct proxy_server {
   int signals;     /* SIGINT/SIGTERM seen */
   /* owned: the preload list's refresh (proxy_refresh.c), or NULL */
   struct proxy_refresh *refresh;
+  /* owned: the console's token, live feed and edits (proxy_console.h) */
+  struct proxy_console *console;
 };
 
 /* ---- proxy_worker.c ---- */
@@ -149,6 +152,9 @@ void proxy__announce(FILE *f, const char *const *addrs, size_t naddrs,
  * when it is empty; IPv4-mapped IPv6 compared as IPv4. Returns 1 or 0. */
 int proxy__access_allowed(const struct proxy_config *cfg,
                           const struct sockaddr *sa);
+/* The same rule for any CIDR list (none: loopback only). */
+int proxy__cidr_allowed(const struct proxy_cidr *list, size_t n,
+                        const struct sockaddr *sa);
 /* Logs a refused client (client: its address text), rate-limited. */
 void proxy__access_denied(struct proxy_server *s, const char *client);
 

@@ -24,6 +24,8 @@
 #define PROXY_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "proxy_limits.h"
@@ -47,12 +49,27 @@ struct proxy_cidr {
 struct proxy_store_counts {
   const char *preload_name; /* active list name, or NULL: "none" */
   size_t preload_hosts;
-  size_t learned; /* live learned policies */
-  size_t manual;  /* live manual policies */
+  size_t learned;         /* live learned policies */
+  size_t manual;          /* live manual policies */
   int preload_stale_days; /* the list's age past 70 days (stale), or 0 */
 };
 
 struct proxy_auth; /* proxy_auth.c: the users of --auth-file */
+
+/*
+ * The console's store work that the CLI provides (proxy_console_api.c
+ * calls it on the thread pool), so that each report has one renderer:
+ * `policy query --json` for host, and the audit's HTML report for the
+ * window [since_ms, until_ms). Each opens the store at db_path read-only,
+ * writes to f and returns 0; 1 when the input is at fault (a 400: err
+ * says why); -1 when the store failed (err names the file and cause).
+ */
+struct proxy_console_ops {
+  int (*policy_json)(const char *db_path, const char *host, FILE *f, char *err,
+                     size_t errsz);
+  int (*audit_html)(const char *db_path, int64_t since_ms, int64_t until_ms,
+                    FILE *f, char *err, size_t errsz);
+};
 
 struct proxy_config {
   struct sockaddr_storage listen[PROXY_MAX_LISTEN]; /* port 0: ephemeral */
@@ -75,12 +92,18 @@ struct proxy_config {
   int no_probe;         /* --probe off: never probe hosts (proxy_learn.c) */
   struct proxy_cidr allow[PROXY_MAX_ALLOW]; /* none: loopback only */
   size_t nallow;
-  const char *auth_file; /* --auth-file: NULL none (not owned) */
+  const char *auth_file;   /* --auth-file: NULL none (not owned) */
   struct proxy_auth *auth; /* its users (proxy_auth_open), or NULL */
   /* proxy_refresh.c: --preload-refresh (0: off) and --preload-url (NULL:
    * PROXY_PRELOAD_URL_DEFAULT, not owned). */
   uint64_t preload_refresh_ms;
   const char *preload_url;
+  /* The console (proxy_console.c): --console-allow CIDRs (none: loopback
+   * only) and the CLI's renderers (NULL: the console has no policy query
+   * nor audit report). */
+  struct proxy_cidr console_allow[PROXY_MAX_ALLOW];
+  size_t nconsole_allow;
+  const struct proxy_console_ops *console_ops;
 };
 
 /* Chromium's list as gitiles serves it (base64 with ?format=TEXT). */
@@ -126,6 +149,9 @@ int proxy_config_set_connect_ports(struct proxy_config *cfg, const char *arg,
  */
 int proxy_config_add_allow(struct proxy_config *cfg, const char *arg,
                            const char **why);
+/* The same for --console-allow: who may use the console. */
+int proxy_config_add_console_allow(struct proxy_config *cfg, const char *arg,
+                                   const char **why);
 int proxy_config_check_open(const struct proxy_config *cfg,
                             struct proxy_error *err);
 

@@ -103,6 +103,11 @@ struct store_traffic {
   unsigned port; /* CONNECT: the port asked for; else ignored */
 };
 
+/* A listener of committed hops (store_writer_config.on_hop): called on
+ * the writer thread, after each commit, once per hop with its `hop_json`
+ * text (NUL-terminated, valid during the call). It must not block. */
+typedef void (*store_writer_hop_cb)(const char *json, size_t len, void *arg);
+
 struct store_writer_config {
   const char *db_path;   /* the store (opened, created and migrated) */
   const char *json_path; /* NULL: none; "-": stdout; else appended to */
@@ -112,6 +117,8 @@ struct store_writer_config {
   unsigned busy_ms;      /* 0: STORE_BUSY_TIMEOUT_MS */
   unsigned retry_ms;     /* 0: STORE_WRITER_RETRY_MS */
   FILE *errors;          /* NULL: stderr; where write failures are reported */
+  store_writer_hop_cb on_hop; /* NULL: none; the console's live feed */
+  void *on_hop_arg;
 };
 
 struct store_writer_stats {

@@ -115,6 +115,10 @@ int store__log_open(const char *db_path, unsigned busy_ms, FILE *json,
 /* DESTRUCTOR. NULL accepted; sets *lg to NULL. */
 void store__log_close(struct store__log **lg);
 
+/* Each committed hop's JSON text also goes to cb (NULL: none). */
+void store__log_on_hop(struct store__log *lg, store_writer_hop_cb cb,
+                       void *arg);
+
 /*
  * Writes the `n` records at `recs` (linear, aligned) in one transaction,
  * with the writer's counters `st`. Assigns chains to hops that have none

@@ -678,6 +678,7 @@ int store_writer_open(const struct store_writer_config *cfg,
                          errsz);
   if (rc != STORE_OK)
     goto fail_free;
+  store__log_on_hop(w->log, cfg->on_hop, cfg->on_hop_arg);
   rc = init_sync(w, err, errsz);
   if (rc != STORE_OK)
     goto fail_free;
