@@ -27,10 +27,7 @@
 struct proxy_conn;
 struct proxy_server;
 
-#define PROXY_CONSOLE_TOKEN_BYTES 32   /* the CSRF token: 64 hex digits */
-#define PROXY_CONSOLE_FEED_SLOTS  1024 /* hops kept for slow streams */
-#define PROXY_CONSOLE_EDITS_MAX   64   /* policy edits waiting to publish */
-#define PROXY_CONSOLE_JSON_TYPE   "application/json"
+#define PROXY_CONSOLE_JSON_TYPE "application/json"
 
 /* A policy added (del 0) or deleted on the console, for the main thread. */
 struct proxy_console_edit {

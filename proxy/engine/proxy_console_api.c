@@ -35,17 +35,12 @@
 #include "store_log_read.h"
 #include "store_policy.h"
 
-#define PROXY_CONSOLE_JOBS_MAX     32
-#define PROXY_CONSOLE_BODY_MAX     4096
-#define PROXY_CONSOLE_PUBLISH_MS   2000u
-#define PROXY_CONSOLE_HOPS_DEFAULT 100u
-#define PROXY_CONSOLE_HOPS_MAX     5000u
-#define NS_PER_MS                  1000000u
-#define WAIT_STEP_MS               1u
-#define PARAM_MAX                  512
-#define JOB_ERR_MAX                512
-#define MS_PER_DAY                 (86400LL * 1000)
-#define AUDIT_DAYS_DEFAULT         7
+#define NS_PER_MS          1000000u
+#define WAIT_STEP_MS       1u
+#define PARAM_MAX          512
+#define JOB_ERR_MAX        512
+#define MS_PER_DAY         (86400LL * 1000)
+#define AUDIT_DAYS_DEFAULT 7
 #define AUDIT_CSP                                                  \
   "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" \
   "Content-Security-Policy: default-src 'none'; style-src "        \

@@ -30,12 +30,9 @@
 #include "proxy_console.h"
 #include "proxy_server.h"
 
-#define PROXY_CONSOLE_POLL_MS      150u
-#define PROXY_CONSOLE_PING_MS      15000u
-#define PROXY_CONSOLE_STREAM_CHUNK (256u * 1024u)
-#define EVENT_HOP                  "event: hop\ndata: "
-#define EVENT_END                  "\n\n"
-#define EVENT_DROPPED_MAX          64
+#define EVENT_HOP         "event: hop\ndata: "
+#define EVENT_END         "\n\n"
+#define EVENT_DROPPED_MAX 64
 
 static const char stream_head[] =
     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
