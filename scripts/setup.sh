@@ -13,7 +13,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-"$top/build"}
 
 # Build and run-time needs, then what the tests drive the proxy with
-# (chromium: the headless browser of tests/integration/test_browser_*.py;
+# (chromium: the headless browser of tests/integration/test_browser_*.py
+# and test_console_browser.py;
 # strace: the failing disk writes of tests/integration/test_store_faults.py;
 # nftables: the redirects of tests/integration/test_intercept.py;
 # python3-prometheus-client: the /metrics parser of test_metrics.py;

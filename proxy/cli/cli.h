@@ -147,4 +147,11 @@ int cmd_reload(int argc, char **argv, const struct cli_globals *g);
 int cmd_store(int argc, char **argv, const struct cli_globals *g);
 int cmd_prune(int argc, char **argv, const struct cli_globals *g);
 
+/* The renderers the console calls (struct proxy_console_ops in proxy.h):
+ * `policy query --json` and the audit's HTML report, for a store path. */
+int cmd_policy_console_json(const char *db_path, const char *host, FILE *f,
+                            char *err, size_t errsz);
+int cmd_audit_console_html(const char *db_path, int64_t since_ms,
+                           int64_t until_ms, FILE *f, char *err, size_t errsz);
+
 #endif /* CLI_H */

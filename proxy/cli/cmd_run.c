@@ -53,6 +53,7 @@ enum {
   OPT_LOG_JSON,
   OPT_ALLOW,
   OPT_AUTH_FILE,
+  OPT_CONSOLE_ALLOW,
   OPT_PRELOAD_REFRESH,
   OPT_PRELOAD_URL,
   OPT_VERBOSE,
@@ -89,6 +90,7 @@ static const struct option run_opts[] = {
   { "log-json", required_argument, NULL, OPT_LOG_JSON },
   { "allow", required_argument, NULL, OPT_ALLOW },
   { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
+  { "console-allow", required_argument, NULL, OPT_CONSOLE_ALLOW },
   { "preload-refresh", required_argument, NULL, OPT_PRELOAD_REFRESH },
   { "preload-url", required_argument, NULL, OPT_PRELOAD_URL },
   { "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -143,6 +145,9 @@ static void usage(FILE *f)
       "  --auth-file FILE       Basic proxy authentication from an\n"
       "                         htpasswd file (user:hash, hashes $5$, $6$,\n"
       "                         $apr1$, {SHA}); re-read on SIGHUP\n"
+      "  --console-allow CIDR   clients that may use the console (/console,\n"
+      "                         /hops, /hsts, /audit, /api/), repeatable;\n"
+      "                         others get 403 (default: loopback only)\n"
       "  --timeout-header S     to receive a request head (default %u)\n"
       "  --timeout-idle S       idle keep-alive, client and origin (default "
       "%u)\n"
@@ -403,6 +408,9 @@ static int apply(struct cli_cmd *cmd, struct proxy_config *cfg, int opt,
   case OPT_UPSTREAM_NO_PROXY:
     rc = proxy_config_set_no_proxy(cfg, arg, &why);
     break;
+  case OPT_CONSOLE_ALLOW:
+    rc = proxy_config_add_console_allow(cfg, arg, &why);
+    break;
   default:
     slot = number_slot(cfg, opt, &max);
     rc = proxy_parse_uint(arg, 1, max, slot, &why);
@@ -468,6 +476,8 @@ static void forget_file_values(struct proxy_config *cfg, int val)
     cfg->nintercept = 0;
   else if (val == OPT_INTERCEPT_TLS)
     cfg->nintercept_tls = 0;
+  else if (val == OPT_CONSOLE_ALLOW)
+    cfg->nconsole_allow = 0;
 }
 
 /* Collects the command line (--config and --check-config noted). */
@@ -618,6 +628,12 @@ static int check_before_start(struct proxy_config *cfg,
   return 0;
 }
 
+/* The console's reports come from the same renderers as the CLI's. */
+static const struct proxy_console_ops console_ops = {
+  .policy_json = cmd_policy_console_json,
+  .audit_html = cmd_audit_console_html,
+};
+
 int cmd_run(int argc, char **argv, const struct cli_globals *g)
 {
   static struct proxy_config cfg; /* large; one run per process */
@@ -644,6 +660,7 @@ int cmd_run(int argc, char **argv, const struct cli_globals *g)
     rc = cli_out_finish(WHAT);
   } else if (rc == CLI_EXIT_OK) {
     cfg.db_path = db_path;
+    cfg.console_ops = &console_ops;
     if (proxy_run(&cfg, &err) < 0) {
       cli_error(WHAT, "%s: %s", err.what, err.why);
       rc = CLI_EXIT_FAIL;

@@ -103,19 +103,27 @@ int proxy__cidr_parse(const char *arg, struct proxy_cidr *out, const char **why)
   return 0;
 }
 
-int proxy_config_add_allow(struct proxy_config *cfg, const char *arg,
-                           const char **why)
+/* Appends arg to a list of at most PROXY_MAX_ALLOW networks. */
+static int add_cidr(struct proxy_cidr *list, size_t *n, const char *arg,
+                    const char *full, const char **why)
 {
   struct proxy_cidr c;
 
-  if (cfg->nallow >= PROXY_MAX_ALLOW) {
-    *why = "too many --allow networks";
+  if (*n >= PROXY_MAX_ALLOW) {
+    *why = full;
     return -1;
   }
   if (proxy__cidr_parse(arg, &c, why) < 0)
     return -1;
-  cfg->allow[cfg->nallow++] = c;
+  list[(*n)++] = c;
   return 0;
+}
+
+int proxy_config_add_allow(struct proxy_config *cfg, const char *arg,
+                           const char **why)
+{
+  return add_cidr(cfg->allow, &cfg->nallow, arg, "too many --allow networks",
+                  why);
 }
 
 /*
@@ -149,6 +157,13 @@ static int is_loopback(const unsigned char *a, size_t len)
   return len == V6_LEN && memcmp(a, v6_loopback, V6_LEN) == 0;
 }
 
+int proxy_config_add_console_allow(struct proxy_config *cfg, const char *arg,
+                                   const char **why)
+{
+  return add_cidr(cfg->console_allow, &cfg->nconsole_allow, arg,
+                  "too many --console-allow networks", why);
+}
+
 int proxy__cidr_match(const struct proxy_cidr *list, size_t n,
                       const struct sockaddr *sa)
 {
@@ -162,6 +177,25 @@ int proxy__cidr_match(const struct proxy_cidr *list, size_t n,
       return 1;
   }
   return 0;
+}
+
+int proxy__cidr_allowed(const struct proxy_cidr *list, size_t n,
+                        const struct sockaddr *sa)
+{
+  unsigned char a[V6_LEN];
+  size_t len = addr_bytes(sa, a);
+
+  if (len == 0)
+    return 0;
+  if (n == 0)
+    return is_loopback(a, len);
+  return proxy__cidr_match(list, n, sa);
+}
+
+int proxy__access_allowed(const struct proxy_config *cfg,
+                          const struct sockaddr *sa)
+{
+  return proxy__cidr_allowed(cfg->allow, cfg->nallow, sa);
 }
 
 /* The first of addrs[0..n) that is not loopback, or NULL. */
@@ -178,19 +212,6 @@ static const struct sockaddr *open_address(const struct sockaddr_storage *addrs,
       return sa;
   }
   return NULL;
-}
-
-int proxy__access_allowed(const struct proxy_config *cfg,
-                          const struct sockaddr *sa)
-{
-  unsigned char a[V6_LEN];
-  size_t len = addr_bytes(sa, a);
-
-  if (len == 0)
-    return 0;
-  if (cfg->nallow == 0)
-    return is_loopback(a, len);
-  return proxy__cidr_match(cfg->allow, cfg->nallow, sa);
 }
 
 int proxy_config_check_open(const struct proxy_config *cfg,

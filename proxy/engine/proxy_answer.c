@@ -37,6 +37,8 @@ const char *proxy__reason(int status)
     return "OK";
   case 400:
     return "Bad Request";
+  case 401:
+    return "Unauthorized";
   case 403:
     return "Forbidden";
   case 404:
@@ -45,6 +47,8 @@ const char *proxy__reason(int status)
     return "Method Not Allowed";
   case 407:
     return "Proxy Authentication Required";
+  case 409:
+    return "Conflict";
   case 408:
     return "Request Timeout";
   case 414:
@@ -257,6 +261,16 @@ void proxy__conn_error(struct proxy_conn *conn, int status, int force_close,
   body[n++] = '\n';
   body[n] = '\0';
   proxy__answer(conn, status, "", TEXT_TYPE, body, (size_t)n, force_close);
+}
+
+void proxy__answer_401(struct proxy_conn *conn)
+{
+  static const char body[] = "authentication required (Basic, realm "
+                             "hstsproxy; the users of --auth-file)\n";
+
+  count_error(conn, 401, "no valid credentials for the console");
+  proxy__answer(conn, 401, "WWW-Authenticate: Basic realm=\"hstsproxy\"\r\n",
+                TEXT_TYPE, body, sizeof(body) - 1, 0);
 }
 
 void proxy__answer_407(struct proxy_conn *conn)

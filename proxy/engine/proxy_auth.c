@@ -29,6 +29,9 @@
  * Proxy-Authorization itself is a hop-by-hop field (proxy_forward.c), never
  * forwarded. Requests for the proxy's own pages (origin-form: the status page,
  * the PAC file) need no credentials: browsers fetch a PAC file without them.
+ * The console (proxy_console.c) does: a browser sees it as an origin, so
+ * its check reads Authorization and refuses with 401 (the same table,
+ * cache and thread-pool check).
  */
 #include <crypt.h>
 #include <errno.h>
@@ -105,6 +108,7 @@ struct proxy_auth_job {
   size_t len;
   unsigned char digest[PROXY_AUTH_DIGEST]; /* of the field's value */
   int ok;
+  int origin; /* the console's Authorization: a refusal is a 401 */
 };
 
 /* Drops one reference; the last frees the table. */
@@ -444,16 +448,16 @@ int proxy__auth_verify(const char *hash, const char *pw, size_t pwlen)
 
 /* ---- the request check ---- */
 
-/* The one Proxy-Authorization field, or NULL (none, or several). */
+/* The one field named name (Proxy-Authorization, or Authorization for
+ * the console), or NULL (none, or several). */
 static const struct http1_field *
-credentials_field(const struct http1_request *r)
+credentials_field(const struct http1_request *r, const char *name)
 {
   const struct http1_field *found = NULL;
   size_t i;
 
   for (i = 0; i < r->nfields; i++) {
-    if (!http1_token_eq(r->fields[i].name, r->fields[i].name_len,
-                        "proxy-authorization"))
+    if (!http1_token_eq(r->fields[i].name, r->fields[i].name_len, name))
       continue;
     if (found != NULL)
       return NULL;
@@ -537,10 +541,20 @@ static void job_free(struct proxy_auth_job *job)
   free(job);
 }
 
+/* 407 for the proxy, 401 for the console (an origin to the browser). */
+static void refuse(struct proxy_conn *conn, int origin)
+{
+  if (origin)
+    proxy__answer_401(conn);
+  else
+    proxy__answer_407(conn);
+}
+
 static void on_check_done(uv_work_t *req, int status)
 {
   struct proxy_auth_job *job = req->data;
   struct proxy_conn *conn = job->conn;
+  int origin;
 
   if (conn == NULL) {
     job_free(job);
@@ -556,8 +570,9 @@ static void on_check_done(uv_work_t *req, int status)
     cb(conn);
     return;
   }
+  origin = job->origin;
   job_free(job);
-  proxy__answer_407(conn);
+  refuse(conn, origin);
 }
 
 /* Queues the check of cred[0..len) for conn; -1 when it cannot (the
@@ -565,7 +580,7 @@ static void on_check_done(uv_work_t *req, int status)
 static int check_queue(struct proxy_conn *conn, struct proxy_auth *a,
                        const char *cred, size_t len,
                        const unsigned char digest[PROXY_AUTH_DIGEST],
-                       proxy__conn_cb cb)
+                       proxy__conn_cb cb, int origin)
 {
   struct proxy_worker *w = conn->worker;
   struct proxy_auth_job *job;
@@ -580,6 +595,7 @@ static int check_queue(struct proxy_conn *conn, struct proxy_auth *a,
   job->cb = cb;
   job->worker = w;
   job->table = table_ref(a);
+  job->origin = origin;
   memcpy(job->cred, cred, len);
   job->len = len;
   memcpy(job->digest, digest, PROXY_AUTH_DIGEST);
@@ -599,7 +615,8 @@ static int check_queue(struct proxy_conn *conn, struct proxy_auth *a,
  * checked here, with one SHA-256 and a constant-time comparison. Anything
  * else well-formed goes to the thread pool (check_queue).
  */
-enum proxy_next proxy__auth_check(struct proxy_conn *conn, proxy__conn_cb cb)
+static enum proxy_next auth_check(struct proxy_conn *conn, proxy__conn_cb cb,
+                                  int origin)
 {
   struct proxy_auth *a = conn->worker->server->cfg->auth;
   const struct http1_field *f;
@@ -608,9 +625,10 @@ enum proxy_next proxy__auth_check(struct proxy_conn *conn, proxy__conn_cb cb)
   ssize_t len;
   int ok, rc;
 
-  if (a == NULL || conn->req.form == HTTP1_FORM_ORIGIN)
+  if (a == NULL || (!origin && conn->req.form == HTTP1_FORM_ORIGIN))
     return PROXY_NEXT;
-  f = credentials_field(&conn->req);
+  f = credentials_field(&conn->req,
+                        origin ? "authorization" : "proxy-authorization");
   if (f == NULL ||
       EVP_Digest(f->value, f->value_len, d, NULL, EVP_sha256(), NULL) != 1)
     goto refuse;
@@ -623,7 +641,7 @@ enum proxy_next proxy__auth_check(struct proxy_conn *conn, proxy__conn_cb cb)
   len = credentials_decode(f, cred);
   if (len < 0)
     goto refuse;
-  rc = check_queue(conn, a, cred, (size_t)len, d, cb);
+  rc = check_queue(conn, a, cred, (size_t)len, d, cb, origin);
   OPENSSL_cleanse(cred, sizeof(cred));
   if (rc == 0)
     return PROXY_PENDING;
@@ -632,7 +650,7 @@ enum proxy_next proxy__auth_check(struct proxy_conn *conn, proxy__conn_cb cb)
                     PROXY_AUTH_JOBS_MAX);
   return PROXY_DONE;
 refuse:
-  proxy__answer_407(conn);
+  refuse(conn, origin);
   return PROXY_DONE;
 }
 
@@ -644,7 +662,11 @@ size_t proxy__auth_user(const struct proxy_conn *conn, char *out, size_t cap)
 
   if (conn->worker->server->cfg->auth == NULL || conn->auth_gen == 0)
     return 0;
-  n = credentials_decode(credentials_field(&conn->req), cred);
+  n = credentials_decode(
+      credentials_field(&conn->req, conn->req.form == HTTP1_FORM_ORIGIN
+                                        ? "authorization" /* the console */
+                                        : "proxy-authorization"),
+      cred);
   if (n < 0)
     return 0;
   len = (size_t)((const char *)memchr(cred, ':', (size_t)n) - cred);
@@ -653,6 +675,17 @@ size_t proxy__auth_user(const struct proxy_conn *conn, char *out, size_t cap)
   memcpy(out, cred, len);
   OPENSSL_cleanse(cred, sizeof(cred));
   return len;
+}
+
+enum proxy_next proxy__auth_check(struct proxy_conn *conn, proxy__conn_cb cb)
+{
+  return auth_check(conn, cb, 0);
+}
+
+enum proxy_next proxy__auth_check_console(struct proxy_conn *conn,
+                                          proxy__conn_cb cb)
+{
+  return auth_check(conn, cb, 1);
 }
 
 void proxy__auth_detach(struct proxy_auth_job *job)

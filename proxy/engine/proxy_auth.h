@@ -24,6 +24,11 @@
  * here, and cb does not run).
  */
 enum proxy_next proxy__auth_check(struct proxy_conn *conn, proxy__conn_cb cb);
+/* The same for the console (proxy_console.c), which a browser talks to as
+ * an origin: the credentials are in Authorization, a refusal is a 401
+ * with WWW-Authenticate; checked for every request, origin-form too. */
+enum proxy_next proxy__auth_check_console(struct proxy_conn *conn,
+                                          proxy__conn_cb cb);
 /* The connection of a check in flight is closing: the check's answer is
  * dropped, and a check still queued is cancelled. */
 void proxy__auth_detach(struct proxy_auth_job *job);

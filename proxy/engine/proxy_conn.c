@@ -27,6 +27,7 @@
  * is read. Admission (--max-conns) is the worker's (proxy_worker.c).
  */
 #include "proxy_conn.h"
+#include "proxy_console.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,8 @@ void proxy__conn_close(struct proxy_conn *conn, const char *reason)
     proxy__auth_detach(conn->auth_job);
     conn->auth_job = NULL;
   }
+  if (conn->console_job != NULL || conn->console_stream)
+    proxy__console_conn_closed(conn);
   proxy__conn_drop_origin(conn, reason);
   conn->pending_closes = 2;
   uv_close((uv_handle_t *)&conn->client, on_closed);

@@ -43,6 +43,7 @@
 #include "proxy_net.h"
 
 struct proxy_auth_job;
+struct proxy_console_job;
 struct proxy_conn;
 struct proxy_listener;
 struct proxy_upstream;
@@ -133,6 +134,11 @@ struct proxy_conn {
   unsigned char auth_digest[PROXY_AUTH_DIGEST];
   uint64_t auth_gen;
   struct proxy_auth_job *auth_job; /* the check in flight, or NULL */
+  /* proxy_console_*.c: a console job (reading its body, or on the
+   * thread pool), or NULL; a live hop stream and its feed cursor. */
+  struct proxy_console_job *console_job;
+  uint64_t console_seq;
+  unsigned console_stream : 1;
   /* The internal 307 (proxy_upgrade.c): one write at a time, from memory
    * the connection keeps for its life, so steady state allocates nothing. */
   uv_write_t upg_req;
@@ -261,6 +267,8 @@ void proxy__conn_error(struct proxy_conn *conn, int status, int force_close,
     ;
 /* 407 Proxy Authentication Required, Basic realm "hstsproxy". */
 void proxy__answer_407(struct proxy_conn *conn);
+/* 401 Unauthorized, Basic realm "hstsproxy" (the console). */
+void proxy__answer_401(struct proxy_conn *conn);
 const char *proxy__reason(int status);
 
 #endif /* PROXY_CONN_H */

@@ -17,6 +17,7 @@
 
 #include "proxy_alog.h"
 #include "proxy_conn.h"
+#include "proxy_console.h"
 #include "proxy_hsts.h"
 #include "proxy_phases.h"
 #include "proxy_server.h"
@@ -168,6 +169,12 @@ void proxy__local_serve(struct proxy_conn *conn)
   int pac = path_is(path, len, "/proxy.pac");
   int metrics = path_is(path, len, "/metrics"); /* proxy_metrics.c */
   int get = http1_token_eq(req->method, req->method_len, "GET") || req->is_head;
+
+  /* The console (proxy_console.c) owns its paths. */
+  atomic_fetch_add_explicit(&conn->worker->server->console->local, 1,
+                            memory_order_relaxed);
+  if (proxy__console_serve(conn, path, len))
+    return;
 
   if (!root && !pac && !metrics) {
     proxy__conn_error(conn, 404, 0,

@@ -40,6 +40,7 @@
 #include "proxy_auth.h"
 #include "proxy_hsts.h"
 #include "proxy_intercept.h"
+#include "proxy_console.h"
 #include "proxy_learn.h"
 #include "proxy_refresh.h"
 #include "proxy_log.h"
@@ -264,6 +265,7 @@ static void on_worker_done(uv_async_t *a)
     proxy__hsts_sweep(s);
     proxy__learn_stop(s);
     proxy__refresh_stop(s);
+    proxy__console_stop(s);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
@@ -404,6 +406,8 @@ static int serve(struct proxy_server *s, uv_os_sock_t *fds,
     err = main_loop_open(s, e);
   if (err == 0)
     err = proxy__learn_open(s, e); /* --ca-file, probes */
+  if (err == 0)
+    err = proxy__console_start(s, e); /* publishes the console's edits */
   if (err < 0)
     return err;
   err = start_workers(s, fds, nlisten, e);
@@ -446,6 +450,8 @@ static int writer_open(struct proxy_server *s, struct proxy_error *e)
   wc.on_change = on_store_change;
   wc.change_arg = s;
   wc.retain_ms = (int64_t)s->cfg->retain_s * HSTS_MS_PER_S; /* --retain */
+  wc.on_hop = proxy__console_feed_push; /* the console's live hops */
+  wc.on_hop_arg = s->console;
   rc = store_writer_open(&wc, &s->writer, e->why, sizeof(e->why));
   if (rc != STORE_OK) {
     snprintf(e->what, sizeof(e->what), "hop log");
@@ -476,6 +482,8 @@ static int store_side_open(struct proxy_server *s, struct proxy_error *e)
   if (s->cfg->db_path == NULL)
     return fail_with(e, UV_EINVAL, "store", "no database path given");
   err = proxy__hsts_open(s, e);
+  if (err == 0)
+    err = proxy__console_open(s, e);
   if (err == 0)
     err = writer_open(s, e);
   if (err == 0)
@@ -517,6 +525,7 @@ int proxy_run(const struct proxy_config *cfg, struct proxy_error *e)
   proxy__learn_close(s);
   store_writer_close_stats(&s->writer, &ws); /* commits what was queued */
   proxy_alog_close(&s->alog); /* writes what the workers queued */
+  proxy__console_close(s);    /* the writer fed it */
   if (s->pid_written)
     proxy__pid_remove(cfg->pid_file);
   if (err == 0)

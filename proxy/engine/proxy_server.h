@@ -24,6 +24,7 @@
 #include "proxy_net.h"
 
 struct proxy_conn;
+struct proxy_console;
 struct proxy_upstream;
 struct proxy_learn;
 struct proxy_learn_worker;
@@ -155,6 +156,8 @@ struct proxy_server {
   int watch_open;
   /* --pid-file: written after listening, removed at exit. */
   int pid_written;
+  /* owned: the console's token, live feed and edits (proxy_console.h) */
+  struct proxy_console *console;
 };
 
 /* ---- proxy_worker.c ---- */
@@ -207,6 +210,9 @@ int proxy__cidr_parse(const char *arg, struct proxy_cidr *out,
 /* Whether sa is in one of the n networks (IPv4-mapped as IPv4). */
 int proxy__cidr_match(const struct proxy_cidr *list, size_t n,
                       const struct sockaddr *sa);
+/* The same rule for any CIDR list (none: loopback only). */
+int proxy__cidr_allowed(const struct proxy_cidr *list, size_t n,
+                        const struct sockaddr *sa);
 /* Logs a refused client (client: its address text), rate-limited. */
 void proxy__access_denied(struct proxy_server *s, const char *client);
 

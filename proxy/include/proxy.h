@@ -24,6 +24,8 @@
 #define PROXY_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "proxy_limits.h"
@@ -47,8 +49,8 @@ struct proxy_cidr {
 struct proxy_store_counts {
   const char *preload_name; /* active list name, or NULL: "none" */
   size_t preload_hosts;
-  size_t learned; /* live learned policies */
-  size_t manual;  /* live manual policies */
+  size_t learned;         /* live learned policies */
+  size_t manual;          /* live manual policies */
   int preload_stale_days; /* the list's age past 70 days (stale), or 0 */
 };
 
@@ -71,6 +73,21 @@ struct proxy_no_proxy {
   size_t nnames;
   struct proxy_cidr nets[PROXY_MAX_NO_PROXY];
   size_t nnets;
+};
+
+/*
+ * The console's store work that the CLI provides (proxy_console_api.c
+ * calls it on the thread pool), so that each report has one renderer:
+ * `policy query --json` for host, and the audit's HTML report for the
+ * window [since_ms, until_ms). Each opens the store at db_path read-only,
+ * writes to f and returns 0; 1 when the input is at fault (a 400: err
+ * says why); -1 when the store failed (err names the file and cause).
+ */
+struct proxy_console_ops {
+  int (*policy_json)(const char *db_path, const char *host, FILE *f, char *err,
+                     size_t errsz);
+  int (*audit_html)(const char *db_path, int64_t since_ms, int64_t until_ms,
+                    FILE *f, char *err, size_t errsz);
 };
 
 struct proxy_config {
@@ -120,6 +137,12 @@ struct proxy_config {
   /* --retain: hop, probe and per-day rows older than this many seconds
    * are deleted by the writer; 0: off. */
   unsigned long long retain_s;
+  /* The console (proxy_console.c): --console-allow CIDRs (none: loopback
+   * only) and the CLI's renderers (NULL: the console has no policy query
+   * nor audit report). */
+  struct proxy_cidr console_allow[PROXY_MAX_ALLOW];
+  size_t nconsole_allow;
+  const struct proxy_console_ops *console_ops;
 };
 
 /* Chromium's list as gitiles serves it (base64 with ?format=TEXT). */
@@ -180,6 +203,9 @@ int proxy_config_set_outgoing_mark(struct proxy_config *cfg, const char *arg,
  */
 int proxy_config_add_allow(struct proxy_config *cfg, const char *arg,
                            const char **why);
+/* The same for --console-allow: who may use the console. */
+int proxy_config_add_console_allow(struct proxy_config *cfg, const char *arg,
+                                   const char **why);
 int proxy_config_check_open(const struct proxy_config *cfg,
                             struct proxy_error *err);
 

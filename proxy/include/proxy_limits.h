@@ -159,4 +159,17 @@
  * which add up to less). */
 #define PROXY_HOP_SCRATCH 32768
 
+/* The console (proxy_console*.c). */
+#define PROXY_CONSOLE_TOKEN_BYTES  32     /* the CSRF token: 64 hex digits */
+#define PROXY_CONSOLE_FEED_SLOTS   1024   /* committed hops kept for streams */
+#define PROXY_CONSOLE_EDITS_MAX    64     /* policy edits waiting to publish */
+#define PROXY_CONSOLE_JOBS_MAX     32     /* store jobs at once, all workers */
+#define PROXY_CONSOLE_BODY_MAX     4096   /* bytes of a POST body */
+#define PROXY_CONSOLE_PUBLISH_MS   2000u  /* wait for every worker to adopt */
+#define PROXY_CONSOLE_HOPS_DEFAULT 100u   /* GET /api/hops without limit */
+#define PROXY_CONSOLE_HOPS_MAX     5000u  /* its largest limit */
+#define PROXY_CONSOLE_POLL_MS      150u   /* a stream looks for new hops */
+#define PROXY_CONSOLE_PING_MS      15000u /* a silent stream's comment */
+#define PROXY_CONSOLE_STREAM_CHUNK (256u * 1024u) /* bytes per poll */
+
 #endif /* PROXY_LIMITS_H */

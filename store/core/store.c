@@ -201,10 +201,18 @@ static int make_parents(struct store *s, const char *path)
 }
 
 /* Creates the file with mode 0600 when missing (SQLite would use 0644). */
+/* Creates the file when it is missing. An existing file is left alone:
+ * closing a descriptor of it would drop every POSIX lock this process
+ * holds on it, those of its other connections too (the proxy opens the
+ * store again on its thread pool while the writer's connection is open),
+ * and another process could then take the database for unused. So it is
+ * only checked: access() says what opening it read-write would. */
 static int create_file(struct store *s, const char *path)
 {
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, FILE_MODE);
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
 
+  if (fd < 0 && errno == EEXIST && access(path, R_OK | W_OK) == 0)
+    return STORE_OK; /* what open(O_RDWR) would find, without an fd */
   if (fd < 0)
     return store__fail(s, STORE_EIO, "%s: cannot open or create: %s", path,
                        strerror(errno));

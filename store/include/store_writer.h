@@ -106,6 +106,11 @@ struct store_traffic {
   unsigned port; /* CONNECT: the port asked for; else ignored */
 };
 
+/* A listener of committed hops (store_writer_config.on_hop): called on
+ * the writer thread, after each commit, once per hop with its `hop_json`
+ * text (NUL-terminated, valid during the call). It must not block. */
+typedef void (*store_writer_hop_cb)(const char *json, size_t len, void *arg);
+
 struct store_writer_config {
   const char *db_path;   /* the store (opened, created and migrated) */
   const char *json_path; /* NULL: none; "-": stdout; else appended to */
@@ -127,6 +132,8 @@ struct store_writer_config {
    * deleted by the writer between its batches, one small step at a time
    * (store_retain.h); 0 keeps everything. */
   int64_t retain_ms;
+  store_writer_hop_cb on_hop; /* NULL: none; the console's live feed */
+  void *on_hop_arg;
 };
 
 struct store_writer_stats {

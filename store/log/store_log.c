@@ -116,8 +116,10 @@ struct hop_view {
 };
 
 struct store__log {
-  struct store *s;              /* owned: the writer's own connection */
-  FILE *json;                   /* not owned; NULL: none */
+  struct store *s;            /* owned: the writer's own connection */
+  FILE *json;                 /* not owned; NULL: none */
+  store_writer_hop_cb on_hop; /* the console's feed, or NULL */
+  void *on_hop_arg;
   int json_failed;              /* the last JSON write failed */
   int json_errno;               /* to report, then 0 */
   struct store__chains *chains; /* owned */
@@ -711,13 +713,20 @@ static int write_records(struct store__log *lg, unsigned char *recs, size_t n,
   return 0;
 }
 
-/* Appends the JSON lines of hops first..last and flushes. */
+void store__log_on_hop(struct store__log *lg, store_writer_hop_cb cb, void *arg)
+{
+  lg->on_hop = cb;
+  lg->on_hop_arg = arg;
+}
+
+/* Appends the JSON lines of hops first..last and flushes; hands each to
+ * the listener too. */
 static void write_json(struct store__log *lg, const int64_t ids[2])
 {
   sqlite3_stmt *st = lg->st[ST_JSON];
   int bad = 0;
 
-  if (lg->json == NULL || ids[0] == 0)
+  if ((lg->json == NULL && lg->on_hop == NULL) || ids[0] == 0)
     return;
   sqlite3_bind_int64(st, 1, ids[0]);
   sqlite3_bind_int64(st, 2, ids[1]);
@@ -725,11 +734,15 @@ static void write_json(struct store__log *lg, const int64_t ids[2])
   while (sqlite3_step(st) == SQLITE_ROW) {
     const char *line = (const char *)sqlite3_column_text(st, 0);
 
-    if (line != NULL &&
+    if (line != NULL && lg->on_hop != NULL)
+      lg->on_hop(line, (size_t)sqlite3_column_bytes(st, 0), lg->on_hop_arg);
+    if (line != NULL && lg->json != NULL &&
         (fputs(line, lg->json) == EOF || fputc('\n', lg->json) == EOF))
       bad = 1;
   }
   sqlite3_reset(st);
+  if (lg->json == NULL)
+    return;
   if (fflush(lg->json) != 0)
     bad = 1;
   if (bad && !lg->json_failed)

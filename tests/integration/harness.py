@@ -1298,6 +1298,21 @@ class ProxyTestCase(unittest.TestCase):
         self.addCleanup(p.kill)
         return p
 
+    def proxy_on_free_port(self, args_for):
+        """A proxy listening on a port picked first, so that its own
+        arguments can name it: args_for(port) gives them. Returns
+        (proxy, port)."""
+        for attempt in range(3):  # the port is free now, taken in a moment
+            s, port = refused_port()
+            s.close()
+            try:
+                return self.proxy(args_for(port),
+                                  listen=("127.0.0.1:%d" % port,)), port
+            except AssertionError:
+                if attempt == 2:
+                    raise
+        return None, 0
+
     def raw(self, port, **kw):
         c = RawClient(port, **kw)
         self.addCleanup(c.close)

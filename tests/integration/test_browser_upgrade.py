@@ -25,7 +25,6 @@ where it fails without a DNS query anywhere."""
 import base64
 import hashlib
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -33,31 +32,14 @@ import sys
 
 sys.dont_write_bytecode = True
 import harness as H  # noqa: E402
+from browser_util import (CHROMIUM_FLAGS, chromium_binary,  # noqa: E402
+                          pac_data_url)
 import upgrade_util as U  # noqa: E402
 
 BROWSER_TIMEOUT = 120  # seconds for one headless run
 MARKER = "hstsproxy-browser-marker-served-over-tls"
 PLAIN_MARKER = "served-over-plain-http"
 HOST = "secure.test"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-    "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions",
-    "--no-default-browser-check", "--disable-breakpad",
-    # Chromium's own http->https upgrading would hide the proxy's 307
-    "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,"
-    "HttpsFirstModeV2ForTypicallySecureUsers,"
-    "HttpsFirstModeIncognito",
-]
-
-
-def chromium_binary():
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
 
 
 def spki_sha256_b64(cert_pem):
@@ -96,12 +78,8 @@ class BrowserUpgrade(H.ProxyTestCase):
     def pac_url(self, proxy_port):
         sink, sink_port = H.refused_port()
         self.addCleanup(sink.close)
-        pac = ("function FindProxyForURL(url, host) {"
-               " if (host == \"%s\") return \"PROXY 127.0.0.1:%d\";"
-               " return \"PROXY 127.0.0.1:%d\"; }"
-               % (HOST, proxy_port, sink_port))
-        return ("data:application/x-ns-proxy-autoconfig;base64,"
-                + base64.b64encode(pac.encode()).decode())
+        return pac_data_url({HOST: "PROXY 127.0.0.1:%d" % proxy_port},
+                            sink_port)
 
     def run_browser(self, proxy_port, spki, url):
         profile = os.path.join(self.tmp, "profile")

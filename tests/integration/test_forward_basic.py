@@ -465,16 +465,8 @@ class ForwardLoop(H.ProxyTestCase):
     def test_mapped_loop_508(self):
         """--map loop.test to the proxy's own port: the forwarded request
         comes back carrying Via: 1.1 hstsproxy and is answered 508."""
-        for attempt in range(3):  # the port is free now, taken in a moment
-            s, port = H.refused_port()
-            s.close()
-            try:
-                p = self.proxy(["--map", "loop.test:80=127.0.0.1:%d" % port],
-                               listen=("127.0.0.1:%d" % port,))
-                break
-            except AssertionError:
-                if attempt == 2:
-                    raise
+        p, port = self.proxy_on_free_port(
+            lambda port: ["--map", "loop.test:80=127.0.0.1:%d" % port])
         r = self.curl("http://loop.test/x", proxy=p.port, max_time=20)
         self.assertEqual(r.status, 508, r)
         self.assertTrue(r.headers.get("content-type", "")

@@ -321,3 +321,31 @@ int cmd_audit(int argc, char **argv, const struct cli_globals *g)
   store_close(&s);
   return rc;
 }
+
+/* The console's audit page (struct proxy_console_ops): the HTML report of
+ * [since_ms, until_ms), on the proxy's thread pool. */
+int cmd_audit_console_html(const char *db_path, int64_t since_ms,
+                           int64_t until_ms, FILE *f, char *err, size_t errsz)
+{
+  struct store_audit_window w = { 1, since_ms, 1, until_ms };
+  struct cmd_audit_report r;
+  struct store *s = NULL;
+  int rc = store_open(db_path, STORE_OPEN_READONLY, &s);
+
+  if (rc != STORE_OK) {
+    snprintf(err, errsz, "%s", store_errmsg(s)); /* names the file */
+    store_close(&s);
+    return -1;
+  }
+  rc = cmd_audit__build(s, &w, until_ms / HSTS_MS_PER_S, &r);
+  if (rc != STORE_OK)
+    snprintf(err, errsz, "%s",
+             rc == STORE_ENOMEM ? "out of memory" : store_errmsg(s));
+  else if (cmd_audit__html(&r, f) != 0) {
+    snprintf(err, errsz, "cannot render the report");
+    rc = STORE_ENOMEM;
+  }
+  cmd_audit__report_cleanup(&r);
+  store_close(&s);
+  return rc == STORE_OK ? 0 : -1;
+}

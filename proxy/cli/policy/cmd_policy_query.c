@@ -101,16 +101,12 @@ static void explain(struct answer *a)
   }
 }
 
-/* Loads the host's entries, looks it up, keeps what is printed. */
-static int lookup(const struct cli_globals *g, struct answer *a)
+/* Looks the host up in the open store s; returns a store error. */
+static int lookup_in(struct store *s, struct answer *a)
 {
   struct hsts_index *st = NULL, *dy = NULL;
-  struct store *s;
-  int rc = cli_store_open_reader(g, WHAT, &s), err;
+  int err = store_load_static(s, a->norm, &st, &a->list);
 
-  if (rc != CLI_EXIT_OK)
-    return rc;
-  err = store_load_static(s, a->norm, &st, &a->list);
   if (err == STORE_OK)
     err = store_load_dynamic(s, a->norm, a->now, &dy);
   if (err == STORE_OK) {
@@ -121,11 +117,23 @@ static int lookup(const struct cli_globals *g, struct answer *a)
     a->have_dyn_row =
         a->r.has_dynamic &&
         store_policy_get(s, a->dynamic_host, a->now, &a->dyn) == STORE_OK;
-  } else {
-    rc = cli_store_error(WHAT, s, err);
   }
   hsts_index_free(&st);
   hsts_index_free(&dy);
+  return err;
+}
+
+/* Loads the host's entries, looks it up, keeps what is printed. */
+static int lookup(const struct cli_globals *g, struct answer *a)
+{
+  struct store *s;
+  int rc = cli_store_open_reader(g, WHAT, &s), err;
+
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  err = lookup_in(s, a);
+  if (err != STORE_OK)
+    rc = cli_store_error(WHAT, s, err);
   store_close(&s);
   return rc;
 }
@@ -177,7 +185,7 @@ static void json_dynamic(struct cli_json *j, const struct answer *a)
   cli_json_object_end(j);
 }
 
-static void print_json(const struct answer *a)
+static void print_json(const struct answer *a, FILE *f)
 {
   const struct hsts_result *r = &a->r;
   int decided = r->source != HSTS_SOURCE_NONE;
@@ -185,7 +193,7 @@ static void print_json(const struct answer *a)
       r->source == HSTS_SOURCE_LEARNED || r->source == HSTS_SOURCE_MANUAL;
   struct cli_json j;
 
-  cli_json_init(&j, stdout);
+  cli_json_init(&j, f);
   cli_json_object_begin(&j);
   cli_json_kstring(&j, "host", a->given);
   cli_json_kstring(&j, "normalized", a->norm);
@@ -320,11 +328,45 @@ int cmd_policy__query(int argc, char **argv, const struct cli_globals *g)
   }
   explain(&a);
   if (o.json)
-    print_json(&a);
+    print_json(&a, stdout);
   else
     print_text(&a);
   rc = cli_out_finish(WHAT);
   if (rc != CLI_EXIT_OK)
     return rc;
   return a.r.hsts ? CLI_EXIT_OK : CLI_EXIT_NO;
+}
+
+/* The console's policy query (struct proxy_console_ops): the same JSON,
+ * on the proxy's thread pool. */
+int cmd_policy_console_json(const char *db_path, const char *host, FILE *f,
+                            char *err, size_t errsz)
+{
+  struct store *s = NULL;
+  struct answer a;
+  int rc;
+
+  memset(&a, 0, sizeof(a));
+  a.given = host;
+  a.now = (int64_t)time(NULL);
+  rc = hsts_host_normalize_idna(host, strlen(host), a.norm, &a.kind, NULL);
+  if (rc != HSTS_OK) {
+    snprintf(err, errsz, "host: %s", hsts_strerror(rc));
+    return 1;
+  }
+  hsts_host_unicode(a.norm, a.unicode, sizeof(a.unicode));
+  if (a.kind == HSTS_HOST_NAME) {
+    rc = store_open(db_path, STORE_OPEN_READONLY, &s);
+    if (rc == STORE_OK)
+      rc = lookup_in(s, &a);
+    if (rc != STORE_OK) {
+      snprintf(err, errsz, "%s", store_errmsg(s)); /* names the file */
+      store_close(&s);
+      return -1;
+    }
+    store_close(&s);
+  }
+  explain(&a);
+  print_json(&a, f);
+  return 0;
 }
