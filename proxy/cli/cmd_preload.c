@@ -32,10 +32,10 @@
 #include "proxy_fetch.h"
 #include "store_preload.h"
 
-#define WHAT_IMPORT "preload import"
-#define WHAT_UPDATE "preload update"
-#define WHAT_STATS  "preload stats"
-#define WHAT_RESET  "preload reset"
+#define WHAT_IMPORT          "preload import"
+#define WHAT_UPDATE          "preload update"
+#define WHAT_STATS           "preload stats"
+#define WHAT_RESET           "preload reset"
 #define PROGRESS_INTERVAL_NS 100000000u /* redraw at most 10 times a second */
 #define KIB                  1024.0
 #define WHY_MAX              160 /* a usage error's reason */
@@ -226,9 +226,9 @@ static int import_file(struct store *s, const char *path,
                        struct store_list_info *in)
 {
   char *abs = realpath(path, NULL);
-  int err = store_preload_import_file_flags(
-      s, abs != NULL ? abs : path, format, time(NULL),
-      force ? 0 : STORE_IMPORT_GUARD, in);
+  int err = store_preload_import_file_flags(s, abs != NULL ? abs : path, format,
+                                            time(NULL),
+                                            force ? 0 : STORE_IMPORT_GUARD, in);
 
   free(abs);
   return err;
@@ -240,8 +240,7 @@ static int do_import(int argc, char **argv, const struct cli_globals *g)
   enum store_format format = STORE_FORMAT_AUTO;
   struct store_list_info in;
   struct store *s;
-  int rc = parse(argc, argv, WHAT_IMPORT, WITH_FORMAT | WITH_FORCE, "FILE",
-                 &o),
+  int rc = parse(argc, argv, WHAT_IMPORT, WITH_FORMAT | WITH_FORCE, "FILE", &o),
       err;
 
   if (rc != CLI_EXIT_OK || o.help)
@@ -368,8 +367,7 @@ static int do_update(int argc, char **argv, const struct cli_globals *g)
   struct store_list_info in;
   struct store *s = NULL;
   const char *why = NULL;
-  int rc = parse(argc, argv, WHAT_UPDATE, WITH_URL | WITH_FORCE, NULL, &o),
-      err;
+  int rc = parse(argc, argv, WHAT_UPDATE, WITH_URL | WITH_FORCE, NULL, &o), err;
 
   if (rc != CLI_EXIT_OK || o.help)
     return rc;

@@ -613,9 +613,8 @@ static int check_before_start(struct proxy_config *cfg,
   if (cfg->ca_file != NULL &&
       check_ca_file(run_where(ra, OPT_CA_FILE), cfg->ca_file) < 0)
     return -1;
-  if (cfg->log_json != NULL &&
-      check_log_file(run_where(ra, OPT_LOG_JSON), "--log-json",
-                     cfg->log_json) < 0)
+  if (cfg->log_json != NULL && check_log_file(run_where(ra, OPT_LOG_JSON),
+                                              "--log-json", cfg->log_json) < 0)
     return -1;
   if (cfg->access_log != NULL &&
       check_log_file(run_where(ra, OPT_ACCESS_LOG), "--access-log",

@@ -176,7 +176,7 @@ struct proxy_conn {
   unsigned tunnel_up_eof : 1;
   unsigned tunnel_shutdowns : 2; /* write sides shut down so far */
   unsigned lingering : 1;
-  unsigned orig_ok : 1; /* orig_dst was read and is not the proxy itself */
+  unsigned orig_ok : 1;   /* orig_dst was read and is not the proxy itself */
   unsigned alog_open : 1; /* the request owes its access-log line */
 };
 

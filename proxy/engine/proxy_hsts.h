@@ -30,7 +30,7 @@ struct proxy_hsts {
   int static_borrowed; /* static_ix is owned by a newer snapshot (a
                           derived one shares it) */
   int stale_days;      /* the list's age past 70 days (stale), else 0 */
-  int64_t list_time;    /* when the list was current: store_list_time() */
+  int64_t list_time;   /* when the list was current: store_list_time() */
 };
 
 /* A SIGHUP reload in flight on the thread pool (one at a time). */

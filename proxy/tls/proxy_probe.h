@@ -46,8 +46,8 @@ struct proxy_probe_params {
                                   connection's destination), instead of
                                   --map or DNS; NULL: those. Copied. */
   unsigned mark;               /* SO_MARK of its sockets; 0: none */
-  const struct proxy_parent *parent; /* --upstream-proxy to go through
-                                        (not owned), or NULL: direct */
+  /* --upstream-proxy to go through (not owned), or NULL: direct. */
+  const struct proxy_parent *parent;
 };
 
 /*

@@ -302,9 +302,8 @@ static const char migration_v9[] =
     "  'policy_list', policy_list," HOP_JSON_TAIL ", 'via', via" HOP_JSON_END;
 
 static const char *const migrations[] = {
-  migration_v1, migration_v2, migration_v3, migration_v4,
-  migration_v5, migration_v6, migration_v7, migration_v8,
-  migration_v9, NULL /* sentinel */
+  migration_v1, migration_v2, migration_v3, migration_v4, migration_v5,
+  migration_v6, migration_v7, migration_v8, migration_v9, NULL /* sentinel */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

@@ -147,7 +147,7 @@ struct store_writer_stats {
    * per-host traffic counts and the probe results). */
   uint64_t hops_submitted, hops_written, hops_dropped, hops_failed;
   uint64_t hops_queued;
-  uint64_t pruned;    /* rows deleted by --retain (hops, probes, days) */
+  uint64_t pruned; /* rows deleted by --retain (hops, probes, days) */
   /* The store as the writer last measured it (every minute): bytes of
    * the file and its -wal, the oldest hop (Unix ms; 0: none). */
   int64_t store_bytes;
