@@ -497,8 +497,8 @@ class AuditStore(C.CliTestCase):
             "audit", "--format", "csv", "--provenance", path).out)
         prov = A.parse_provenance(path)
         self.assertEqual(list(prov)[0], "window")
-        self.assertTrue(prov["preload list"].startswith("text-%s, 2 entries" % TODAY),
-                        prov)
+        self.assertTrue(
+            prov["preload list"].startswith("text-%s, 2 entries" % TODAY), prov)
         self.assertIn("7 dropped", prov["hop records"])
         self.assertEqual(header[:3], ["host", "category", "verdict"])
         doc = self.audit_json()
@@ -516,6 +516,12 @@ class AuditStore(C.CliTestCase):
         strong = next(r for r in rows if r["host"] == "strong.test")
         self.assertEqual((strong["policy_source"], strong["policy_max_age"],
                           strong["header"]), ("learned", str(A.YEAR), STRONG))
+        self.run_ok("preload", "reset")  # the built-in list, named so
+        self.run_ok("audit", "--format", "csv", "--provenance", path)
+        self.assertEqual(
+            A.parse_provenance(path)["preload list"],
+            "chromium-2026-06-01 (built in: Chromium's list as of "
+            "2026-06-01, no list imported), 94599 entries")
 
     def test_html(self):
         out = self.run_ok("audit", "--format", "html").out

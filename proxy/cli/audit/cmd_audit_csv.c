@@ -59,9 +59,9 @@ static void list_row(const struct store_list_info *l, char *out, size_t size)
 
   if (l->builtin) {
     snprintf(out, size,
-             "builtin (no list imported: the preloaded top-level domains), "
+             "%s (built in: Chromium's list as of %s, no list imported), "
              "%zu entries",
-             l->entries);
+             l->name, l->list_date, l->entries);
     return;
   }
   cli_time_rfc3339(l->imported, t);
