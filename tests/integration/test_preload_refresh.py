@@ -19,6 +19,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 import upgrade_util as U  # noqa: E402
+from parent_util import TunnelParent  # noqa: E402
 from tls_util import Reply, run_cli, tls_origin  # noqa: E402
 
 NEW_HOST = "newly-added.test"
@@ -112,6 +113,23 @@ class Refresh(H.ProxyTestCase):
                       "refused", line)
         self.assertEqual(self.status(p, NEW_HOST), 307)
         self.assertEqual(self.status(p, "zzzzz.click"), 307)
+        p.stop()
+
+    def test_refresh_goes_through_the_parent_proxy(self):
+        self.routes[(None, "/list")] = Reply(200, [],
+                                             with_new_host(snapshot_2026()))
+        parent = TunnelParent(self, self.mirror.port)
+        # A name, so that only the parent can reach it: the proxy never
+        # resolves mirror.test, the parent splices to the mirror.
+        p = self.proxy(["--preload-refresh", "1s", "--preload-url",
+                        "https://mirror.test/list", "--ca-file",
+                        self.pki["ca.pem"], "--upstream-proxy",
+                        "http://127.0.0.1:%d" % parent.port]
+                       + U.maps(self.o.port, NEW_HOST), db=self.db)
+        line = self.wait_line(p, CHANGED_RE, 0)
+        self.assertEqual(CHANGED_RE.match(line).group(2), "94600")
+        self.assertIn("CONNECT mirror.test:443 HTTP/1.1", parent.connects())
+        self.assertEqual(self.status(p, NEW_HOST), 307)
         p.stop()
 
     def test_unreachable_mirror_is_retried(self):
