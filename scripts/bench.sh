@@ -671,12 +671,12 @@ fi
 say "preload list of $PRELOAD_HOSTS hosts: import, start-up, idle RSS"
 python3 "$here/gen_preload.py" "$PRELOAD_HOSTS" >"$tmp/list.txt"
 t0=$(date +%s%N)
-"$bin" --db "$tmp/pre.db" preload import "$tmp/list.txt" \
+"$bin" --db "$tmp/pre.db" preload import --force "$tmp/list.txt" \
   >"$tmp/import.out" 2>&1 ||
   die "preload import failed: $(cat "$tmp/import.out")"
 import_ms=$((($(date +%s%N) - t0) / 1000000))
 note_cmd "python3 scripts/bench/gen_preload.py $PRELOAD_HOSTS > $tmp/list.txt"
-note_cmd "$bin --db $tmp/pre.db preload import $tmp/list.txt"
+note_cmd "$bin --db $tmp/pre.db preload import --force $tmp/list.txt"
 
 # startup_probe DB: "ms_median rss_kib line..."
 startup_probe() {
