@@ -98,6 +98,9 @@ void proxy__console_publish(uv_async_t *a);
 /* proxy_console_feed.c */
 /* The writer's on_hop: keeps a copy when a stream is open. */
 void proxy__console_feed_push(const char *json, size_t len, void *arg);
+/* The writer's on_hop_wanted: whether a stream is open (else the writer
+ * builds no JSON for the console). */
+int proxy__console_feed_wanted(void *arg);
 /* GET /api/hops/stream: the connection becomes a stream. */
 void proxy__console_stream(struct proxy_conn *conn);
 /* A stream's connection closes. */

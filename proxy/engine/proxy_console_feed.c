@@ -39,6 +39,13 @@ static const char stream_head[] =
     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
     "Connection: close\r\n\r\nretry: 2000\n: hstsproxy hop stream\n\n";
 
+int proxy__console_feed_wanted(void *arg)
+{
+  const struct proxy_console *c = arg;
+
+  return atomic_load_explicit(&c->streams, memory_order_relaxed) > 0;
+}
+
 void proxy__console_feed_push(const char *json, size_t len, void *arg)
 {
   struct proxy_console *c = arg;

@@ -450,7 +450,8 @@ static int writer_open(struct proxy_server *s, struct proxy_error *e)
   wc.on_change = on_store_change;
   wc.change_arg = s;
   wc.retain_ms = (int64_t)s->cfg->retain_s * HSTS_MS_PER_S; /* --retain */
-  wc.on_hop = proxy__console_feed_push; /* the console's live hops */
+  wc.on_hop = proxy__console_feed_push;          /* the console's live hops */
+  wc.on_hop_wanted = proxy__console_feed_wanted; /* a stream is open */
   wc.on_hop_arg = s->console;
   rc = store_writer_open(&wc, &s->writer, e->why, sizeof(e->why));
   if (rc != STORE_OK) {

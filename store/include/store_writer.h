@@ -110,6 +110,10 @@ struct store_traffic {
  * the writer thread, after each commit, once per hop with its `hop_json`
  * text (NUL-terminated, valid during the call). It must not block. */
 typedef void (*store_writer_hop_cb)(const char *json, size_t len, void *arg);
+/* Whether the listener wants the batch about to be handed out (the
+ * writer builds the hops' JSON only then, or for --log-json); called on
+ * the writer thread once per batch. It must not block. */
+typedef int (*store_writer_hop_wanted_cb)(void *arg);
 
 struct store_writer_config {
   const char *db_path;   /* the store (opened, created and migrated) */
@@ -133,6 +137,7 @@ struct store_writer_config {
    * (store_retain.h); 0 keeps everything. */
   int64_t retain_ms;
   store_writer_hop_cb on_hop; /* NULL: none; the console's live feed */
+  store_writer_hop_wanted_cb on_hop_wanted; /* NULL: always wanted */
   void *on_hop_arg;
 };
 

@@ -119,6 +119,7 @@ struct store__log {
   struct store *s;            /* owned: the writer's own connection */
   FILE *json;                 /* not owned; NULL: none */
   store_writer_hop_cb on_hop; /* the console's feed, or NULL */
+  store_writer_hop_wanted_cb on_hop_wanted; /* NULL: every batch */
   void *on_hop_arg;
   int json_failed;              /* the last JSON write failed */
   int json_errno;               /* to report, then 0 */
@@ -713,20 +714,28 @@ static int write_records(struct store__log *lg, unsigned char *recs, size_t n,
   return 0;
 }
 
-void store__log_on_hop(struct store__log *lg, store_writer_hop_cb cb, void *arg)
+void store__log_on_hop(struct store__log *lg, store_writer_hop_cb cb,
+                       store_writer_hop_wanted_cb wanted, void *arg)
 {
   lg->on_hop = cb;
+  lg->on_hop_wanted = wanted;
   lg->on_hop_arg = arg;
 }
 
 /* Appends the JSON lines of hops first..last and flushes; hands each to
- * the listener too. */
+ * the listener too, when it wants this batch. The JSON is built only for
+ * one of them: hop_json formats every field, which costs the writer as
+ * much as the insert. */
 static void write_json(struct store__log *lg, const int64_t ids[2])
 {
   sqlite3_stmt *st = lg->st[ST_JSON];
+  store_writer_hop_cb feed = lg->on_hop;
   int bad = 0;
 
-  if ((lg->json == NULL && lg->on_hop == NULL) || ids[0] == 0)
+  if (feed != NULL && lg->on_hop_wanted != NULL &&
+      !lg->on_hop_wanted(lg->on_hop_arg))
+    feed = NULL;
+  if ((lg->json == NULL && feed == NULL) || ids[0] == 0)
     return;
   sqlite3_bind_int64(st, 1, ids[0]);
   sqlite3_bind_int64(st, 2, ids[1]);
@@ -734,8 +743,8 @@ static void write_json(struct store__log *lg, const int64_t ids[2])
   while (sqlite3_step(st) == SQLITE_ROW) {
     const char *line = (const char *)sqlite3_column_text(st, 0);
 
-    if (line != NULL && lg->on_hop != NULL)
-      lg->on_hop(line, (size_t)sqlite3_column_bytes(st, 0), lg->on_hop_arg);
+    if (line != NULL && feed != NULL)
+      feed(line, (size_t)sqlite3_column_bytes(st, 0), lg->on_hop_arg);
     if (line != NULL && lg->json != NULL &&
         (fputs(line, lg->json) == EOF || fputc('\n', lg->json) == EOF))
       bad = 1;

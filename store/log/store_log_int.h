@@ -118,9 +118,10 @@ void store__log_close(struct store__log **lg);
 
 /* store_data_version() on the writer's connection (its thread only). */
 int store__log_data_version(struct store__log *lg, int64_t *out);
-/* Each committed hop's JSON text also goes to cb (NULL: none). */
+/* Each committed hop's JSON text also goes to cb (NULL: none), for the
+ * batches wanted() asks for (NULL: all). */
 void store__log_on_hop(struct store__log *lg, store_writer_hop_cb cb,
-                       void *arg);
+                       store_writer_hop_wanted_cb wanted, void *arg);
 
 /*
  * Writes the `n` records at `recs` (linear, aligned) in one transaction,

@@ -847,7 +847,7 @@ int store_writer_open(const struct store_writer_config *cfg,
   if (w->watch_ms != 0 &&
       store__log_data_version(w->log, &w->data_version) != STORE_OK)
     w->data_version = -1; /* the first look sets it */
-  store__log_on_hop(w->log, cfg->on_hop, cfg->on_hop_arg);
+  store__log_on_hop(w->log, cfg->on_hop, cfg->on_hop_wanted, cfg->on_hop_arg);
   rc = init_sync(w, err, errsz);
   if (rc != STORE_OK)
     goto fail_free;

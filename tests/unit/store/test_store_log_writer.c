@@ -434,10 +434,73 @@ static void test_open_errors(void)
   }
 }
 
+/* --- the hop listener: JSON only for the batches it wants --- */
+
+struct listener {
+  int want;      /* what on_hop_wanted answers */
+  int asked;     /* times it was asked */
+  int got;       /* hops handed out */
+  char last[64]; /* the start of the last one */
+};
+
+static int listener_wants(void *arg)
+{
+  struct listener *l = arg;
+
+  l->asked++;
+  return l->want;
+}
+
+static void listener_hop(const char *json, size_t len, void *arg)
+{
+  struct listener *l = arg;
+
+  l->got++;
+  snprintf(l->last, sizeof(l->last), "%.*s", (int)len, json);
+}
+
+/* Submits n hops and closes the writer (everything committed). */
+static void run_listener(struct listener *l, int n)
+{
+  char db[TESTUTIL_PATH_MAX], err[ERRBUF];
+  struct store_writer_config cfg = { 0 };
+  struct store_writer *w = NULL;
+  int i;
+
+  new_db(db);
+  cfg.db_path = db;
+  cfg.on_hop = listener_hop;
+  cfg.on_hop_wanted = listener_wants;
+  cfg.on_hop_arg = l;
+  CHECK_INT(store_writer_open(&cfg, &w, err, sizeof(err)), STORE_OK);
+  for (i = 0; i < n; i++) {
+    struct store_hop h = upgrade((uint64_t)i + 1, "http://a.test/", NULL);
+
+    CHECK_INT(store_writer_hop(w, &h), STORE_OK);
+  }
+  store_writer_close(&w);
+  CHECK_INT(q_int(db, "SELECT count(*) FROM hop"), n);
+}
+
+static void test_hop_listener_only_when_wanted(void)
+{
+  struct listener off = { 0, 0, 0, "" }, on = { 1, 0, 0, "" };
+
+  run_listener(&off, 20);
+  CHECK(off.asked > 0);
+  CHECK_INT(off.got, 0); /* no JSON built for it */
+  run_listener(&on, 20);
+  CHECK(on.asked > 0);
+  CHECK_INT(on.got, 20);
+  CHECK(strncmp(on.last, "{\"time\":", 8) == 0);
+}
+
 TEST_MAIN({ "concurrent_producers", test_concurrent_producers },
           { "locked_store_catches_up", test_locked_store_catches_up },
           { "tiny_queue_drops_exactly", test_tiny_queue_drops_exactly },
           { "close_flushes_everything", test_close_flushes_everything },
           { "close_gives_up_on_locked_store",
             test_close_gives_up_on_locked_store },
-          { "open_errors", test_open_errors })
+          { "open_errors", test_open_errors },
+          { "hop_listener_only_when_wanted",
+            test_hop_listener_only_when_wanted })
