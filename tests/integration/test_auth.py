@@ -268,7 +268,9 @@ class AuthFile(H.ProxyTestCase):
         p = H.start_proxy(["--auth-file", os.path.join(self.tmp, "absent")],
                           workdir=self.tmp, wait=False)
         self.addCleanup(p.kill)
-        self.assertEqual(p.proc.wait(10), 2, p.stderr())
+        rc = p.proc.wait(10)
+        p.kill()  # joins the stderr reader: every line is in
+        self.assertEqual(rc, 2, p.stderr())
         self.assertIn("No such file", p.stderr())
 
     def test_sighup_rereads_the_file(self):
