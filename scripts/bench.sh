@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# bench.sh - hstsproxy against tinyproxy, Squid and nginx on loopback.
+# bench.sh - hstsproxy against tinyproxy, Squid, HAProxy and nginx on
+# loopback.
 #
 #   scripts/bench.sh                     build Release, run, write the doc
 #   DURATION=10 ROUNDS=3 scripts/bench.sh
 #
 # Builds build-bench/ (Release), writes configs into a temp dir, starts an
 # nginx origin (a 1 KiB and a 1 MiB file; a second port answering
-# `return 307 https://$host$request_uri`), hstsproxy, tinyproxy and Squid,
-# and drives them with wrk (scripts/bench/request.lua: absolute-form
+# `return 307 https://$host$request_uri`), HAProxy (its own redirect,
+# and a reverse proxy of the origin), hstsproxy, tinyproxy and Squid, and
+# drives them with wrk (scripts/bench/request.lua: absolute-form
 # requests, the same IP-literal URL for every proxy) and a Python tunnel
 # client (scripts/bench/tunnel.py). Loads:
-#   1 internal 307, keep-alive (ours vs nginx's return 307)
+#   1 internal 307, keep-alive (ours vs nginx's and HAProxy's 307)
 #   2 forward 1 KiB, keep-alive both sides
 #   3 forward 1 MiB
 #   4 one connection per request (Connection: close)
@@ -26,7 +28,8 @@
 # Environment (defaults in brackets):
 #   DURATION [5]  seconds per measurement   WARMUP [1]  seconds before it
 #   THREADS [2] CONNS [50]  wrk -t/-c        WRK_TIMEOUT [5s]
-#   WORKERS [2]   hstsproxy --workers and nginx worker_processes
+#   WORKERS [2]   hstsproxy --workers, nginx worker_processes and
+#                 HAProxy nbthread
 #   ROUNDS [1]    runs per load and server, interleaved; the median
 #                 (by throughput) is reported
 #   PRELOAD_HOSTS [150000]  IDLE_CONNS [10000]  STARTUP_RUNS [3]
@@ -47,7 +50,8 @@
 #                 `ours-alog` beside ours in loads 1 and 2, and a table
 #                 gives ours-alog/ours per interleaved round
 #   LOADS [1 2 3 4 5]  the loads to run, e.g. LOADS="1 2"
-# Needs: cmake and a C toolchain, nginx, tinyproxy, squid, wrk, curl,
+# Needs: cmake and a C toolchain, nginx, haproxy, tinyproxy, squid, wrk,
+# curl,
 # python3. Everything listens on 127.0.0.1; every process is started by
 # this script, tracked by pid and stopped on exit. About 3 minutes with
 # the defaults (ROUNDS=3: about 8 on a busy two-CPU machine).
@@ -96,7 +100,7 @@ for v in DURATION WARMUP THREADS CONNS WORKERS ROUNDS PRELOAD_HOSTS \
   esac
 done
 case "$INTERCEPT" in
-  0|1) tools="nginx tinyproxy squid wrk curl python3" ;;
+  0|1) tools="nginx haproxy tinyproxy squid wrk curl python3" ;;
   only) tools="python3 unshare ip nft" ;;
   *) die "INTERCEPT must be 0, 1 or only, got '$INTERCEPT'" ;;
 esac
@@ -113,7 +117,7 @@ tmp=$(mktemp -d /tmp/hstsproxy-bench.XXXXXX)
 chmod 755 "$tmp" # nginx workers and Squid run as other users
 declare -a started=()
 pid_nginx="" pid_tinyproxy="" pid_squid="" pid_ours="" pid_idle="" pid_base=""
-pid_alog=""
+pid_alog="" pid_haproxy=""
 
 cleanup() {
   local pid waited
@@ -492,7 +496,8 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
 fi
 ulimit -n "$want"
 
-read -r origin_port r307_port tiny_port squid_port <<<"$(free_ports 4)"
+read -r origin_port r307_port tiny_port squid_port ha307_port ha_port \
+  <<<"$(free_ports 6)"
 
 mkdir -p "$tmp/www" "$tmp/nginx/logs" "$tmp/nginx/tmp" "$tmp/squid"
 head -c "$SMALL_BYTES" /dev/zero | tr '\0' 'a' >"$tmp/www/1k"
@@ -507,19 +512,27 @@ sed -e "s|@TMP@|$tmp|g" -e "s|@PORT@|$tiny_port|g" \
 sed -e "s|@TMP@|$tmp|g" -e "s|@PORT@|$squid_port|g" \
   -e "s|@ORIGIN_PORT@|$origin_port|g" \
   "$here/squid.conf.in" >"$tmp/squid/squid.conf"
+sed -e "s|@TMP@|$tmp|g" -e "s|@WORKERS@|$WORKERS|g" \
+  -e "s|@ORIGIN_PORT@|$origin_port|g" -e "s|@R307_PORT@|$ha307_port|g" \
+  -e "s|@PROXY_PORT@|$ha_port|g" -e "s|@MAXCONN@|$((CONNS * 2 + 64))|g" \
+  "$here/haproxy.cfg.in" >"$tmp/haproxy.cfg"
 if [ "$(id -u)" -eq 0 ] && id proxy >/dev/null 2>&1; then
   chown -R proxy: "$tmp/squid" # Squid drops root for the proxy user
 fi
 
 say "starting nginx (:$origin_port files, :$r307_port 307), tinyproxy" \
-  "(:$tiny_port), squid (:$squid_port)"
+  "(:$tiny_port), squid (:$squid_port), haproxy (:$ha307_port 307," \
+  ":$ha_port reverse proxy)"
 start nginx nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
+start haproxy haproxy -db -f "$tmp/haproxy.cfg"
 start tinyproxy tinyproxy -d -c "$tmp/tinyproxy.conf"
 start squid squid -N -f "$tmp/squid/squid.conf"
 wait_port nginx "$origin_port"
 wait_port nginx "$r307_port"
 wait_port tinyproxy "$tiny_port"
 wait_port squid "$squid_port"
+wait_port haproxy "$ha307_port"
+wait_port haproxy "$ha_port"
 
 db="$tmp/b.db"
 "$bin" --db "$db" policy add up.test --include-subdomains >/dev/null
@@ -578,6 +591,10 @@ fi
 r307=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
   -H 'Host: up.test' "http://127.0.0.1:$r307_port/1k") || true
 [ "$r307" = 307 ] || die "nginx 307 port answered '$r307'"
+r307=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}' \
+  -H 'Host: up.test' "http://127.0.0.1:$ha307_port/1k") || true
+[ "$r307" = "307 https://up.test/1k" ] ||
+  die "HAProxy 307 port answered '$r307'"
 declare -A broken=()
 for s in ours tinyproxy squid ${baseline:+base}; do
   port_var="${s}_port"
@@ -611,6 +628,10 @@ run_server() {
       "$origin_host" "$close" ;;
     1:nginx-307)
       wrk_load "$key" "$pid_nginx" "$r307_port" http://up.test/1k up.test 0 ;;
+    1:haproxy-307) wrk_load "$key" "$pid_haproxy" "$ha307_port" \
+      http://up.test/1k up.test 0 ;;
+    *:haproxy) wrk_load "$key" "$pid_haproxy" "$ha_port" "/${url#http://*/}" \
+      "$origin_host" "$close" ;;
     5:ours) tunnel_load "$key" "$pid_ours" "$ours_port" ;;
     5:base) tunnel_load "$key" "$pid_base" "$base_port" ;;
     5:tinyproxy) tunnel_load "$key" "$pid_tinyproxy" "$tiny_port" ;;
@@ -635,9 +656,10 @@ load_servers() {
   local b=${baseline:+base} a=""
   [ -z "$alog_port" ] || a=ours-alog
   case "$1" in
-    1) echo "ours $a $b nginx-307" ;;
-    2) echo "ours $a $b ours-name tinyproxy squid direct" ;;
-    *) echo "ours $b tinyproxy squid direct" ;;
+    1) echo "ours $a $b nginx-307 haproxy-307" ;;
+    2) echo "ours $a $b ours-name tinyproxy squid haproxy direct" ;;
+    5) echo "ours $b tinyproxy squid direct" ;;
+    *) echo "ours $b tinyproxy squid haproxy direct" ;;
   esac
 }
 
@@ -755,6 +777,7 @@ load_title() {
 }
 
 reference() { if [ "$1" = 1 ]; then echo nginx-307; else echo direct; fi; }
+haproxy_of() { if [ "$1" = 1 ]; then echo haproxy-307; else echo haproxy; fi; }
 
 server_table() {
   local load=$1 s key
@@ -776,6 +799,7 @@ server_table() {
   echo
   [ "$load" != 1 ] ||
     echo "- tinyproxy and Squid have no internal upgrade: n/a."
+  [ "$load" != 5 ] || echo "- HAProxy does not tunnel CONNECT: not run."
   for s in $(load_servers "$load"); do
     if [ -n "${ERRTXT[$load:$s]:-}" ]; then
       echo "- $s errors (wrk): ${ERRTXT[$load:$s]}"
@@ -803,21 +827,24 @@ ratio_table() {
   echo "Throughput above 1 and latency or CPU below 1 favour hstsproxy."
   echo "Throughput is MiB/s for loads 3 and 5, req/s otherwise; the"
   echo "reference is nginx's own \`return 307\` for load 1, the origin"
-  echo "served directly for the others."
+  echo "served directly for the others; ours/haproxy is against HAProxy's"
+  echo "\`http-request redirect code 307\` for load 1 and HAProxy reverse-"
+  echo "proxying the origin for loads 2 to 4 (it has no CONNECT: load 5 n/a)."
   echo
   if [ -n "$baseline" ]; then
     echo "ours/base compares with BASELINE_BIN ($baseline) in the same run."
     echo
   fi
-  echo "| load | figure | ours/tinyproxy | ours/squid | ours/reference |" \
-    "${baseline:+ours/base |}"
-  echo "|---|---|--:|--:|--:|${baseline:+--:|}"
+  echo "| load | figure | ours/tinyproxy | ours/squid | ours/haproxy |" \
+    "ours/reference |${baseline:+ ours/base |}"
+  echo "|---|---|--:|--:|--:|--:|${baseline:+--:|}"
   for load in $loads; do
     o="$load:ours"
     ref=$(reference "$load")
     for fig in throughput p50 p99 cpu/req; do
       cells=""
-      for peer in tinyproxy squid "$ref" ${baseline:+base}; do
+      for peer in tinyproxy squid "$(haproxy_of "$load")" "$ref" \
+        ${baseline:+base}; do
         case "$fig" in
           throughput)
             if [ "$load" = 3 ] || [ "$load" = 5 ]; then
@@ -925,7 +952,8 @@ machine() {
     /proc/cpuinfo | head -n 1), Linux $(uname -r), load average at the" \
     "end $(cut -d ' ' -f 1-3 /proc/loadavg)"
   echo "- servers: $("$bin" --version 2>&1 | head -n 1)," \
-    "$(nginx -v 2>&1 | sed 's/.*: //'), tinyproxy $(tinyproxy -v 2>&1 |
+    "$(nginx -v 2>&1 | sed 's/.*: //'), HAProxy $(haproxy -v |
+    awk 'NR == 1 { print $3 }'), tinyproxy $(tinyproxy -v 2>&1 |
     awk '{ print $2 }'), Squid $(squid -v | sed -n '1s/.*Version //p')," \
     "wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
   echo "- settings: DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS" \
