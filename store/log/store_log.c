@@ -6,10 +6,10 @@
  * JSON), resolves the Location against the URL (hsts_url_resolve; a
  * Location that cannot be resolved is stored as sent), assigns the chain
  * once (store_log_chain.c), derives scheme_change, same_host and
- * bootstrap, and inserts the row. Per-host counters of the whole batch
- * (from hops and traffic records) are summed in memory, sorted by host
- * and UTC day of the record's time, and upserted once per (host, day)
- * into host_traffic_day and once per host into host_traffic (schema v4:
+ * bootstrap, and inserts the rows, HOP_GROUP per statement. Per-host counters
+ * of the whole batch (from hops and traffic records) are summed in memory,
+ * sorted by host and UTC day of the record's time, and upserted once per (host,
+ * day) into host_traffic_day and once per host into host_traffic (schema v4:
  * the audit's windows and trend read the days); then the writer's
  * counters are updated in the same transaction. After the commit the batch's
  * hops are read back from hop_json and appended to the JSON destination: the
@@ -19,6 +19,7 @@
  * them twice.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,24 +40,41 @@
 #define PORT_MAX      65535u
 #define STATUS_NONE   0
 #define MS_PER_DAY    STORE_AUDIT_MS_PER_DAY /* host_traffic_day.day */
+#define HOP_COLS      27                     /* parameters of one hop row */
+#define HOP_GROUP     32                     /* rows of the multi-row INSERT */
+#define PARAM_TEXT    8                      /* ", ?NNNN" */
+#define INSERT_SQL_MAX \
+  (sizeof(sql_insert_hop) + HOP_GROUP * (HOP_COLS * PARAM_TEXT + 4))
 
-/* The writer's page cache (negative: KiB), above SQLite's 2 MB default:
- * the hop log's indexes take inserts all over once they outgrow it, and
- * each miss was a pread (docs/BENCHMARKS.md, "The hop-log writer"). */
-static const char cache_pragma[] = "PRAGMA cache_size = -8192";
+/*
+ * The writer's connection. Its page cache (negative: KiB) is above
+ * SQLite's 2 MB default: the hop log's indexes take inserts all over once
+ * they outgrow it, and each miss was a pread (docs/BENCHMARKS.md, "The
+ * hop-log writer"). It does not evaluate CHECK constraints: SQLite builds
+ * each `x IN (...)` list of the hop table's as a temporary table for every
+ * row, which was more than half of the writer's instructions. Every value
+ * this connection writes into a checked column comes from C: an enum
+ * through a fixed table of names (store_hop_kind_name, hsts_source_name,
+ * change_names), 0 or 1, or a probe's learned policy, which
+ * store_policy_learn() writes only with a positive max-age. Every other
+ * connection still checks.
+ */
+static const char conn_pragmas[] = "PRAGMA cache_size = -8192;"
+                                   "PRAGMA ignore_check_constraints = ON";
 
 enum { CHANGE_NULL = -1, CHANGE_NONE, CHANGE_UP, CHANGE_DOWN };
 
 static const char *const change_names[] = { "none", "up", "down" };
 
+/* Hops are inserted HOP_GROUP rows per statement (the rest of a batch
+ * one by one), so that a statement's fixed cost is paid once per group;
+ * insert_sql() appends one "(?..)" of HOP_COLS parameters per row. */
 static const char sql_insert_hop[] =
     "INSERT INTO hop (time_ms, duration_us, request_id, chain_id, hop,"
     " client, user_agent, method, url, host, http_version, status, reason,"
     " location, kind, policy_source, policy_host, include_subdomains,"
     " expires, upstream_ip, sts_header, scheme_change, same_host, bootstrap,"
-    " error, policy_list, via) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-    " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
-    " ?24, ?25, ?26, ?27)";
+    " error, policy_list, via) VALUES ";
 
 static const char sql_upsert_host[] =
     "INSERT INTO host_traffic (host, first_seen, last_seen, http_requests,"
@@ -98,13 +116,15 @@ static const char sql_select_json[] =
 /* One host's share of a batch's counters. */
 struct delta {
   char host[HOST_TEXT_MAX];
-  int64_t time_ms;
-  int64_t day;   /* UTC day of time_ms (as SQLite divides: truncated) */
-  unsigned port; /* CONNECT: the port; else 0 */
+  int64_t time_ms; /* the first record's */
+  int64_t last_ms; /* the last record's */
+  int64_t day;     /* UTC day of time_ms (as SQLite divides: truncated) */
+  unsigned port;   /* CONNECT: the port; else 0 */
   uint32_t http, upgrades, redirects, to_https, connects;
 };
 
-/* A hop decoded from its record, with what the writer derives. */
+/* A hop decoded from its record, with what the writer derives; its
+ * strings stay valid until its row is inserted (a statement binds them). */
 struct hop_view {
   struct store__rec_hop h;
   const char *s[STORE__HS_COUNT]; /* cleaned, in the arena; or NULL */
@@ -113,6 +133,20 @@ struct hop_view {
   int scheme_change;              /* CHANGE_* */
   int same_host;                  /* -1: unknown */
   int bootstrap;
+  char rid[HEX_ID_MAX], cid[HEX_ID_MAX]; /* request_id, chain_id as text */
+  char resolved[RESOLVED_MAX];
+};
+
+enum stmt {
+  ST_HOP,  /* one row */
+  ST_HOPS, /* HOP_GROUP rows */
+  ST_HOST,
+  ST_DAY,
+  ST_PORT,
+  ST_RUN_NEW,
+  ST_RUN,
+  ST_JSON,
+  ST_COUNT
 };
 
 struct store__log {
@@ -124,32 +158,47 @@ struct store__log {
   int json_failed;              /* the last JSON write failed */
   int json_errno;               /* to report, then 0 */
   struct store__chains *chains; /* owned */
-  sqlite3_stmt *st[7];          /* owned; see enum stmt */
+  sqlite3_stmt *st[ST_COUNT];   /* owned; see enum stmt */
   int64_t run_id;               /* writer_stats row; 0 until committed */
   int64_t started;              /* Unix ms */
-  char *arena;                  /* owned: cleaned strings of one hop */
+  char *arena;                  /* owned: cleaned strings of a group */
   size_t arena_cap;
-  char resolved[RESOLVED_MAX];
-  struct delta *deltas; /* owned; one per record of the batch */
+  struct hop_view *views; /* owned: HOP_GROUP, one group's hops */
+  struct delta *deltas;   /* owned; at most one per record of the batch */
+  struct delta **order;   /* owned: deltas sorted (delta_cmp) */
   size_t deltas_cap;
   char errmsg[STORE_ERRMSG_MAX];
 };
 
-enum stmt {
-  ST_HOP,
-  ST_HOST,
-  ST_DAY,
-  ST_PORT,
-  ST_RUN_NEW,
-  ST_RUN,
-  ST_JSON,
-  ST_COUNT
-};
-
-static const char *const stmt_sql[ST_COUNT] = { sql_insert_hop, sql_upsert_host,
-                                                sql_upsert_day, sql_upsert_port,
-                                                sql_insert_run, sql_update_run,
+/* NULL: insert_sql() makes it. */
+static const char *const stmt_sql[ST_COUNT] = { NULL,
+                                                NULL,
+                                                sql_upsert_host,
+                                                sql_upsert_day,
+                                                sql_upsert_port,
+                                                sql_insert_run,
+                                                sql_update_run,
                                                 sql_select_json };
+
+/* sql_insert_hop with rows rows of parameters ?1 .. ?(rows * HOP_COLS). */
+static void insert_sql(char *out, unsigned rows)
+{
+  size_t n = sizeof(sql_insert_hop) - 1;
+  unsigned r, c;
+
+  memcpy(out, sql_insert_hop, n);
+  for (r = 0; r < rows; r++)
+    for (c = 1; c <= HOP_COLS; c++)
+      n += (size_t)snprintf(out + n, INSERT_SQL_MAX - n, "%s?%u%s",
+                            c == 1 ? (r == 0 ? "(" : ", (") : ", ",
+                            r * HOP_COLS + c, c == HOP_COLS ? ")" : "");
+}
+
+/* The bytes of arena a hop record of size bytes may need. */
+static size_t arena_need(size_t size)
+{
+  return UTF8_GROWTH * size + STORE__HS_COUNT;
+}
 
 static int64_t wall_ms(void)
 {
@@ -163,6 +212,7 @@ int store__log_open(const char *db_path, unsigned busy_ms, FILE *json,
                     struct store__log **out, char *err, size_t errsz)
 {
   struct store__log *lg = calloc(1, sizeof(*lg));
+  char sql[INSERT_SQL_MAX];
   int rc, i;
 
   *out = NULL;
@@ -170,21 +220,25 @@ int store__log_open(const char *db_path, unsigned busy_ms, FILE *json,
     goto nomem;
   lg->json = json;
   lg->started = wall_ms();
-  lg->arena_cap = UTF8_GROWTH * store__rec_max() + STORE__HS_COUNT;
+  lg->arena_cap = HOP_GROUP * arena_need(store__rec_max());
   lg->arena = malloc(lg->arena_cap);
+  lg->views = malloc(HOP_GROUP * sizeof(*lg->views));
   lg->chains = store__chains_new(STORE_CHAIN_MAP_MAX);
-  if (lg->arena == NULL || lg->chains == NULL)
+  if (lg->arena == NULL || lg->views == NULL || lg->chains == NULL)
     goto nomem;
   rc = store_open(db_path, 0, &lg->s);
   if (rc != STORE_OK)
     goto fail;
   sqlite3_busy_timeout(lg->s->db,
                        busy_ms != 0 ? (int)busy_ms : STORE_BUSY_TIMEOUT_MS);
-  rc = store__exec(lg->s, cache_pragma);
+  rc = store__exec(lg->s, conn_pragmas);
   if (rc != STORE_OK)
     goto fail;
   for (i = 0; i < ST_COUNT; i++) {
-    rc = store__prepare(lg->s, stmt_sql[i], &lg->st[i]);
+    if (stmt_sql[i] == NULL)
+      insert_sql(sql, i == ST_HOP ? 1 : HOP_GROUP);
+    rc = store__prepare(lg->s, stmt_sql[i] != NULL ? stmt_sql[i] : sql,
+                        &lg->st[i]);
     if (rc != STORE_OK)
       goto fail;
   }
@@ -218,7 +272,9 @@ void store__log_close(struct store__log **lgp)
   store_close(&lg->s);
   store__chains_free(&lg->chains);
   free(lg->arena);
+  free(lg->views);
   free(lg->deltas);
+  free(lg->order);
   free(lg);
   *lgp = NULL;
 }
@@ -303,9 +359,10 @@ static void derive(struct hop_view *v, int resolved)
                  v->scheme_change == CHANGE_UP && v->same_host == 1;
 }
 
-/* Decodes the hop at rec into v (strings cleaned into the arena). */
-static void decode_hop(struct store__log *lg, unsigned char *rec,
-                       struct hop_view *v)
+/* Decodes the hop at rec into v, its strings cleaned into arena
+ * (arena_need() of the record's size); returns the bytes of arena used. */
+static size_t decode_hop(struct store__log *lg, unsigned char *rec,
+                         struct hop_view *v, char *arena)
 {
   const char *p = (const char *)rec + sizeof(v->h);
   const char *loc, *url;
@@ -317,8 +374,8 @@ static void decode_hop(struct store__log *lg, unsigned char *rec,
     v->s[i] = NULL;
     if (v->h.len[i] == STORE__STR_NULL)
       continue;
-    v->s[i] = lg->arena + used;
-    used += store__utf8_clean(p, v->h.len[i], lg->arena + used) + 1;
+    v->s[i] = arena + used;
+    used += store__utf8_clean(p, v->h.len[i], arena + used) + 1;
     p += v->h.len[i];
   }
   loc = v->s[STORE__HS_LOCATION];
@@ -326,9 +383,9 @@ static void decode_hop(struct store__log *lg, unsigned char *rec,
   v->location = loc;
   v->host[0] = '\0';
   if (loc != NULL && url != NULL &&
-      hsts_url_resolve(url, strlen(url), loc, strlen(loc), lg->resolved,
-                       sizeof(lg->resolved)) == HSTS_OK) {
-    v->location = lg->resolved;
+      hsts_url_resolve(url, strlen(url), loc, strlen(loc), v->resolved,
+                       sizeof(v->resolved)) == HSTS_OK) {
+    v->location = v->resolved;
     resolved = 1;
   }
   derive(v, resolved);
@@ -337,6 +394,7 @@ static void decode_hop(struct store__log *lg, unsigned char *rec,
                          resolved ? v->location : NULL);
     memcpy(rec, &v->h, sizeof(v->h)); /* kept for a retry */
   }
+  return used;
 }
 
 /* --- binding --- */
@@ -357,53 +415,65 @@ static void bind_bool(sqlite3_stmt *st, int i, int v)
     sqlite3_bind_int(st, i, v != 0);
 }
 
-static void bind_upgrade(sqlite3_stmt *st, const struct hop_view *v)
+static void bind_upgrade(sqlite3_stmt *st, int b, const struct hop_view *v)
 {
   if (v->h.kind != STORE_HOP_UPGRADE)
-    return; /* ?16 to ?19 and ?26 stay NULL */
-  bind_text(st, 16, hsts_source_name((enum hsts_source)v->h.policy_source));
-  bind_text(st, 17, v->s[STORE__HS_POLICY_HOST]);
-  bind_text(st, 26, v->s[STORE__HS_POLICY_LIST]);
-  sqlite3_bind_int(st, 18, v->h.include_subdomains != 0);
+    return; /* b + 16 to b + 19 and b + 26 stay NULL */
+  bind_text(st, b + 16, hsts_source_name((enum hsts_source)v->h.policy_source));
+  bind_text(st, b + 17, v->s[STORE__HS_POLICY_HOST]);
+  bind_text(st, b + 26, v->s[STORE__HS_POLICY_LIST]);
+  sqlite3_bind_int(st, b + 18, v->h.include_subdomains != 0);
   if (v->h.expires != 0)
-    sqlite3_bind_int64(st, 19, v->h.expires);
+    sqlite3_bind_int64(st, b + 19, v->h.expires);
 }
 
-static void bind_hop(sqlite3_stmt *st, const struct hop_view *v, char *rid,
-                     char *cid)
+/* id as 16 lowercase hex digits and a NUL (HEX_ID_MAX bytes): what
+ * "%016" PRIx64 prints, without printf's cost on every row. */
+static void hex_id(uint64_t id, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  int i;
+
+  for (i = HEX_ID_MAX - 2; i >= 0; i--, id >>= 4)
+    out[i] = digits[id & 0xf];
+  out[HEX_ID_MAX - 1] = '\0';
+}
+
+/* Parameters b + 1 .. b + HOP_COLS: the hop row of v (the caller
+ * cleared the statement's bindings: what is not bound is NULL). */
+static void bind_hop(sqlite3_stmt *st, int b, struct hop_view *v)
 {
   const char *const *s = v->s;
   int redirect = v->h.kind == STORE_HOP_REDIRECT;
 
-  snprintf(rid, HEX_ID_MAX, "%016" PRIx64, v->h.request_id);
-  snprintf(cid, HEX_ID_MAX, "%016" PRIx64, v->h.chain_id);
-  sqlite3_clear_bindings(st);
-  sqlite3_bind_int64(st, 1, v->h.time_ms);
-  sqlite3_bind_int64(st, 2, v->h.duration_us);
-  bind_text(st, 3, rid);
-  bind_text(st, 4, cid);
-  sqlite3_bind_int(st, 5, v->h.hop_index);
-  bind_text(st, 6, s[STORE__HS_CLIENT]);
-  bind_text(st, 7, s[STORE__HS_USER_AGENT]);
-  bind_text(st, 8, s[STORE__HS_METHOD]);
-  bind_text(st, 9, s[STORE__HS_URL]);
-  bind_text(st, 10, v->host[0] != '\0' ? v->host : NULL);
-  bind_text(st, 11, s[STORE__HS_HTTP_VERSION]);
+  hex_id(v->h.request_id, v->rid);
+  hex_id(v->h.chain_id, v->cid);
+  sqlite3_bind_int64(st, b + 1, v->h.time_ms);
+  sqlite3_bind_int64(st, b + 2, v->h.duration_us);
+  bind_text(st, b + 3, v->rid);
+  bind_text(st, b + 4, v->cid);
+  sqlite3_bind_int(st, b + 5, v->h.hop_index);
+  bind_text(st, b + 6, s[STORE__HS_CLIENT]);
+  bind_text(st, b + 7, s[STORE__HS_USER_AGENT]);
+  bind_text(st, b + 8, s[STORE__HS_METHOD]);
+  bind_text(st, b + 9, s[STORE__HS_URL]);
+  bind_text(st, b + 10, v->host[0] != '\0' ? v->host : NULL);
+  bind_text(st, b + 11, s[STORE__HS_HTTP_VERSION]);
   if (v->h.status != STATUS_NONE)
-    sqlite3_bind_int(st, 12, v->h.status);
-  bind_text(st, 13, s[STORE__HS_REASON]);
-  bind_text(st, 14, v->location);
-  bind_text(st, 15, store_hop_kind_name((enum store_hop_kind)v->h.kind));
-  bind_upgrade(st, v);
-  bind_text(st, 20, redirect ? s[STORE__HS_UPSTREAM_IP] : NULL);
-  bind_text(st, 21, redirect ? s[STORE__HS_STS_HEADER] : NULL);
-  bind_text(st, 22,
+    sqlite3_bind_int(st, b + 12, v->h.status);
+  bind_text(st, b + 13, s[STORE__HS_REASON]);
+  bind_text(st, b + 14, v->location);
+  bind_text(st, b + 15, store_hop_kind_name((enum store_hop_kind)v->h.kind));
+  bind_upgrade(st, b, v);
+  bind_text(st, b + 20, redirect ? s[STORE__HS_UPSTREAM_IP] : NULL);
+  bind_text(st, b + 21, redirect ? s[STORE__HS_STS_HEADER] : NULL);
+  bind_text(st, b + 22,
             v->scheme_change == CHANGE_NULL ? NULL
                                             : change_names[v->scheme_change]);
-  bind_bool(st, 23, v->same_host);
-  sqlite3_bind_int(st, 24, v->bootstrap);
-  bind_text(st, 25, s[STORE__HS_ERROR]);
-  bind_text(st, 27, v->h.intercepted ? "intercept" : "proxy");
+  bind_bool(st, b + 23, v->same_host);
+  sqlite3_bind_int(st, b + 24, v->bootstrap);
+  bind_text(st, b + 25, s[STORE__HS_ERROR]);
+  bind_text(st, b + 27, v->h.intercepted ? "intercept" : "proxy");
 }
 
 /* --- failures --- */
@@ -448,6 +518,7 @@ static int step_done(struct store__log *lg, sqlite3_stmt *st,
 static int reserve_deltas(struct store__log *lg, size_t n)
 {
   struct delta *d;
+  struct delta **o;
 
   if (n <= lg->deltas_cap)
     return 0;
@@ -455,19 +526,40 @@ static int reserve_deltas(struct store__log *lg, size_t n)
   if (d == NULL)
     return -1;
   lg->deltas = d;
+  o = realloc(lg->order, n * sizeof(*o));
+  if (o == NULL)
+    return -1;
+  lg->order = o;
   lg->deltas_cap = n;
   return 0;
 }
 
-static struct delta *new_delta(struct store__log *lg, size_t *nd,
-                               const char *host, int64_t time_ms)
+/*
+ * The delta that counts a record of host at time_ms (port: CONNECT's, or
+ * 0): the batch's last one when it is for the same host, day and port (a
+ * burst from one host then costs one delta and one comparison), else a
+ * new one, zeroed. The caller adds its counts.
+ */
+static struct delta *delta_for(struct store__log *lg, size_t *nd,
+                               const char *host, int64_t time_ms, unsigned port)
 {
-  struct delta *d = &lg->deltas[(*nd)++];
+  int64_t day = time_ms / MS_PER_DAY;
+  size_t len = strlen(host);
+  struct delta *d = *nd > 0 ? &lg->deltas[*nd - 1] : NULL;
 
-  memset(d, 0, sizeof(*d));
-  snprintf(d->host, sizeof(d->host), "%s", host);
-  d->time_ms = time_ms;
-  d->day = time_ms / MS_PER_DAY;
+  if (d != NULL && d->day == day && d->port == port &&
+      strcmp(d->host, host) == 0) {
+    d->time_ms = time_ms < d->time_ms ? time_ms : d->time_ms;
+    d->last_ms = time_ms > d->last_ms ? time_ms : d->last_ms;
+    return d;
+  }
+  d = &lg->deltas[(*nd)++];
+  /* Zeroes what follows the name, not the name's HOST_TEXT_MAX bytes. */
+  memset(&d->time_ms, 0, sizeof(*d) - offsetof(struct delta, time_ms));
+  memcpy(d->host, host, len + 1); /* host fits: HOST_TEXT_MAX */
+  d->time_ms = d->last_ms = time_ms;
+  d->day = day;
+  d->port = port;
   return d;
 }
 
@@ -478,13 +570,13 @@ static void hop_delta(struct store__log *lg, size_t *nd,
 
   if (v->host[0] == '\0')
     return;
-  d = new_delta(lg, nd, v->host, v->h.time_ms);
+  d = delta_for(lg, nd, v->host, v->h.time_ms, 0);
   if (v->h.kind == STORE_HOP_UPGRADE) {
-    d->http = 1; /* the upgraded request: no traffic record of its own */
-    d->upgrades = 1;
+    d->http++; /* the upgraded request: no traffic record of its own */
+    d->upgrades++;
   } else {
-    d->redirects = 1;
-    d->to_https = v->scheme_change == CHANGE_UP;
+    d->redirects++;
+    d->to_https += v->scheme_change == CHANGE_UP;
   }
 }
 
@@ -497,7 +589,7 @@ static void traffic_delta(struct store__log *lg, size_t *nd,
   char host[HOST_TEXT_MAX];
   enum hsts_host_kind kind;
   const char *p = (const char *)rec + sizeof(t);
-  struct delta *d;
+  unsigned port;
   size_t i;
 
   memcpy(&t, rec, sizeof(t));
@@ -513,19 +605,19 @@ static void traffic_delta(struct store__log *lg, size_t *nd,
     }
     host[t.host_len] = '\0';
   }
-  d = new_delta(lg, nd, host, t.time_ms);
   if (t.kind == STORE_TRAFFIC_HTTP) {
-    d->http = 1;
+    delta_for(lg, nd, host, t.time_ms, 0)->http++;
   } else {
-    d->connects = 1;
-    d->port = t.port >= 1 && t.port <= PORT_MAX ? t.port : 0;
+    port = t.port >= 1 && t.port <= PORT_MAX ? t.port : 0;
+    delta_for(lg, nd, host, t.time_ms, port)->connects++;
   }
 }
 
 /* By host, then day, then port: one run per (host, day), ports within. */
 static int delta_cmp(const void *a, const void *b)
 {
-  const struct delta *x = a, *y = b;
+  const struct delta *x = *(struct delta *const *)a;
+  const struct delta *y = *(struct delta *const *)b;
   int c = strcmp(x->host, y->host);
 
   if (c != 0)
@@ -600,46 +692,51 @@ static void add_delta(struct delta *sum, int64_t *last, const struct delta *d,
 static int write_day(struct store__log *lg, size_t *i, size_t nd,
                      struct delta *sum, int64_t *last, enum store__write *out)
 {
+  struct delta *const *o = lg->order;
   size_t k, j;
 
-  *sum = lg->deltas[*i];
-  *last = sum->time_ms;
-  for (j = *i + 1; j < nd && lg->deltas[j].day == sum->day &&
-                   strcmp(lg->deltas[j].host, sum->host) == 0;
+  *sum = *o[*i];
+  *last = sum->last_ms;
+  for (j = *i + 1;
+       j < nd && o[j]->day == sum->day && strcmp(o[j]->host, sum->host) == 0;
        j++)
-    add_delta(sum, last, &lg->deltas[j], lg->deltas[j].time_ms);
+    add_delta(sum, last, o[j], o[j]->last_ms);
   for (k = *i; k < j; k++) {
-    size_t run = k;
+    const struct delta *run = o[k];
+    int64_t count;
 
-    if (lg->deltas[k].port == 0)
+    if (run->port == 0)
       continue;
-    while (k + 1 < j && lg->deltas[k + 1].port == lg->deltas[run].port)
-      k++;
-    if (upsert_port(lg, sum->host, lg->deltas[run].port, (int64_t)(k - run + 1),
-                    out) != 0)
+    count = run->connects;
+    while (k + 1 < j && o[k + 1]->port == run->port)
+      count += o[++k]->connects;
+    if (upsert_port(lg, sum->host, run->port, count, out) != 0)
       return -1;
   }
   *i = j;
   return upsert_day(lg, sum, out);
 }
 
-/* Sums the sorted deltas per (host, day), per host and per CONNECT port,
- * and upserts each sum once. */
+/* Sums the deltas per (host, day), per host and per CONNECT port, and
+ * upserts each sum once (sorting pointers: a delta is 300 bytes). */
 static int write_counters(struct store__log *lg, size_t nd,
                           enum store__write *out)
 {
   struct delta host, day;
   int64_t host_last, day_last;
-  size_t i = 0;
+  size_t i;
 
-  if (nd == 0) /* deltas may still be NULL: qsort(NULL, 0) is undefined */
+  if (nd == 0) /* order may still be NULL: qsort(NULL, 0) is undefined */
     return STORE_OK;
-  qsort(lg->deltas, nd, sizeof(*lg->deltas), delta_cmp);
+  for (i = 0; i < nd; i++)
+    lg->order[i] = &lg->deltas[i];
+  qsort(lg->order, nd, sizeof(*lg->order), delta_cmp);
+  i = 0;
   while (i < nd) {
     /* The host's first day, then its other days added to it. */
     if (write_day(lg, &i, nd, &host, &host_last, out) != 0)
       return -1;
-    while (i < nd && strcmp(lg->deltas[i].host, host.host) == 0) {
+    while (i < nd && strcmp(lg->order[i]->host, host.host) == 0) {
       if (write_day(lg, &i, nd, &day, &day_last, out) != 0)
         return -1;
       add_delta(&host, &host_last, &day, day_last);
@@ -685,33 +782,54 @@ static size_t records_size(const unsigned char *recs, size_t n)
   return off;
 }
 
-/* Inserts the records' rows; sets the range of hop ids. */
+/* Inserts the rows of views[0..n): HOP_GROUP in one statement, else one
+ * at a time; extends the range of hop ids. */
+static int insert_hops(struct store__log *lg, size_t n, int64_t ids[2],
+                       enum store__write *out)
+{
+  sqlite3_stmt *st = lg->st[n == HOP_GROUP ? ST_HOPS : ST_HOP];
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    if (st == lg->st[ST_HOP] || i == 0)
+      sqlite3_clear_bindings(st);
+    bind_hop(st, st == lg->st[ST_HOP] ? 0 : (int)i * HOP_COLS, &lg->views[i]);
+    if (st == lg->st[ST_HOPS] && i + 1 < n)
+      continue;
+    if (step_done(lg, st, out) != 0)
+      return -1;
+    ids[1] = sqlite3_last_insert_rowid(lg->s->db);
+    if (ids[0] == 0) /* rowids are consecutive: the writer alone inserts */
+      ids[0] = ids[1] - (st == lg->st[ST_HOPS] ? (int64_t)n - 1 : 0);
+  }
+  return 0;
+}
+
+/* Inserts the records' rows; sets the range of hop ids. A group's hops
+ * are decoded into lg->views (their strings into lg->arena) first. */
 static int write_records(struct store__log *lg, unsigned char *recs, size_t n,
                          int64_t ids[2], size_t *nd, enum store__write *out)
 {
-  char rid[HEX_ID_MAX], cid[HEX_ID_MAX];
-  struct hop_view v;
-  size_t i, off = 0;
+  size_t i, off = 0, used = 0, k = 0;
 
   for (i = 0; i < n; i++) {
     struct store__rec_head head;
 
     memcpy(&head, recs + off, sizeof(head));
     if (head.type == STORE__REC_HOP) {
-      decode_hop(lg, recs + off, &v);
-      bind_hop(lg->st[ST_HOP], &v, rid, cid);
-      if (step_done(lg, lg->st[ST_HOP], out) != 0)
-        return -1;
-      ids[1] = sqlite3_last_insert_rowid(lg->s->db);
-      if (ids[0] == 0)
-        ids[0] = ids[1];
-      hop_delta(lg, nd, &v);
+      used += decode_hop(lg, recs + off, &lg->views[k], lg->arena + used);
+      hop_delta(lg, nd, &lg->views[k]);
+      if (++k == HOP_GROUP) {
+        if (insert_hops(lg, k, ids, out) != 0)
+          return -1;
+        k = used = 0;
+      }
     } else if (head.type == STORE__REC_TRAFFIC) {
       traffic_delta(lg, nd, recs + off);
     } /* probes: record_probes(), before the transaction */
     off += head.size;
   }
-  return 0;
+  return insert_hops(lg, k, ids, out);
 }
 
 void store__log_on_hop(struct store__log *lg, store_writer_hop_cb cb,

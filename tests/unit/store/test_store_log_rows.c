@@ -385,6 +385,85 @@ static void test_json_lines(void)
   free(rows);
 }
 
+/* --- rows inserted in groups --- */
+
+#define GROUP_HOPS 75 /* two multi-row statements and 11 single rows */
+
+/* GROUP_HOPS varied hops (kinds, NULL fields, clients, hosts) to w. */
+static void submit_varied(struct store_writer *w)
+{
+  char url[64], loc[64];
+  struct store_hop h;
+  int i;
+
+  for (i = 0; i < GROUP_HOPS; i++) {
+    snprintf(url, sizeof(url), "http://h%d.test/p%d", i % 4, i);
+    snprintf(loc, sizeof(loc), i % 5 ? "https://h%d.test/p%d" : "/rel%d%d",
+             i % 4, i);
+    h = hop((uint64_t)i + 1, T0_MS + i, i % 3 ? "10.0.0.1" : "10.0.0.2",
+            i % 2 ? UP : RE, url, i % 7 ? loc : NULL);
+    h.duration_us = (uint64_t)i * 10;
+    h.user_agent = i % 6 ? "ua" : NULL;
+    h.policy_source = HSTS_SOURCE_LEARNED;
+    h.policy_host = "h.test";
+    h.policy_list = i % 4 ? NULL : "list";
+    h.include_subdomains = i % 3 == 0;
+    h.expires = i % 2 ? T0_MS / 1000 + i : 0;
+    h.upstream_ip = "192.0.2.9";
+    h.sts_header = i % 3 ? "max-age=5" : NULL;
+    h.error = i % 11 ? NULL : "reset";
+    h.status = i % 13 ? h.status : 0;
+    h.intercepted = i % 9 == 0;
+    CHECK_INT(store_writer_hop(w, &h), STORE_OK);
+  }
+}
+
+/* Hops in one batch go in multi-row statements; one hop per batch, one
+ * row at a time: the rows, their order, the JSON lines and the counters
+ * must not differ. */
+static void test_groups(void)
+{
+  static const char rows_sql[] =
+      "SELECT time_ms, duration_us, request_id, chain_id, hop, client,"
+      " user_agent, method, url, host, http_version, status, reason,"
+      " location, kind, policy_source, policy_host, include_subdomains,"
+      " expires, upstream_ip, sts_header, scheme_change, same_host,"
+      " bootstrap, error, policy_list, via FROM hop ORDER BY id";
+  static const char counts_sql[] = "SELECT * FROM host_traffic ORDER BY host";
+  char db1[TESTUTIL_PATH_MAX], db2[TESTUTIL_PATH_MAX];
+  char json[TESTUTIL_PATH_MAX], *one, *grouped, *file, *lines;
+  struct store_writer *w;
+
+  new_db(db1);
+  new_db(db2);
+  testutil_path("groups.json", json);
+  w = open_writer(db1, NULL, 1);
+  submit_varied(w);
+  store_writer_close(&w);
+  w = open_writer(db2, json, GROUP_HOPS);
+  submit_varied(w);
+  store_writer_close(&w);
+  one = q_rows(db1, rows_sql);
+  grouped = q_rows(db2, rows_sql);
+  CHECK_STR(grouped, one);
+  free(one);
+  free(grouped);
+  one = q_rows(db1, counts_sql);
+  grouped = q_rows(db2, counts_sql);
+  CHECK_STR(grouped, one);
+  free(one);
+  free(grouped);
+  file = read_file(json);
+  lines = q_rows(db2, "SELECT json FROM hop_json ORDER BY id");
+  CHECK_STR(file, lines);
+  free(file);
+  free(lines);
+  lines = q_rows(db2, "SELECT count(*), min(id), max(id),"
+                      " sum(request_id = printf('%016x', id)) FROM hop");
+  CHECK_STR(lines, "75|1|75|75\n");
+  free(lines);
+}
+
 /* --- per-host counters --- */
 
 static void submit_counters(struct store_writer *w)
@@ -456,4 +535,5 @@ static void test_counters(void)
 TEST_MAIN({ "chains", test_chains },
           { "chains_repeated_key", test_chains_repeated_key },
           { "derived", test_derived }, { "kind_fields", test_kind_fields },
-          { "json_lines", test_json_lines }, { "counters", test_counters })
+          { "json_lines", test_json_lines }, { "groups", test_groups },
+          { "counters", test_counters })
