@@ -261,8 +261,16 @@ size_t store__utf8_clean(const char *in, size_t len, char *out)
   size_t i = 0, o = 0;
 
   while (i < len) {
-    size_t k = hsts_utf8_len(s + i, len - i);
+    size_t run = i, k;
 
+    while (run < len && s[run] < 0x80) /* ASCII, most of it: as it is */
+      run++;
+    memcpy(out + o, s + i, run - i);
+    o += run - i;
+    i = run;
+    if (i == len)
+      break;
+    k = hsts_utf8_len(s + i, len - i);
     if (k == 0) {
       memcpy(out + o, replacement, sizeof(replacement) - 1);
       o += sizeof(replacement) - 1;
