@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 
 #include "hsts.h"
 #include "proxy_alog.h"
@@ -385,6 +386,7 @@ static void *writer_main(void *arg)
   int closing, reopen;
   size_t n;
 
+  prctl(PR_SET_NAME, "access-log"); /* top -H, perf, /proc: 15 bytes */
   for (;;) {
     n = wait_batch(al, &closing, &reopen);
     if (n > 0)

@@ -24,6 +24,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "proxy_conn.h"
 #include "proxy_debug.h"
@@ -304,7 +305,10 @@ int proxy__worker_open(struct proxy_worker *w, struct proxy_server *s,
 static void worker_main(void *arg)
 {
   struct proxy_worker *w = arg;
+  char name[PROXY_THREAD_NAME_MAX];
 
+  snprintf(name, sizeof(name), "worker %zu", w->index + 1);
+  prctl(PR_SET_NAME, name); /* top -H, perf, /proc */
   uv_run(&w->loop, UV_RUN_DEFAULT);
   uv_mutex_lock(&w->server->lock);
   atomic_store(&w->ended, 1);

@@ -39,15 +39,16 @@
 #define PROXY_DEFAULT_RETAIN_S           (90ull * 86400) /* --retain 90d */
 
 /* Text sizes. */
-#define PROXY_HOST_MAX       253 /* a DNS name, as hsts_host.h */
-#define PROXY_ADDR_TEXT      64  /* "[v6 address]:65535" and NUL */
-#define PROXY_KEY_MAX        (PROXY_HOST_MAX + 8)  /* "host:port" pool key */
-#define PROXY_AUTHORITY_MAX  (PROXY_HOST_MAX + 10) /* "[host]:port" */
-#define PROXY_ERROR_BODY_MAX 512  /* text of a proxy error answer */
-#define PROXY_LOCAL_BODY_MAX 4096 /* status page and PAC file */
-#define PROXY_METRICS_MAX    8192 /* GET /metrics */
-#define PROXY_ERROR_TEXT     256  /* one startup error message */
-#define PROXY_LIST_NAME_MAX  32   /* a preload list's name */
+#define PROXY_HOST_MAX        253 /* a DNS name, as hsts_host.h */
+#define PROXY_ADDR_TEXT       64  /* "[v6 address]:65535" and NUL */
+#define PROXY_KEY_MAX         (PROXY_HOST_MAX + 8)  /* "host:port" pool key */
+#define PROXY_AUTHORITY_MAX   (PROXY_HOST_MAX + 10) /* "[host]:port" */
+#define PROXY_ERROR_BODY_MAX  512  /* text of a proxy error answer */
+#define PROXY_LOCAL_BODY_MAX  4096 /* status page and PAC file */
+#define PROXY_METRICS_MAX     8192 /* GET /metrics */
+#define PROXY_ERROR_TEXT      256  /* one startup error message */
+#define PROXY_LIST_NAME_MAX   32   /* a preload list's name */
+#define PROXY_THREAD_NAME_MAX 16   /* a thread's name and NUL (TASK_COMM_LEN) */
 /* --upstream-proxy: "parent proxy HOST:PORT" (messages and the pool key)
  * and its "Basic <base64 of user:pass>" (user and pass at most 255
  * bytes each once decoded). */

@@ -48,6 +48,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 
 #include "store_log_int.h"
 #include "store_retain.h"
@@ -695,6 +696,7 @@ static void *writer_main(void *arg)
   struct store_writer *w = arg;
   int closing, last, reopen;
 
+  prctl(PR_SET_NAME, "hop-log writer"); /* top -H, perf, /proc: 15 bytes */
   for (;;) {
     closing = wait_for_work(w);
     if (!closing)
