@@ -319,7 +319,9 @@ void store_writer_stats(struct store_writer *w, struct store_writer_stats *out)
 
 /* --- the writer thread --- */
 
-/* Moves whole records from the ring to the pending buffer (mu held). */
+/* Moves whole records from the ring to the pending buffer (mu held: the
+ * producers wait meanwhile, so all of it goes in one or two copies when it
+ * fits, as it does unless earlier writes failed). */
 static void take_records(struct store_writer *w)
 {
   struct store__rec_head h;
@@ -331,6 +333,16 @@ static void take_records(struct store_writer *w)
     memmove(w->pending, w->pending + w->pstart, w->pend - w->pstart);
     w->pend -= w->pstart;
     w->pstart = 0;
+  }
+  if (w->ring_records > 0 && w->cap - w->pend >= w->used) {
+    if (w->pcount == 0)
+      w->batch_start = mono_ms();
+    ring_peek(w, w->pending + w->pend, w->used);
+    w->pend += w->used;
+    w->pcount += w->ring_records;
+    w->ring_records = 0;
+    ring_drop(w, w->used);
+    return;
   }
   while (w->ring_records > 0) {
     ring_peek(w, &h, sizeof(h));
