@@ -1,0 +1,43 @@
+"""The proxy's threads (docs/ARCHITECTURE.md "Threads"): each is named, so
+that `top -H`, `perf` and /proc/PID/task/*/comm tell them apart, and the
+hop-log writer runs as SCHED_BATCH (its fair share of the CPUs, but its
+wake-ups never preempt an event loop; docs/BENCHMARKS.md)."""
+
+import os
+import sys
+
+sys.dont_write_bytecode = True
+import harness as H  # noqa: E402
+
+
+def threads(pid):
+    """{name: tid} of the process's threads (the first of each name)."""
+    out = {}
+    for tid in sorted(os.listdir("/proc/%d/task" % pid), key=int):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            out.setdefault(f.read().rstrip("\n"), int(tid))
+    return out
+
+
+class Threads(H.ProxyTestCase):
+    def test_named_and_the_writer_yields(self):
+        alog = os.path.join(self.tmp, "access.log")
+        p = self.proxy(["--workers", "3", "--access-log", alog])
+        want = ("worker 1", "worker 2", "worker 3", "hop-log writer",
+                "access-log")
+        # Each thread names itself as it starts: the listening line may
+        # come first.
+        H.wait_until(lambda: all(n in threads(p.pid) for n in want), 10.0,
+                     what="named threads: %s" % (want,))
+        names = threads(p.pid)
+        self.assertNotIn("worker 4", names)
+        self.assertEqual(os.sched_getscheduler(names["hop-log writer"]),
+                         os.SCHED_BATCH)
+        for name in ("worker 1", "access-log"):
+            self.assertEqual(os.sched_getscheduler(names[name]),
+                             os.SCHED_OTHER, name)
+        p.stop()
+
+
+if __name__ == "__main__":
+    H.main()
