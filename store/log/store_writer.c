@@ -43,7 +43,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +61,6 @@
 #define PRUNE_IDLE_MS         60000 /* --retain: look again after a minute */
 #define PRUNE_STEP_MS         10    /* between two steps that found rows */
 #define MS_PER_DAY            INT64_C(86400000)
-#ifndef SCHED_BATCH
-#define SCHED_BATCH 3 /* Linux's; glibc names it only under _GNU_SOURCE */
-#endif
 
 struct store_writer {
   char *db_path;          /* owned copy, for messages */
@@ -707,27 +703,12 @@ static void measure(struct store_writer *w)
   pthread_mutex_unlock(&w->mu);
 }
 
-/*
- * The writer runs as SCHED_BATCH: it keeps its fair share of the CPUs (it
- * must keep up, or the ring fills and records are dropped), but its
- * wake-ups never preempt a running event loop, so that a batch does not
- * stall a worker's requests for a scheduler slice (docs/BENCHMARKS.md).
- * Refused (not Linux): it runs as before.
- */
-static void yield_to_loops(void)
-{
-  struct sched_param p = { 0 };
-
-  (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &p);
-}
-
 static void *writer_main(void *arg)
 {
   struct store_writer *w = arg;
   int closing, last, reopen;
 
   prctl(PR_SET_NAME, "hop-log writer"); /* top -H, perf, /proc: 15 bytes */
-  yield_to_loops();
   for (;;) {
     closing = wait_for_work(w);
     if (!closing)
