@@ -680,6 +680,19 @@ for load in $loads; do
   done
 done
 ours_stderr=$(grep -v 'listening on' "$tmp/ours.out" | head -n 5 || true)
+
+# hop_records PORT: "W written, D dropped" from a hstsproxy's /metrics
+# (every internal upgrade is to be a durable row: none dropped).
+hop_records() {
+  curl -sS --max-time 5 --noproxy '*' "http://127.0.0.1:$1/metrics" |
+    awk -F'[{}" ]+' '/^hstsproxy_hop_records_total/ { n[$3] = $NF }
+      END { printf "%d written, %d dropped", n["written"], n["dropped"] }'
+}
+declare -A HOPS=()
+sleep 1 # the writers commit what the last load queued (every 100 ms)
+HOPS[ours]=$(hop_records "$ours_port")
+[ -z "$base_port" ] || HOPS[base]=$(hop_records "$base_port")
+[ -z "$alog_port" ] || HOPS[ours-alog]=$(hop_records "$alog_port")
 stop "$pid_ours"
 [ -z "$pid_base" ] || stop "$pid_base"
 alog_lines=""
@@ -959,6 +972,9 @@ machine() {
   echo "- settings: DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS" \
     "CONNS=$CONNS WORKERS=$WORKERS ROUNDS=$ROUNDS" \
     "PRELOAD_HOSTS=$PRELOAD_HOSTS IDLE_CONNS=$IDLE_CONNS"
+  for s in ours ours-alog base; do
+    [ -z "${HOPS[$s]:-}" ] || echo "- hop records of $s (all loads): ${HOPS[$s]}"
+  done
   [ "$hwm_reset_ok" = 1 ] ||
     echo "- peak RSS could not be reset between loads: peak since start"
   if [ -n "$ours_stderr" ]; then
