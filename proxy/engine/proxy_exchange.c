@@ -27,8 +27,10 @@
  * connection is there (from the pool, or the connect phase's
  * continuation); its timer measures silence (--timeout-response).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "proxy_alog.h"
 #include "proxy_conn.h"
@@ -43,6 +45,7 @@
 static const struct proxy_phase phase_forward;
 
 static void forward_send(struct proxy_conn *conn);
+static void forward_splice(struct proxy_conn *conn);
 
 /*
  * Body bytes that came with the head are checked before anything goes
@@ -346,9 +349,13 @@ static void final_response(struct proxy_conn *conn)
     conn->resp_done = 1;
   } else if (extra > inlined) {
     response_body(conn, NULL, body, extra);
-    return;
+    if (conn->closing || conn->resp_done)
+      return;
   }
-  exchange_check(conn);
+  if (conn->resp_done)
+    exchange_check(conn);
+  else
+    forward_splice(conn);
 }
 
 /* 101: the WebSocket handshake went through; splice from now on. */
@@ -497,6 +504,93 @@ static void forward_upstream_read(struct proxy_conn *conn, ssize_t nread,
   }
 }
 
+/* ---- a large body through a pipe ---- */
+
+/* Whether the rest of the response body goes through a pipe: a length
+ * of at least PROXY_SPLICE_MIN still to come, or until the origin closes;
+ * never chunked (the framing is parsed), and only once the request body
+ * ended (the client's descriptor is then free to poll). */
+static int splice_wanted(const struct proxy_conn *conn)
+{
+  const struct http1_body *b = &conn->up->resp.body;
+
+  if (!conn->resp_started || conn->resp_done || conn->splicing ||
+      !conn->req_done || !proxy__splice_can_begin(conn))
+    return 0;
+  if (b->kind == HTTP1_BODY_LENGTH)
+    return b->remaining >= PROXY_SPLICE_MIN;
+  return b->kind == HTTP1_BODY_CLOSE;
+}
+
+/* Bytes waiting after a spliced body (or the origin's EOF): the
+ * connection is not reused, as when a read carries them (feed_body). */
+static int bytes_after_body(const struct proxy_conn *conn)
+{
+  const struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_DOWN];
+  char c;
+  ssize_t n = recv(d->from, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* The spliced body ended: the exchange ends as on the copying path. */
+static void spliced_done(struct proxy_conn *conn)
+{
+  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_DOWN];
+  struct http1_body *b = &conn->up->resp.body;
+
+  if (b->kind == HTTP1_BODY_LENGTH) {
+    if (d->left > 0) {
+      proxy__conn_close(conn, "origin closed mid-response");
+      return;
+    }
+    b->remaining = 0;
+    conn->up_bad |= bytes_after_body(conn);
+  } else {
+    conn->up_bad = 1; /* close-delimited: the origin closed */
+  }
+  proxy__splice_close(d);
+  proxy__splice_end(conn);
+  conn->resp_done = 1;
+  exchange_check(conn);
+}
+
+static void forward_polled(struct proxy_conn *conn)
+{
+  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_DOWN];
+  int rc = proxy__splice_move(conn, d);
+
+  if (rc == PROXY_SPLICE_WAIT)
+    (void)proxy__splice_watch(conn);
+  else if (rc == PROXY_SPLICE_DONE)
+    spliced_done(conn);
+  else if (rc == PROXY_SPLICE_REFUSED)
+    proxy__splice_refused(conn); /* the copying path reads on */
+  else
+    proxy__splice_fail(conn, d, rc);
+}
+
+static void forward_splice(struct proxy_conn *conn)
+{
+  const struct http1_body *b = &conn->up->resp.body;
+
+  if (!splice_wanted(conn))
+    return;
+  if (proxy__splice_open(conn, PROXY_SPLICE_DOWN,
+                         b->kind == HTTP1_BODY_LENGTH ? b->remaining
+                                                      : PROXY_SPLICE_ALL) < 0)
+    return;
+  if (proxy__splice_begin(conn) == 0)
+    forward_polled(conn);
+}
+
+/* The client took every queued byte: a large body may splice now. */
+static void forward_client_wrote(struct proxy_conn *conn)
+{
+  if (conn->up != NULL)
+    forward_splice(conn);
+}
+
 /* ---- the phase ---- */
 
 static void forward_timeout(struct proxy_conn *conn)
@@ -546,5 +640,7 @@ static const struct proxy_phase phase_forward = {
   .up_buf = forward_up_buf,
   .up_wants = forward_up_wants,
   .up_read = forward_upstream_read,
+  .client_wrote = forward_client_wrote,
+  .polled = forward_polled,
   .timeout = forward_timeout,
 };
