@@ -14,6 +14,12 @@
  * decoder says it ended (or the origin closes, for a close-delimited body: then
  * the client connection closes too, so a cut-off body never looks complete).
  *
+ * A body with at least PROXY_SPLICE_MIN bytes still to come after what
+ * came with the head, by Content-Length (exactly that many, the rest stays
+ * unread) or until the origin closes, moves through a pipe with
+ * splice(2) once the head is written (proxy_splice.h); chunked bodies are
+ * parsed, so copied.
+ *
  * A pooled connection that the origin had already closed fails before
  * the first response byte; an idempotent request without a body is then
  * retried once on a fresh connection. Anything else that fails before

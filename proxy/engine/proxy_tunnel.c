@@ -5,11 +5,10 @@
  * 9.3.6) and after a 101 to a WebSocket upgrade (RFC 6455). Once the
  * bytes buffered with the heads are written, both directions move
  * through pipes with splice(2) (proxy_splice.h: the pipe is each
- * direction's bounded buffer). Where that cannot start (bytes still
- * queued) or splice() is refused, the copying path runs: each read is a
- * chunk that becomes the write to the other side; backpressure stops
- * reading one side while more than PROXY_WRITE_HIGH_WATER bytes wait to
- * be written to the other.
+ * direction's bounded buffer). Until then, and where splice() is refused,
+ * the copying path runs: each read is a chunk that becomes the write to
+ * the other side; backpressure stops reading one side while more than
+ * PROXY_WRITE_HIGH_WATER bytes wait to be written to the other.
  *
  * Half-close: when one side ends its stream, the other side's write half
  * is shut down (after the queued bytes) and the reverse direction keeps
@@ -225,6 +224,15 @@ static int tunnel_up_wants(const struct proxy_conn *conn, int reading)
   return !conn->tunnel_up_eof && proxy__flow_ok(reading, conn->client_wpending);
 }
 
+/* Copying because bytes were queued at the start: once the client took
+ * them (and nothing waits for the origin), the rest goes through pipes.
+ * Not after a half-close: a shutdown may still be queued to libuv. */
+static void tunnel_client_wrote(struct proxy_conn *conn)
+{
+  if (!conn->splicing && !conn->client_eof && !conn->tunnel_up_eof)
+    (void)tunnel_splice(conn);
+}
+
 static void tunnel_up_write_failed(struct proxy_conn *conn, int status)
 {
   proxy__conn_close(conn, uv_strerror(status));
@@ -244,6 +252,7 @@ static const struct proxy_phase phase_tunnel = {
   .up_buf = tunnel_buf,
   .up_wants = tunnel_up_wants,
   .up_read = tunnel_upstream_read,
+  .client_wrote = tunnel_client_wrote,
   .up_write_failed = tunnel_up_write_failed,
   .polled = tunnel_polled,
   .timeout = tunnel_timeout,

@@ -8,6 +8,7 @@ afterwards, bounded memory for a slow reader, errors named, the tunnel's
 half-close and idle timeout."""
 
 import hashlib
+import json
 import os
 import re
 import socket
@@ -206,6 +207,21 @@ class SpliceTest(H.ProxyTestCase):
             what="the close named in the debug line")
         self.p.assert_alive()
 
+    def test_pipelined_requests_splice_once_the_head_is_written(self):
+        """With a pipelined request waiting, the response head is queued
+        (not written at once): the body splices once the client took it."""
+        n = 1 * H.MB
+        before = spliced(self.p)
+        c = self.raw(self.p.port)
+        path = "http://127.0.0.1:%d/bytes?n=%d&seed=%d"
+        c.send(b"".join(H.http_request("GET", path % (self.o.port, n, seed),
+                                       host=self.o.authority)
+                        for seed in (16, 17)))
+        for seed in (16, 17):
+            r = c.read_response()
+            self.assertEqual(H.sha256(r.body), H.body_sha256(n, seed))
+        self.assertEqual(spliced(self.p) - before, 2)
+
 
 class SpliceTunnelTest(H.ProxyTestCase):
     def setUp(self):
@@ -222,6 +238,37 @@ class SpliceTunnelTest(H.ProxyTestCase):
         self.assertEqual(r.status, 200, r)
         return c
 
+    def test_access_log_counts_spliced_bytes(self):
+        """The access log's bytes (sent to the client) are the same
+        totals as on the copying path: head and body of a spliced
+        response; every byte down a spliced tunnel."""
+        log = os.path.join(self.tmp, "access.json")
+        o = self.origin()
+        p = self.tunnel_proxy(self.echo.port, [
+            "--access-log", log, "--access-log-format", "json"])
+        n = 1 * H.MB + 7
+        c = self.raw(p.port)
+        get(c, o.port, "/bytes?n=%d" % n)
+        r = c.read_response()
+        self.assertEqual(len(r.body), n)
+        t = self.connect(p, self.echo.port)
+        data = H.body_bytes(400 * KB, 18)
+        sender = threading.Thread(target=lambda: (t.send(data),
+                                                  t.shutdown_write()))
+        sender.start()
+        self.assertEqual(t.bs.read_until_eof(), data)
+        sender.join(10)
+        H.wait_until(lambda: os.path.exists(log) and
+                     open(log).read().count("\n") >= 2, 10,
+                     what="two access-log lines")
+        rows = [json.loads(line) for line in open(log).read().splitlines()]
+        self.assertEqual(sorted(row["bytes"] for row in rows),
+                         sorted([len(r.head) + n,
+                                 len(b"HTTP/1.1 200 Connection "
+                                     b"established\r\n\r\n")
+                                 + len(data)]))
+        self.assertEqual(spliced(p), 2)
+
     def test_tunnel_spliced_both_ways(self):
         p = self.tunnel_proxy(self.echo.port)
         before, bytes_before = spliced(p), spliced_bytes(p)
@@ -235,6 +282,22 @@ class SpliceTunnelTest(H.ProxyTestCase):
         self.assertEqual(H.sha256(back), H.sha256(data))
         self.assertEqual(spliced(p) - before, 1)
         self.assertEqual(spliced_bytes(p) - bytes_before, 2 * len(data))
+
+    def test_early_bytes_then_spliced(self):
+        """Bytes sent with the CONNECT head: the 200 is queued behind
+        them, so the tunnel copies first, then splices."""
+        p = self.tunnel_proxy(self.echo.port)
+        c = self.raw(p.port, timeout=15)
+        c.send(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\nearly"
+               % self.echo.port)
+        self.assertEqual(c.read_response("CONNECT").status, 200)
+        self.assertEqual(c.bs.read_exact(5), b"early")
+        data = H.body_bytes(500 * KB, 15)
+        t = threading.Thread(target=c.send, args=(data,))
+        t.start()
+        self.assertEqual(c.bs.read_exact(len(data)), data)
+        t.join(10)
+        self.assertEqual(spliced(p), 1)
 
     def test_half_close_by_the_origin_while_spliced(self):
         got = []
