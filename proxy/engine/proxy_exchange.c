@@ -15,10 +15,12 @@
  * the client connection closes too, so a cut-off body never looks complete).
  *
  * A body with at least PROXY_SPLICE_MIN bytes still to come after what
- * came with the head, by Content-Length (exactly that many, the rest stays
- * unread) or until the origin closes, moves through a pipe with
- * splice(2) once the head is written (proxy_splice.h); chunked bodies are
- * parsed, so copied.
+ * came with the head moves through a pipe with splice(2) once nothing is
+ * queued (proxy_splice.h): a response body by Content-Length (exactly that
+ * many, the rest stays unread) or until the origin closes; a request body
+ * by Content-Length while the origin says nothing (its first byte of an
+ * answer ends that: the pipe drains, the copying path reads the answer and
+ * the rest of the body). Chunked bodies are parsed, so copied.
  *
  * A pooled connection that the origin had already closed fails before
  * the first response byte; an idempotent request without a body is then
@@ -52,6 +54,7 @@ static const struct proxy_phase phase_forward;
 
 static void forward_send(struct proxy_conn *conn);
 static void forward_splice(struct proxy_conn *conn);
+static void upload_splice(struct proxy_conn *conn);
 
 /*
  * Body bytes that came with the head are checked before anything goes
@@ -197,6 +200,10 @@ static void forward_send(struct proxy_conn *conn)
     return;
   send_buffered_body(conn);
   if (conn->closing || conn->phase != &phase_forward)
+    return;
+  if (!conn->req.expect_continue) /* else once the 100 came */
+    upload_splice(conn);
+  if (conn->closing)
     return;
   proxy__conn_sync_read(conn);
   proxy__upstream_sync_read(conn->up);
@@ -493,6 +500,8 @@ static void forward_upstream_read(struct proxy_conn *conn, ssize_t nread,
     up->resp_bytes += (size_t)nread;
     proxy__conn_activity(conn);
     parse_response(conn);
+    if (!conn->closing && conn->phase == &phase_forward)
+      upload_splice(conn); /* after a 100 Continue, say */
     return;
   }
   if (nread > 0) {
@@ -561,10 +570,89 @@ static void spliced_done(struct proxy_conn *conn)
   exchange_check(conn);
 }
 
+/* ---- a large request body through a pipe ---- */
+
+/* Whether the rest of the request body goes up through a pipe: a length
+ * of at least PROXY_SPLICE_MIN still to come, while the origin says
+ * nothing (no byte of an answer is buffered). */
+static int upload_wanted(const struct proxy_conn *conn)
+{
+  const struct http1_body *b = &conn->req_body;
+
+  return conn->up != NULL && !conn->req_done && !conn->splicing &&
+         !conn->resp_started && b->kind == HTTP1_BODY_LENGTH &&
+         b->remaining >= PROXY_SPLICE_MIN && conn->up->in_len == 0 &&
+         !conn->up->write_failed && proxy__splice_can_begin(conn);
+}
+
+/* Whether the origin has something to say while the body goes up (an
+ * answer, its close or an error): then the copying path reads it. */
+static int origin_spoke(const struct proxy_conn *conn)
+{
+  char c;
+  ssize_t n =
+      recv(conn->bulk[PROXY_SPLICE_UP].to, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* The body stops going through the pipe: what the client sent into it
+ * is consumed; the copying path goes on (the rest, the answer). */
+static void upload_end(struct proxy_conn *conn)
+{
+  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_UP];
+
+  conn->req_body.remaining = d->left;
+  conn->req_done = d->left == 0;
+  proxy__splice_close(d); /* closed, not kept, if bytes are left in it */
+  proxy__splice_end(conn);
+}
+
+static void upload_polled(struct proxy_conn *conn)
+{
+  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_UP];
+  int rc;
+
+  if (!d->hold && origin_spoke(conn))
+    d->hold = 1; /* the rest of the pipe goes up, then the answer */
+  rc = proxy__splice_move(conn, d);
+  if (rc == PROXY_SPLICE_WAIT) {
+    (void)proxy__splice_watch(conn);
+  } else if (rc == PROXY_SPLICE_DONE && d->eof && d->left > 0) {
+    proxy__conn_close(conn, "client left during the request body");
+  } else if (rc == PROXY_SPLICE_DONE) {
+    upload_end(conn);
+  } else if (rc == PROXY_SPLICE_REFUSED) {
+    proxy__splice_refused(conn);
+  } else if (d->err_to) {       /* as a failed write on the copying path: */
+    conn->up->write_failed = 1; /* the rest is dropped, the answer read */
+    conn->up_bad = 1;
+    upload_end(conn);
+  } else {
+    proxy__splice_fail(conn, d, rc);
+  }
+}
+
+static void upload_splice(struct proxy_conn *conn)
+{
+  if (!upload_wanted(conn) ||
+      proxy__splice_open(conn, PROXY_SPLICE_UP, conn->req_body.remaining) < 0)
+    return;
+  conn->bulk[PROXY_SPLICE_UP].watch_to = 1;
+  if (proxy__splice_begin(conn) == 0)
+    upload_polled(conn);
+}
+
 static void forward_polled(struct proxy_conn *conn)
 {
   struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_DOWN];
-  int rc = proxy__splice_move(conn, d);
+  int rc;
+
+  if (conn->bulk[PROXY_SPLICE_UP].open) {
+    upload_polled(conn);
+    return;
+  }
+  rc = proxy__splice_move(conn, d);
 
   if (rc == PROXY_SPLICE_WAIT)
     (void)proxy__splice_watch(conn);

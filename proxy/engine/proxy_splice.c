@@ -167,7 +167,7 @@ static int pump(struct proxy_splice_dir *d, uint64_t *moved)
 
   *moved = 0;
   do {
-    in = d->eof ? 0 : fill(d);
+    in = d->eof || d->hold ? 0 : fill(d);
     if (in == -EOPNOTSUPP)
       return PROXY_SPLICE_REFUSED;
     if (in < 0)
@@ -176,7 +176,8 @@ static int pump(struct proxy_splice_dir *d, uint64_t *moved)
     if (out < 0)
       return out;
   } while ((in > 0 || out > 0) && *moved < PROXY_SPLICE_BURST);
-  return d->eof && d->queued == 0 ? PROXY_SPLICE_DONE : PROXY_SPLICE_WAIT;
+  return (d->eof || d->hold) && d->queued == 0 ? PROXY_SPLICE_DONE
+                                               : PROXY_SPLICE_WAIT;
 }
 
 int proxy__splice_move(struct proxy_conn *conn, struct proxy_splice_dir *d)
@@ -321,7 +322,9 @@ static int wanted(const struct proxy_splice_dir *d, int fd)
 
   if (!d->open)
     return 0;
-  if (d->from == fd && !d->eof && d->queued == 0)
+  if (d->from == fd && !d->eof && !d->hold && d->queued == 0)
+    ev |= UV_READABLE;
+  if (d->to == fd && d->watch_to && !d->hold)
     ev |= UV_READABLE;
   if (d->to == fd && d->queued > 0)
     ev |= UV_WRITABLE;

@@ -3,7 +3,7 @@
  * descriptor to another through a pipe with splice(2) while a phase polls
  * the two descriptors (proxy_splice.c).
  *
- * A phase that moves bulk bytes (the tunnel both ways, a response body
+ * A phase that moves bulk bytes (the tunnel both ways, a body up or
  * down) calls proxy__splice_begin(): the hub stops libuv's reads on both
  * handles (conn->splicing) and the descriptors are polled with the
  * uv_poll_t handles embedded in the conn and the upstream, whose events
@@ -33,20 +33,22 @@ struct proxy_conn;
 /* One direction: from -> pipe -> to. */
 struct proxy_splice_dir {
   int from, to;
-  int pipe[2];         /* [0] read end, [1] write end, while open */
-  size_t queued;       /* bytes in the pipe */
-  uint64_t left;       /* bytes still to read from `from` (PROXY_SPLICE_ALL) */
-  uint64_t moved;      /* bytes written to `to` so far */
-  unsigned open : 1;   /* pipe is ours (proxy__splice_open) */
-  unsigned eof : 1;    /* `from` ended: EOF, or `left` reached 0 */
-  unsigned err_to : 1; /* the error was writing to `to` (else reading) */
-  unsigned tried : 1;  /* splice() was called at least once */
+  int pipe[2];       /* [0] read end, [1] write end, while open */
+  size_t queued;     /* bytes in the pipe */
+  uint64_t left;     /* bytes still to read from `from` (PROXY_SPLICE_ALL) */
+  uint64_t moved;    /* bytes written to `to` so far */
+  unsigned open : 1; /* pipe is ours (proxy__splice_open) */
+  unsigned eof : 1;  /* `from` ended: EOF, or `left` reached 0 */
+  unsigned hold : 1; /* read no more from `from`; the pipe drains */
+  unsigned watch_to : 1; /* also wake when `to` is readable (it answers) */
+  unsigned err_to : 1;   /* the error was writing to `to` (else reading) */
+  unsigned tried : 1;    /* splice() was called at least once */
 };
 
 /* What a pump ended with (a negative errno on failure). */
 enum proxy_splice_rc {
   PROXY_SPLICE_WAIT = 0, /* more to move: wait for the watched events */
-  PROXY_SPLICE_DONE,     /* the source ended and the pipe is empty */
+  PROXY_SPLICE_DONE,     /* the source ended (or held), the pipe empty */
   PROXY_SPLICE_REFUSED   /* splice() is not supported here: copy instead */
 };
 

@@ -1,6 +1,6 @@
-"""Bulk bytes through splice(2) (issue 19, part 2): large response bodies
-(Content-Length of at least 64 KiB still to come, or close-delimited)
-and tunnels move through pipes. /metrics counts the bulk phases that did
+"""Bulk bytes through splice(2) (issue 19, part 2): large bodies (a
+Content-Length with at least 64 KiB still to come, both ways; a
+close-delimited response) and tunnels move through pipes. /metrics counts the bulk phases that did
 (hstsproxy_splice_total{result="spliced"}) and their bytes; these tests
 check that the path was taken and that it keeps the copying path's rules:
 exact framing (no byte past the body), keep-alive and the origin pool
@@ -115,6 +115,72 @@ class SpliceTest(H.ProxyTestCase):
         # all but what came with each head (at most 64 KiB each)
         self.assertGreater(moved, 2 * (n - 64 * KB))
         self.assertLessEqual(moved, 2 * n)
+
+    def test_upload_spliced_then_keep_alive(self):
+        n = 3 * H.MB + 5
+        before = spliced(self.p)
+        c = self.raw(self.p.port)
+        body = H.body_bytes(n, 19)
+        for expect in ((), (("Expect", "100-continue"),)):
+            c.send(H.http_request("POST", self.o.url("/echo"),
+                                  self.o.authority,
+                                  [("Content-Length", str(n))]
+                                  + list(expect)))
+            if expect:  # the body follows the 100, as a client would
+                r = c.read_response(skip_interim=False)
+                self.assertEqual(r.status, 100)
+            c.send(body)
+            r = c.read_response()
+            self.assertEqual(r.status, 200)
+            doc = json.loads(r.body)
+            self.assertEqual(doc["body_len"], n)
+            self.assertEqual(doc["body_sha256"], H.sha256(body))
+        get(c, self.o.port, "/status?code=200")
+        self.assertEqual(c.read_response().status, 200)
+        self.assertEqual(self.o.conn_count(), 1)
+        self.assertEqual(spliced(self.p) - before, 2)
+
+    def test_early_answer_during_a_spliced_upload(self):
+        """The origin answers before the body is whole: the pipe's bytes
+        go up, the answer comes down; the connection is not reused."""
+        def script(s, head):
+            time.sleep(0.2)  # some of the body is on its way meanwhile
+            s.sendall(b"HTTP/1.1 413 Payload Too Large\r\n"
+                      b"Content-Length: 4\r\n\r\nbig!")
+            while s.recv(65536):
+                pass
+            return False
+        ro = RawOrigin(script)
+        self.addCleanup(ro.close)
+        n = 16 * H.MB
+        before = spliced(self.p)
+        c = self.raw(self.p.port)
+        c.send(H.http_request("POST", "http://127.0.0.1:%d/up" % ro.port,
+                              "127.0.0.1:%d" % ro.port,
+                              [("Content-Length", str(n))]))
+
+        def send():
+            try:
+                c.send(H.body_bytes(n, 20))
+            except OSError:
+                pass  # the proxy may stop reading once answered
+        t = threading.Thread(target=send, daemon=True)
+        t.start()
+        r = c.read_response()
+        self.assertEqual((r.status, r.body), (413, b"big!"))
+        self.assertEqual(spliced(self.p) - before, 1)
+        self.assertEqual(r.headers.get("connection"), "close")
+
+    def test_client_leaves_mid_upload(self):
+        c = self.raw(self.p.port)
+        c.send(H.http_request("POST", self.o.url("/echo"), self.o.authority,
+                              [("Content-Length", str(4 * H.MB))])
+               + H.body_bytes(H.MB, 21))
+        time.sleep(0.2)
+        c.sock.close()
+        H.wait_until(lambda: "closed: client left during the request body"
+                     in self.p.stderr(), 5, what="the close named")
+        self.p.assert_alive()
 
     def test_small_and_chunked_bodies_are_copied(self):
         before = spliced(self.p)
