@@ -35,10 +35,8 @@
  * connection is there (from the pool, or the connect phase's
  * continuation); its timer measures silence (--timeout-response).
  */
-#include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "proxy_alog.h"
 #include "proxy_conn.h"
@@ -537,17 +535,6 @@ static int splice_wanted(const struct proxy_conn *conn)
   return b->kind == HTTP1_BODY_CLOSE;
 }
 
-/* Bytes waiting after a spliced body (or the origin's EOF): the
- * connection is not reused, as when a read carries them (feed_body). */
-static int bytes_after_body(const struct proxy_conn *conn)
-{
-  const struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_DOWN];
-  char c;
-  ssize_t n = recv(d->from, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-
-  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-}
-
 /* The spliced body ended: the exchange ends as on the copying path. */
 static void spliced_done(struct proxy_conn *conn)
 {
@@ -560,7 +547,9 @@ static void spliced_done(struct proxy_conn *conn)
       return;
     }
     b->remaining = 0;
-    conn->up_bad |= bytes_after_body(conn);
+    /* bytes after the body (or its close): as when a read carries them
+     * (feed_body), the connection is not reused */
+    conn->up_bad |= proxy__splice_peek(d->from);
   } else {
     conn->up_bad = 1; /* close-delimited: the origin closed */
   }
@@ -585,17 +574,6 @@ static int upload_wanted(const struct proxy_conn *conn)
          !conn->up->write_failed && proxy__splice_can_begin(conn);
 }
 
-/* Whether the origin has something to say while the body goes up (an
- * answer, its close or an error): then the copying path reads it. */
-static int origin_spoke(const struct proxy_conn *conn)
-{
-  char c;
-  ssize_t n =
-      recv(conn->bulk[PROXY_SPLICE_UP].to, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-
-  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-}
-
 /* The body stops going through the pipe: what the client sent into it
  * is consumed; the copying path goes on (the rest, the answer). */
 static void upload_end(struct proxy_conn *conn)
@@ -613,8 +591,8 @@ static void upload_polled(struct proxy_conn *conn)
   struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_UP];
   int rc;
 
-  if (!d->hold && origin_spoke(conn))
-    d->hold = 1; /* the rest of the pipe goes up, then the answer */
+  if (!d->hold && proxy__splice_peek(d->to)) /* the origin answers */
+    d->hold = 1; /* the rest of the pipe goes up; copying reads it */
   rc = proxy__splice_move(conn, d);
   if (rc == PROXY_SPLICE_WAIT) {
     (void)proxy__splice_watch(conn);

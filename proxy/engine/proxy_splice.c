@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "proxy_conn.h"
@@ -104,6 +105,14 @@ void proxy__splice_close(struct proxy_splice_dir *d)
     close(d->pipe[1]);
   }
   d->open = 0;
+}
+
+int proxy__splice_peek(int fd)
+{
+  char c;
+  ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 /* ---- moving bytes ---- */

@@ -86,6 +86,8 @@ void proxy__splice_refused(struct proxy_conn *conn);
 /* Closes conn naming the failed side of d and err (a negative errno). */
 void proxy__splice_fail(struct proxy_conn *conn,
                         const struct proxy_splice_dir *d, int err);
+/* 1 when bytes, EOF or an error wait on socket fd (nothing is read). */
+int proxy__splice_peek(int fd);
 /* Releases d's pipe: back to the cache when empty, else closed. */
 void proxy__splice_close(struct proxy_splice_dir *d);
 /* The thread's cached pipes are closed (a worker's loop ended). */
