@@ -375,6 +375,10 @@ void proxy__splice_refused(struct proxy_conn *conn)
   proxy__splice_close(&d[0]);
   proxy__splice_close(&d[1]);
   conn->splice_refused = 1;
+  /* Counted as spliced when it began (the first pump follows at once):
+   * it was not. */
+  atomic_fetch_sub_explicit(&conn->worker->server->stats.spliced, 1,
+                            memory_order_relaxed);
   atomic_fetch_add_explicit(&conn->worker->server->stats.splice_refused, 1,
                             memory_order_relaxed);
   proxy__debug(conn->worker, "conn %llu: splice() refused: copying instead",

@@ -10,12 +10,14 @@ half-close and idle timeout."""
 import hashlib
 import json
 import os
+import platform
 import re
 import socket
 import struct
 import sys
 import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
@@ -37,6 +39,10 @@ def spliced(p):
 
 def spliced_bytes(p):
     return metric(p, "hstsproxy_spliced_bytes_total")
+
+
+def refused(p):
+    return metric(p, 'hstsproxy_splice_total{result="refused"}')
 
 
 class RawOrigin:
@@ -411,6 +417,50 @@ class SpliceTunnelTest(H.ProxyTestCase):
         H.wait_until(lambda: "closed: tunnel idle timeout" in p.stderr(), 5,
                      what="the idle timeout in the debug line")
         self.assertEqual(spliced(p), 1)
+
+
+@unittest.skipUnless(platform.machine() == "x86_64",
+                     "nosplice.py knows splice's number on x86-64 only")
+class SpliceRefusedTest(H.ProxyTestCase):
+    """Where splice() is refused (EINVAL, through a seccomp filter: the
+    kernel's answer where splice is not supported), every bulk phase
+    falls back to copying, counted and logged, and moves every byte."""
+
+    def test_copying_fallback(self):
+        echo = H.EchoServer()
+        self.addCleanup(echo.close)
+        o = self.origin()
+        wrapper = [sys.executable, os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "nosplice.py")]
+        p = self.proxy(["--verbose", "--connect-ports", str(echo.port)],
+                       wrapper=wrapper)
+        n = 2 * H.MB
+        c = self.raw(p.port)  # a download, then another on the same conn
+        for seed in (22, 23):
+            get(c, o.port, "/bytes?n=%d&seed=%d" % (n, seed))
+            self.assertEqual(H.sha256(c.read_response().body),
+                             H.body_sha256(n, seed))
+        up = self.raw(p.port)  # an upload
+        body = H.body_bytes(n, 24)
+        up.send(H.http_request("POST", o.url("/echo"), o.authority,
+                               body=body))
+        self.assertEqual(json.loads(up.read_response().body)["body_sha256"],
+                         H.sha256(body))
+        t = self.raw(p.port, timeout=15)  # a tunnel
+        t.send(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n"
+               % echo.port)
+        self.assertEqual(t.read_response("CONNECT").status, 200)
+        data = H.body_bytes(n, 25)
+        sender = threading.Thread(target=lambda: (t.send(data),
+                                                  t.shutdown_write()))
+        sender.start()
+        self.assertEqual(t.bs.read_until_eof(), data)
+        sender.join(10)
+        # once per connection: then it copies for the rest of its life
+        self.assertEqual((spliced(p), refused(p), spliced_bytes(p)),
+                         (0, 3, 0))
+        self.assertEqual(p.stderr().count("splice() refused: copying "
+                                          "instead"), 3)
 
 
 if __name__ == "__main__":
