@@ -89,7 +89,13 @@ void proxy__conn_close(struct proxy_conn *conn, const char *reason)
   if (conn->console_job != NULL || conn->console_stream)
     proxy__console_conn_closed(conn);
   proxy__conn_drop_origin(conn, reason);
+  proxy__splice_close(&conn->bulk[0]);
+  proxy__splice_close(&conn->bulk[1]);
   conn->pending_closes = 2;
+  if (conn->client_poll_open) { /* before the stream: its descriptor */
+    conn->pending_closes++;
+    uv_close((uv_handle_t *)&conn->client_poll, on_closed);
+  }
   uv_close((uv_handle_t *)&conn->client, on_closed);
   uv_close((uv_handle_t *)&conn->timer, on_closed);
 }
@@ -290,6 +296,8 @@ static void on_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 static int client_wants_read(const struct proxy_conn *conn)
 {
+  if (conn->splicing) /* the phase polls the descriptor */
+    return 0;
   if (client_buf(conn) == PROXY_RBUF_NEXT)
     return next_room(conn);
   return conn->phase->client_wants != NULL &&

@@ -41,6 +41,7 @@
 #include "hsts_url.h"
 #include "proxy.h"
 #include "proxy_net.h"
+#include "proxy_splice.h"
 
 struct proxy_auth_job;
 struct proxy_console_job;
@@ -87,6 +88,9 @@ struct proxy_phase {
   void (*client_wrote)(struct proxy_conn *conn);
   /* A write to the origin failed: NULL lets the read side decide. */
   void (*up_write_failed)(struct proxy_conn *conn, int status);
+  /* While conn->splicing: a polled descriptor is ready (proxy_splice.h);
+   * the phase moves its bytes and says what it waits for next. */
+  void (*polled)(struct proxy_conn *conn);
   /* Runs last in proxy__conn_enter(), instead of syncing the reads. */
   void (*start)(struct proxy_conn *conn);
   void (*timeout)(struct proxy_conn *conn);
@@ -163,6 +167,11 @@ struct proxy_conn {
   int kind;
   union proxy_sockaddr orig_dst; /* SO_ORIGINAL_DST, when orig_ok */
   struct http1_body req_body;    /* request body framing, live */
+  /* proxy_splice.c: bulk bytes through pipes (bulk[0] client to origin,
+   * bulk[1] origin to client) while the descriptors are polled. */
+  uv_poll_t client_poll;        /* initialized once: client_poll_open */
+  unsigned char client_poll_ev; /* the events it is started for */
+  struct proxy_splice_dir bulk[2];
   unsigned client_reading : 1;
   unsigned client_eof : 1;
   unsigned req_done : 1;
@@ -178,6 +187,9 @@ struct proxy_conn {
   unsigned lingering : 1;
   unsigned orig_ok : 1;   /* orig_dst was read and is not the proxy itself */
   unsigned alog_open : 1; /* the request owes its access-log line */
+  unsigned client_poll_open : 1;
+  unsigned splicing : 1;       /* libuv reads neither side: the phase polls */
+  unsigned splice_refused : 1; /* splice() refused: copy from now on */
 };
 
 /* The one rule for "no body bytes are to come": no body at all, or

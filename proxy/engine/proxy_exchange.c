@@ -14,6 +14,14 @@
  * decoder says it ended (or the origin closes, for a close-delimited body: then
  * the client connection closes too, so a cut-off body never looks complete).
  *
+ * A body with at least PROXY_SPLICE_MIN bytes still to come after what
+ * came with the head moves through a pipe with splice(2) once nothing is
+ * queued (proxy_splice.h): a response body by Content-Length (exactly that
+ * many, the rest stays unread) or until the origin closes; a request body
+ * by Content-Length while the origin says nothing (its first byte of an
+ * answer ends that: the pipe drains, the copying path reads the answer and
+ * the rest of the body). Chunked bodies are parsed, so copied.
+ *
  * A pooled connection that the origin had already closed fails before
  * the first response byte; an idempotent request without a body is then
  * retried once on a fresh connection. Anything else that fails before
@@ -43,6 +51,8 @@
 static const struct proxy_phase phase_forward;
 
 static void forward_send(struct proxy_conn *conn);
+static void forward_splice(struct proxy_conn *conn);
+static void upload_splice(struct proxy_conn *conn);
 
 /*
  * Body bytes that came with the head are checked before anything goes
@@ -188,6 +198,10 @@ static void forward_send(struct proxy_conn *conn)
     return;
   send_buffered_body(conn);
   if (conn->closing || conn->phase != &phase_forward)
+    return;
+  if (!conn->req.expect_continue) /* else once the 100 came */
+    upload_splice(conn);
+  if (conn->closing)
     return;
   proxy__conn_sync_read(conn);
   proxy__upstream_sync_read(conn->up);
@@ -346,9 +360,13 @@ static void final_response(struct proxy_conn *conn)
     conn->resp_done = 1;
   } else if (extra > inlined) {
     response_body(conn, NULL, body, extra);
-    return;
+    if (conn->closing || conn->resp_done)
+      return;
   }
-  exchange_check(conn);
+  if (conn->resp_done)
+    exchange_check(conn);
+  else
+    forward_splice(conn);
 }
 
 /* 101: the WebSocket handshake went through; splice from now on. */
@@ -480,6 +498,8 @@ static void forward_upstream_read(struct proxy_conn *conn, ssize_t nread,
     up->resp_bytes += (size_t)nread;
     proxy__conn_activity(conn);
     parse_response(conn);
+    if (!conn->closing && conn->phase == &phase_forward)
+      upload_splice(conn); /* after a 100 Continue, say */
     return;
   }
   if (nread > 0) {
@@ -495,6 +515,152 @@ static void forward_upstream_read(struct proxy_conn *conn, ssize_t nread,
   } else if (nread < 0) {
     proxy__conn_close(conn, "origin closed mid-response");
   }
+}
+
+/* ---- a large body through a pipe ---- */
+
+/* Whether the rest of the response body goes through a pipe: a length
+ * of at least PROXY_SPLICE_MIN still to come, or until the origin closes;
+ * never chunked (the framing is parsed), and only once the request body
+ * ended (the client's descriptor is then free to poll). */
+static int splice_wanted(const struct proxy_conn *conn)
+{
+  const struct http1_body *b = &conn->up->resp.body;
+
+  if (!conn->resp_started || conn->resp_done || conn->splicing ||
+      !conn->req_done || !proxy__splice_can_begin(conn))
+    return 0;
+  if (b->kind == HTTP1_BODY_LENGTH)
+    return b->remaining >= PROXY_SPLICE_MIN;
+  return b->kind == HTTP1_BODY_CLOSE;
+}
+
+/* The spliced body ended: the exchange ends as on the copying path. */
+static void spliced_done(struct proxy_conn *conn)
+{
+  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_DOWN];
+  struct http1_body *b = &conn->up->resp.body;
+
+  if (b->kind == HTTP1_BODY_LENGTH) {
+    if (d->left > 0) {
+      proxy__conn_close(conn, "origin closed mid-response");
+      return;
+    }
+    b->remaining = 0;
+    /* bytes after the body (or its close): as when a read carries them
+     * (feed_body), the connection is not reused */
+    conn->up_bad |= proxy__splice_peek(d->from);
+  } else {
+    conn->up_bad = 1; /* close-delimited: the origin closed */
+  }
+  proxy__splice_close(d);
+  proxy__splice_end(conn);
+  conn->resp_done = 1;
+  exchange_check(conn);
+}
+
+/* ---- a large request body through a pipe ---- */
+
+/* Whether the rest of the request body goes up through a pipe: a length
+ * of at least PROXY_SPLICE_MIN still to come, while the origin says
+ * nothing (no byte of an answer is buffered). */
+static int upload_wanted(const struct proxy_conn *conn)
+{
+  const struct http1_body *b = &conn->req_body;
+
+  return conn->up != NULL && !conn->req_done && !conn->splicing &&
+         !conn->resp_started && b->kind == HTTP1_BODY_LENGTH &&
+         b->remaining >= PROXY_SPLICE_MIN && conn->up->in_len == 0 &&
+         !conn->up->write_failed && proxy__splice_can_begin(conn);
+}
+
+/* The body stops going through the pipe: what the client sent into it
+ * is consumed; the copying path goes on (the rest, the answer). */
+static void upload_end(struct proxy_conn *conn)
+{
+  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_UP];
+
+  conn->req_body.remaining = d->left;
+  conn->req_done = d->left == 0;
+  proxy__splice_close(d); /* closed, not kept, if bytes are left in it */
+  proxy__splice_end(conn);
+}
+
+static void upload_polled(struct proxy_conn *conn)
+{
+  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_UP];
+  int rc;
+
+  if (!d->hold && proxy__splice_peek(d->to)) /* the origin answers */
+    d->hold = 1; /* the rest of the pipe goes up; copying reads it */
+  rc = proxy__splice_move(conn, d);
+  if (rc == PROXY_SPLICE_WAIT) {
+    (void)proxy__splice_watch(conn);
+  } else if (rc == PROXY_SPLICE_DONE && d->eof && d->left > 0) {
+    proxy__conn_close(conn, "client left during the request body");
+  } else if (rc == PROXY_SPLICE_DONE) {
+    upload_end(conn);
+  } else if (rc == PROXY_SPLICE_REFUSED) {
+    proxy__splice_refused(conn);
+  } else if (d->err_to) {       /* as a failed write on the copying path: */
+    conn->up->write_failed = 1; /* the rest is dropped, the answer read */
+    conn->up_bad = 1;
+    upload_end(conn);
+  } else {
+    proxy__splice_fail(conn, d, rc);
+  }
+}
+
+static void upload_splice(struct proxy_conn *conn)
+{
+  if (!upload_wanted(conn) ||
+      proxy__splice_open(conn, PROXY_SPLICE_UP, conn->req_body.remaining) < 0)
+    return;
+  conn->bulk[PROXY_SPLICE_UP].watch_to = 1;
+  if (proxy__splice_begin(conn) == 0)
+    upload_polled(conn);
+}
+
+static void forward_polled(struct proxy_conn *conn)
+{
+  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_DOWN];
+  int rc;
+
+  if (conn->bulk[PROXY_SPLICE_UP].open) {
+    upload_polled(conn);
+    return;
+  }
+  rc = proxy__splice_move(conn, d);
+
+  if (rc == PROXY_SPLICE_WAIT)
+    (void)proxy__splice_watch(conn);
+  else if (rc == PROXY_SPLICE_DONE)
+    spliced_done(conn);
+  else if (rc == PROXY_SPLICE_REFUSED)
+    proxy__splice_refused(conn); /* the copying path reads on */
+  else
+    proxy__splice_fail(conn, d, rc);
+}
+
+static void forward_splice(struct proxy_conn *conn)
+{
+  const struct http1_body *b = &conn->up->resp.body;
+
+  if (!splice_wanted(conn))
+    return;
+  if (proxy__splice_open(conn, PROXY_SPLICE_DOWN,
+                         b->kind == HTTP1_BODY_LENGTH ? b->remaining
+                                                      : PROXY_SPLICE_ALL) < 0)
+    return;
+  if (proxy__splice_begin(conn) == 0)
+    forward_polled(conn);
+}
+
+/* The client took every queued byte: a large body may splice now. */
+static void forward_client_wrote(struct proxy_conn *conn)
+{
+  if (conn->up != NULL)
+    forward_splice(conn);
 }
 
 /* ---- the phase ---- */
@@ -546,5 +712,7 @@ static const struct proxy_phase phase_forward = {
   .up_buf = forward_up_buf,
   .up_wants = forward_up_wants,
   .up_read = forward_upstream_read,
+  .client_wrote = forward_client_wrote,
+  .polled = forward_polled,
   .timeout = forward_timeout,
 };

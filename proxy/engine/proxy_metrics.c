@@ -100,6 +100,21 @@ static void probes(struct text *t, const struct proxy_stats *st)
         load(&st->probes[i]));
 }
 
+static void splices(struct text *t, const struct proxy_stats *st)
+{
+  head(t, "hstsproxy_splice_total", "counter",
+       "Bulk phases (tunnels, large response bodies) by how their bytes "
+       "moved: through pipes with splice(2), or copied because splice() "
+       "was refused.");
+  put(t,
+      "hstsproxy_splice_total{result=\"spliced\"} %llu\n"
+      "hstsproxy_splice_total{result=\"refused\"} %llu\n",
+      load(&st->spliced), load(&st->splice_refused));
+  head(t, "hstsproxy_spliced_bytes_total", "counter",
+       "Bytes moved with splice(2), both directions.");
+  put(t, "hstsproxy_spliced_bytes_total %llu\n", load(&st->spliced_bytes));
+}
+
 static void hop_log(struct text *t, struct store_writer *w)
 {
   struct store_writer_stats ws;
@@ -178,6 +193,7 @@ void proxy__metrics_serve(struct proxy_conn *conn)
   t.len = 0;
   t.over = 0;
   requests(&t, &s->stats);
+  splices(&t, &s->stats);
   hop_log(&t, s->writer);
   policies(&t, conn->worker->hsts);
   probes(&t, &s->stats);

@@ -54,6 +54,11 @@ struct proxy_stats {
   atomic_uint_fast64_t forwards; /* requests sent on to an origin */
   atomic_uint_fast64_t locals;   /* the proxy's own pages answered */
   atomic_uint_fast64_t probes[PROXY_PROBE_RESULTS]; /* by result */
+  /* proxy_splice.c: bulk phases that moved their bytes through pipes,
+   * those where splice() was refused (copied instead), and the bytes. */
+  atomic_uint_fast64_t spliced;
+  atomic_uint_fast64_t splice_refused;
+  atomic_uint_fast64_t spliced_bytes;
 };
 
 /* What a listener accepts (proxy_intercept.c: the two whole-network

@@ -2,9 +2,12 @@
  * proxy_tunnel.c - splicing bytes between the client and the origin.
  *
  * Used after "200 Connection established" to a CONNECT (RFC 9110 section
- * 9.3.6) and after a 101 to a WebSocket upgrade (RFC 6455). Each read is
- * a chunk that becomes the write to the other side, so nothing is
- * copied; backpressure stops reading one side while more than
+ * 9.3.6) and after a 101 to a WebSocket upgrade (RFC 6455). Once the
+ * bytes buffered with the heads are written, both directions move
+ * through pipes with splice(2) (proxy_splice.h: the pipe is each
+ * direction's bounded buffer). Until then, and where splice() is refused,
+ * the copying path runs: each read is a chunk that becomes the write to
+ * the other side; backpressure stops reading one side while more than
  * PROXY_WRITE_HIGH_WATER bytes wait to be written to the other.
  *
  * Half-close: when one side ends its stream, the other side's write half
@@ -13,6 +16,9 @@
  * error (a failed write to either side included), or after
  * --timeout-tunnel of silence. This is the tunnel phase (proxy_conn.h).
  */
+#include <errno.h>
+#include <sys/socket.h>
+
 #include "proxy_conn.h"
 #include "proxy_learn.h"
 #include "proxy_phases.h"
@@ -20,6 +26,8 @@
 #include "proxy_upstream.h"
 
 static const struct proxy_phase phase_tunnel;
+
+static int tunnel_splice(struct proxy_conn *conn);
 
 static uint64_t tunnel_ms(const struct proxy_conn *conn)
 {
@@ -43,6 +51,8 @@ void proxy__tunnel_start(struct proxy_conn *conn)
   up->in_len = 0;
   if (conn->closing)
     return;
+  if (tunnel_splice(conn) == 0)
+    return;
   proxy__conn_sync_read(conn);
   proxy__upstream_sync_read(up);
 }
@@ -51,6 +61,78 @@ static void finish_if_done(struct proxy_conn *conn)
 {
   if (conn->client_eof && conn->tunnel_up_eof && conn->tunnel_shutdowns == 2)
     proxy__conn_close(conn, "tunnel finished");
+}
+
+/* ---- through pipes ---- */
+
+/* One direction ended (its pipe is empty): the other side's write half
+ * is shut down at once (nothing is queued to libuv while splicing).
+ * Returns 0, or -1 after closing conn. */
+static int spliced_eof(struct proxy_conn *conn, enum proxy_splice_way way)
+{
+  const struct proxy_splice_dir *d = &conn->bulk[way];
+
+  if (way == PROXY_SPLICE_UP) {
+    conn->client_eof = 1;
+    conn->up->shut_write = 1;
+  } else {
+    conn->tunnel_up_eof = 1;
+  }
+  if (shutdown(d->to, SHUT_WR) < 0) {
+    proxy__splice_fail(conn, d, -errno);
+    return -1;
+  }
+  conn->tunnel_shutdowns++;
+  return 0;
+}
+
+/* Moves one direction; 1 when the tunnel went on another way (closed,
+ * or copying after a refusal), else 0. */
+static int spliced_way(struct proxy_conn *conn, enum proxy_splice_way way)
+{
+  struct proxy_splice_dir *d = &conn->bulk[way];
+  int rc;
+
+  if (way == PROXY_SPLICE_UP ? conn->client_eof : conn->tunnel_up_eof)
+    return 0;
+  rc = proxy__splice_move(conn, d);
+  if (rc == PROXY_SPLICE_REFUSED) {
+    proxy__splice_refused(conn);
+    return 1;
+  }
+  if (rc < 0) {
+    proxy__splice_fail(conn, d, rc);
+    return 1;
+  }
+  if (rc == PROXY_SPLICE_DONE && spliced_eof(conn, way) < 0)
+    return 1;
+  return 0;
+}
+
+static void tunnel_polled(struct proxy_conn *conn)
+{
+  if (spliced_way(conn, PROXY_SPLICE_UP) ||
+      spliced_way(conn, PROXY_SPLICE_DOWN))
+    return;
+  finish_if_done(conn);
+  if (!conn->closing)
+    (void)proxy__splice_watch(conn);
+}
+
+/* Both directions through pipes from now on: 0, or -1 to copy. */
+static int tunnel_splice(struct proxy_conn *conn)
+{
+  if (!proxy__splice_can_begin(conn))
+    return -1;
+  if (proxy__splice_open(conn, PROXY_SPLICE_UP, PROXY_SPLICE_ALL) < 0)
+    return -1;
+  if (proxy__splice_open(conn, PROXY_SPLICE_DOWN, PROXY_SPLICE_ALL) < 0) {
+    proxy__splice_close(&conn->bulk[PROXY_SPLICE_UP]);
+    return -1;
+  }
+  if (proxy__splice_begin(conn) == 0)
+    tunnel_polled(conn); /* bytes may be waiting already */
+  return 0;
 }
 
 static void shutdown_done(struct proxy_conn *conn)
@@ -142,6 +224,15 @@ static int tunnel_up_wants(const struct proxy_conn *conn, int reading)
   return !conn->tunnel_up_eof && proxy__flow_ok(reading, conn->client_wpending);
 }
 
+/* Copying because bytes were queued at the start: once the client took
+ * them (and nothing waits for the origin), the rest goes through pipes.
+ * Not after a half-close: a shutdown may still be queued to libuv. */
+static void tunnel_client_wrote(struct proxy_conn *conn)
+{
+  if (!conn->splicing && !conn->client_eof && !conn->tunnel_up_eof)
+    (void)tunnel_splice(conn);
+}
+
 static void tunnel_up_write_failed(struct proxy_conn *conn, int status)
 {
   proxy__conn_close(conn, uv_strerror(status));
@@ -161,7 +252,9 @@ static const struct proxy_phase phase_tunnel = {
   .up_buf = tunnel_buf,
   .up_wants = tunnel_up_wants,
   .up_read = tunnel_upstream_read,
+  .client_wrote = tunnel_client_wrote,
   .up_write_failed = tunnel_up_write_failed,
+  .polled = tunnel_polled,
   .timeout = tunnel_timeout,
 };
 

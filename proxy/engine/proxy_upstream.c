@@ -64,6 +64,10 @@ void proxy__upstream_close(struct proxy_upstream *up, const char *reason)
     up->conn->up = NULL;
   up->conn = NULL;
   up->pending_closes = 2;
+  if (up->poll_open) { /* before the stream: its descriptor */
+    up->pending_closes++;
+    uv_close((uv_handle_t *)&up->poll, on_up_closed);
+  }
   uv_close((uv_handle_t *)&up->tcp, on_up_closed);
   uv_close((uv_handle_t *)&up->timer, on_up_closed);
 }
@@ -228,7 +232,7 @@ static int up_wants_read(const struct proxy_upstream *up)
     return 0;
   if (up->pooled)
     return 1;
-  if (conn == NULL || conn->phase->up_wants == NULL)
+  if (conn == NULL || conn->phase->up_wants == NULL || conn->splicing)
     return 0;
   return conn->phase->up_wants(conn, up->reading);
 }

@@ -46,6 +46,9 @@ struct proxy_upstream {
   size_t resp_bytes;          /* bytes received for this request */
   struct http1_response resp; /* views into in */
   size_t wpending;            /* bytes queued to the origin */
+  uv_poll_t poll;             /* proxy_splice.c: initialized once */
+  unsigned char poll_ev;      /* the events it is started for */
+  unsigned poll_open : 1;
 };
 
 /* ---- proxy_connect.c: the connect phase ---- */

@@ -310,6 +310,7 @@ static void worker_main(void *arg)
   snprintf(name, sizeof(name), "worker %zu", w->index + 1);
   prctl(PR_SET_NAME, name); /* top -H, perf, /proc */
   uv_run(&w->loop, UV_RUN_DEFAULT);
+  proxy__splice_cache_drop(); /* this thread's cached pipes */
   uv_mutex_lock(&w->server->lock);
   atomic_store(&w->ended, 1);
   uv_async_send(&w->server->done);

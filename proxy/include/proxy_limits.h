@@ -82,6 +82,16 @@
 #define PROXY_WRITE_HIGH_WATER (256u * 1024u)
 #define PROXY_WRITE_LOW_WATER  (64u * 1024u)
 
+/* Bulk bytes through pipes with splice(2) (proxy_splice.c): a response
+ * body with at least PROXY_SPLICE_MIN bytes still to come, and tunnels.
+ * Each direction's pipe holds PROXY_SPLICE_PIPE bytes (the bounded
+ * buffer; the kernel's default when refused); one pump moves at most
+ * PROXY_SPLICE_BURST bytes; empty pipes kept per worker. */
+#define PROXY_SPLICE_MIN   (64u * 1024u)
+#define PROXY_SPLICE_PIPE  (256u * 1024u)
+#define PROXY_SPLICE_BURST (1024u * 1024u)
+#define PROXY_SPLICE_CACHE 16
+
 /* Upstream keep-alive pool, per worker: sized for the concurrency of
  * busy clients towards one origin (50 keep-alive clients on 2 workers
  * kept only 4 each and reconnected for most requests). Idle connections
