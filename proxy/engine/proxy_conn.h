@@ -167,11 +167,10 @@ struct proxy_conn {
   int kind;
   union proxy_sockaddr orig_dst; /* SO_ORIGINAL_DST, when orig_ok */
   struct http1_body req_body;    /* request body framing, live */
-  /* proxy_splice.c: bulk bytes through pipes (bulk[0] client to origin,
-   * bulk[1] origin to client) while the descriptors are polled. */
-  uv_poll_t client_poll;        /* initialized once: client_poll_open */
-  unsigned char client_poll_ev; /* the events it is started for */
-  struct proxy_splice_dir bulk[2];
+  /* proxy_splice.c: bulk bytes through pipes while the descriptors are
+   * polled; owned, allocated at the first splice (an idle connection
+   * carries none), freed with the conn. */
+  struct proxy_bulk *bulk;
   unsigned client_reading : 1;
   unsigned client_eof : 1;
   unsigned req_done : 1;
@@ -187,8 +186,7 @@ struct proxy_conn {
   unsigned lingering : 1;
   unsigned orig_ok : 1;   /* orig_dst was read and is not the proxy itself */
   unsigned alog_open : 1; /* the request owes its access-log line */
-  unsigned client_poll_open : 1;
-  unsigned splicing : 1;       /* libuv reads neither side: the phase polls */
+  unsigned splicing : 1;  /* libuv reads neither side: the phase polls */
   unsigned splice_refused : 1; /* splice() refused: copy from now on */
 };
 

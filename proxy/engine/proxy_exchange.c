@@ -538,7 +538,7 @@ static int splice_wanted(const struct proxy_conn *conn)
 /* The spliced body ended: the exchange ends as on the copying path. */
 static void spliced_done(struct proxy_conn *conn)
 {
-  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_DOWN];
+  struct proxy_splice_dir *d = &conn->bulk->dir[PROXY_SPLICE_DOWN];
   struct http1_body *b = &conn->up->resp.body;
 
   if (b->kind == HTTP1_BODY_LENGTH) {
@@ -578,7 +578,7 @@ static int upload_wanted(const struct proxy_conn *conn)
  * is consumed; the copying path goes on (the rest, the answer). */
 static void upload_end(struct proxy_conn *conn)
 {
-  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_UP];
+  struct proxy_splice_dir *d = &conn->bulk->dir[PROXY_SPLICE_UP];
 
   conn->req_body.remaining = d->left;
   conn->req_done = d->left == 0;
@@ -588,7 +588,7 @@ static void upload_end(struct proxy_conn *conn)
 
 static void upload_polled(struct proxy_conn *conn)
 {
-  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_UP];
+  struct proxy_splice_dir *d = &conn->bulk->dir[PROXY_SPLICE_UP];
   int rc;
 
   if (!d->hold && proxy__splice_peek(d->to)) /* the origin answers */
@@ -616,17 +616,17 @@ static void upload_splice(struct proxy_conn *conn)
   if (!upload_wanted(conn) ||
       proxy__splice_open(conn, PROXY_SPLICE_UP, conn->req_body.remaining) < 0)
     return;
-  conn->bulk[PROXY_SPLICE_UP].watch_to = 1;
+  conn->bulk->dir[PROXY_SPLICE_UP].watch_to = 1;
   if (proxy__splice_begin(conn) == 0)
     upload_polled(conn);
 }
 
 static void forward_polled(struct proxy_conn *conn)
 {
-  struct proxy_splice_dir *d = &conn->bulk[PROXY_SPLICE_DOWN];
+  struct proxy_splice_dir *d = &conn->bulk->dir[PROXY_SPLICE_DOWN];
   int rc;
 
-  if (conn->bulk[PROXY_SPLICE_UP].open) {
+  if (conn->bulk->dir[PROXY_SPLICE_UP].open) {
     upload_polled(conn);
     return;
   }

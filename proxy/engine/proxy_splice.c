@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -74,13 +75,16 @@ static int fileno_of(uv_tcp_t *t)
 int proxy__splice_open(struct proxy_conn *conn, enum proxy_splice_way way,
                        uint64_t left)
 {
-  struct proxy_splice_dir *d = &conn->bulk[way];
+  struct proxy_splice_dir *d;
   int cfd = fileno_of(&conn->client);
   int ufd = fileno_of(&conn->up->tcp);
   int fds[2];
 
-  if (cfd < 0 || ufd < 0 || pipe_new(fds) < 0)
+  if (conn->bulk == NULL)
+    conn->bulk = calloc(1, sizeof(*conn->bulk));
+  if (conn->bulk == NULL || cfd < 0 || ufd < 0 || pipe_new(fds) < 0)
     return -1;
+  d = &conn->bulk->dir[way];
   memset(d, 0, sizeof(*d));
   d->from = way == PROXY_SPLICE_UP ? cfd : ufd;
   d->to = way == PROXY_SPLICE_UP ? ufd : cfd;
@@ -198,7 +202,7 @@ int proxy__splice_move(struct proxy_conn *conn, struct proxy_splice_dir *d)
     proxy__conn_activity(conn);
     atomic_fetch_add_explicit(&conn->worker->server->stats.spliced_bytes, moved,
                               memory_order_relaxed);
-    if (d == &conn->bulk[PROXY_SPLICE_DOWN])
+    if (d == &conn->bulk->dir[PROXY_SPLICE_DOWN])
       conn->sent += moved;
   }
   return rc;
@@ -207,7 +211,7 @@ int proxy__splice_move(struct proxy_conn *conn, struct proxy_splice_dir *d)
 void proxy__splice_fail(struct proxy_conn *conn,
                         const struct proxy_splice_dir *d, int err)
 {
-  int down = d == &conn->bulk[PROXY_SPLICE_DOWN];
+  int down = d == &conn->bulk->dir[PROXY_SPLICE_DOWN];
   char why[128];
 
   snprintf(why, sizeof(why), "splice %s the %s: %s", d->err_to ? "to" : "from",
@@ -230,7 +234,7 @@ static void on_client_poll(uv_poll_t *p, int status, int events)
 
   (void)events;
   if (status < 0) /* POLLERR: libuv stopped the handle; splice() names it */
-    conn->client_poll_ev = 0;
+    conn->bulk->client_poll_ev = 0;
   polled(conn);
 }
 
@@ -278,10 +282,10 @@ int proxy__splice_begin(struct proxy_conn *conn)
   conn->splicing = 1;
   proxy__conn_sync_read(conn); /* the hub reads nothing while splicing */
   proxy__upstream_sync_read(up);
-  open = conn->client_poll_open;
-  err =
-      poll_init((uv_stream_t *)&conn->client, &conn->client_poll, &open, conn);
-  conn->client_poll_open = open;
+  open = conn->bulk->client_poll_open;
+  err = poll_init((uv_stream_t *)&conn->client, &conn->bulk->client_poll, &open,
+                  conn);
+  conn->bulk->client_poll_open = open;
   if (err == 0) {
     open = up->poll_open;
     err = poll_init((uv_stream_t *)&up->tcp, &up->poll, &open, up);
@@ -314,8 +318,9 @@ static int poll_set(uv_poll_t *p, unsigned char *cur, int events, uv_poll_cb cb)
 
 void proxy__splice_end(struct proxy_conn *conn)
 {
-  if (conn->client_poll_open)
-    (void)poll_set(&conn->client_poll, &conn->client_poll_ev, 0, NULL);
+  if (conn->bulk->client_poll_open)
+    (void)poll_set(&conn->bulk->client_poll, &conn->bulk->client_poll_ev, 0,
+                   NULL);
   if (conn->up != NULL && conn->up->poll_open)
     (void)poll_set(&conn->up->poll, &conn->up->poll_ev, 0, NULL);
   conn->splicing = 0;
@@ -350,11 +355,11 @@ int proxy__splice_watch(struct proxy_conn *conn)
   unsigned i;
 
   for (i = 0; i < 2; i++) {
-    cev |= wanted(&conn->bulk[i], cfd);
-    uev |= wanted(&conn->bulk[i], ufd);
+    cev |= wanted(&conn->bulk->dir[i], cfd);
+    uev |= wanted(&conn->bulk->dir[i], ufd);
   }
-  err =
-      poll_set(&conn->client_poll, &conn->client_poll_ev, cev, on_client_poll);
+  err = poll_set(&conn->bulk->client_poll, &conn->bulk->client_poll_ev, cev,
+                 on_client_poll);
   if (err == 0)
     err = poll_set(&up->poll, &up->poll_ev, uev, on_up_poll);
   if (err < 0) {
@@ -366,7 +371,7 @@ int proxy__splice_watch(struct proxy_conn *conn)
 
 void proxy__splice_refused(struct proxy_conn *conn)
 {
-  struct proxy_splice_dir *d = conn->bulk;
+  struct proxy_splice_dir *d = conn->bulk->dir;
 
   if (d[0].queued > 0 || d[1].queued > 0) {
     proxy__conn_close(conn, "splice() refused with bytes in a pipe");

@@ -6,7 +6,8 @@
  * A phase that moves bulk bytes (the tunnel both ways, a body up or
  * down) calls proxy__splice_begin(): the hub stops libuv's reads on both
  * handles (conn->splicing) and the descriptors are polled with the
- * uv_poll_t handles embedded in the conn and the upstream, whose events
+ * uv_poll_t handles of the conn (in conn->bulk, allocated at its first
+ * splice) and of the upstream (embedded), whose events
  * go to the phase's `polled` callback. The phase pumps its directions
  * there and says which events it waits for next (proxy__splice_watch);
  * proxy__splice_end() hands the descriptors back to libuv. Only one of
@@ -24,6 +25,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <uv.h>
 
 struct proxy_conn;
 
@@ -45,6 +47,16 @@ struct proxy_splice_dir {
   unsigned tried : 1;    /* splice() was called at least once */
 };
 
+/* A connection's splicing state (conn->bulk): its poll handle for the
+ * client's descriptor (the upstream embeds its own) and the two
+ * directions. */
+struct proxy_bulk {
+  uv_poll_t client_poll;        /* initialized once: client_poll_open */
+  unsigned char client_poll_ev; /* the events it is started for */
+  unsigned client_poll_open;
+  struct proxy_splice_dir dir[2]; /* by enum proxy_splice_way */
+};
+
 /* What a pump ended with (a negative errno on failure). */
 enum proxy_splice_rc {
   PROXY_SPLICE_WAIT = 0, /* more to move: wait for the watched events */
@@ -61,8 +73,9 @@ enum proxy_splice_way {
 /* Whether conn may start splicing: an origin connection, nothing queued
  * to libuv on either side, and splice() not refused before. */
 int proxy__splice_can_begin(const struct proxy_conn *conn);
-/* Opens conn->bulk[way] (a pipe from the cache or a new one) to move at
- * most left bytes; 0, or -1 when no pipe could be had (copy instead). */
+/* Opens conn->bulk->dir[way] (conn->bulk allocated at the first call; a
+ * pipe from the cache or a new one) to move at most left bytes; 0, or -1
+ * when no memory or pipe could be had (copy instead). */
 int proxy__splice_open(struct proxy_conn *conn, enum proxy_splice_way way,
                        uint64_t left);
 /* Stops libuv's reads on both sides (conn->splicing, counted) and

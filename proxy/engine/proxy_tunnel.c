@@ -70,7 +70,7 @@ static void finish_if_done(struct proxy_conn *conn)
  * Returns 0, or -1 after closing conn. */
 static int spliced_eof(struct proxy_conn *conn, enum proxy_splice_way way)
 {
-  const struct proxy_splice_dir *d = &conn->bulk[way];
+  const struct proxy_splice_dir *d = &conn->bulk->dir[way];
 
   if (way == PROXY_SPLICE_UP) {
     conn->client_eof = 1;
@@ -90,7 +90,7 @@ static int spliced_eof(struct proxy_conn *conn, enum proxy_splice_way way)
  * or copying after a refusal), else 0. */
 static int spliced_way(struct proxy_conn *conn, enum proxy_splice_way way)
 {
-  struct proxy_splice_dir *d = &conn->bulk[way];
+  struct proxy_splice_dir *d = &conn->bulk->dir[way];
   int rc;
 
   if (way == PROXY_SPLICE_UP ? conn->client_eof : conn->tunnel_up_eof)
@@ -127,7 +127,7 @@ static int tunnel_splice(struct proxy_conn *conn)
   if (proxy__splice_open(conn, PROXY_SPLICE_UP, PROXY_SPLICE_ALL) < 0)
     return -1;
   if (proxy__splice_open(conn, PROXY_SPLICE_DOWN, PROXY_SPLICE_ALL) < 0) {
-    proxy__splice_close(&conn->bulk[PROXY_SPLICE_UP]);
+    proxy__splice_close(&conn->bulk->dir[PROXY_SPLICE_UP]);
     return -1;
   }
   if (proxy__splice_begin(conn) == 0)
