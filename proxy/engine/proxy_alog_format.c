@@ -150,19 +150,21 @@ static void put_field(struct out *o, const struct proxy_alog_rec *r,
                       enum proxy_alog_str i, int (*escape)(unsigned char),
                       const char *prefix)
 {
-  size_t k;
+  const unsigned char *s = (const unsigned char *)r->s[i];
+  size_t k = 0, run;
 
   if (!has(r, i)) {
     putc_(o, '-');
     return;
   }
-  for (k = 0; k < r->len[i]; k++) {
-    unsigned char c = (unsigned char)r->s[i][k];
-
-    if (escape(c))
-      put_hex(o, prefix, c);
-    else
-      putc_(o, (char)c);
+  while (k < r->len[i]) { /* runs that need no escape go in one copy */
+    for (run = k; run < r->len[i] && !escape(s[run]); run++)
+      ;
+    put(o, (const char *)s + k, run - k);
+    if (run == r->len[i])
+      break;
+    put_hex(o, prefix, s[run]);
+    k = run + 1;
   }
 }
 
