@@ -120,16 +120,16 @@ static void putf(struct out *o, const char *fmt, ...)
  * else space-padded): the hot path, without printf. */
 static void put_num(struct out *o, uint64_t v, int width, int zero)
 {
-  char buf[24];
-  int n = 0;
+  char buf[24]; /* UINT64_MAX has 20 digits */
+  char *end = buf + sizeof(buf), *p = end;
 
   do {
-    buf[sizeof(buf) - 1 - n++] = (char)('0' + v % 10);
+    *--p = (char)('0' + v % 10);
     v /= 10;
-  } while (v > 0);
-  while (n < width && n < (int)sizeof(buf))
-    buf[sizeof(buf) - 1 - n++] = zero ? '0' : ' ';
-  put(o, buf + sizeof(buf) - n, (size_t)n);
+  } while (v > 0 && p > buf);
+  while (end - p < width && p > buf)
+    *--p = zero ? '0' : ' ';
+  put(o, p, (size_t)(end - p));
 }
 
 static void put_hex(struct out *o, const char *prefix, unsigned char c)
