@@ -6,11 +6,12 @@
  * JSON), resolves the Location against the URL (hsts_url_resolve; a
  * Location that cannot be resolved is stored as sent), assigns the chain
  * once (store_log_chain.c), derives scheme_change, same_host and
- * bootstrap, and inserts the rows, HOP_GROUP per statement. Per-host counters
- * of the whole batch (from hops and traffic records) are summed in memory,
- * sorted by host and UTC day of the record's time, and upserted once per (host,
- * day) into host_traffic_day and once per host into host_traffic (schema v4:
- * the audit's windows and trend read the days); then the writer's
+ * bootstrap, and inserts the rows, HOP_GROUP per statement. Per-host
+ * counters of the whole batch (from hops and traffic records) are summed in
+ * memory, sorted by host and UTC day of the record's time, and upserted
+ * once per (host, day) into host_traffic_day and once per host into
+ * host_traffic (schema v4: the audit's windows and trend read the days);
+ * then the writer's
  * counters are updated in the same transaction. After the commit the batch's
  * hops are read back from hop_json and appended to the JSON destination: the
  * same text that `hstsproxy log --json` prints. Probe results
@@ -19,8 +20,8 @@
  * them twice.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -787,20 +788,21 @@ static size_t records_size(const unsigned char *recs, size_t n)
 static int insert_hops(struct store__log *lg, size_t n, int64_t ids[2],
                        enum store__write *out)
 {
-  sqlite3_stmt *st = lg->st[n == HOP_GROUP ? ST_HOPS : ST_HOP];
+  int group = n == HOP_GROUP;
+  sqlite3_stmt *st = lg->st[group ? ST_HOPS : ST_HOP];
   size_t i;
 
   for (i = 0; i < n; i++) {
-    if (st == lg->st[ST_HOP] || i == 0)
+    if (!group || i == 0)
       sqlite3_clear_bindings(st);
-    bind_hop(st, st == lg->st[ST_HOP] ? 0 : (int)i * HOP_COLS, &lg->views[i]);
-    if (st == lg->st[ST_HOPS] && i + 1 < n)
-      continue;
+    bind_hop(st, group ? (int)i * HOP_COLS : 0, &lg->views[i]);
+    if (group && i + 1 < n)
+      continue; /* one step inserts the whole group */
     if (step_done(lg, st, out) != 0)
       return -1;
     ids[1] = sqlite3_last_insert_rowid(lg->s->db);
     if (ids[0] == 0) /* rowids are consecutive: the writer alone inserts */
-      ids[0] = ids[1] - (st == lg->st[ST_HOPS] ? (int64_t)n - 1 : 0);
+      ids[0] = ids[1] - (group ? (int64_t)n - 1 : 0);
   }
   return 0;
 }
