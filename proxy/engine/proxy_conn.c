@@ -90,15 +90,14 @@ void proxy__conn_close(struct proxy_conn *conn, const char *reason)
   if (conn->console_job != NULL || conn->console_stream)
     proxy__console_conn_closed(conn);
   proxy__conn_drop_origin(conn, reason);
+  conn->pending_closes = 2;
   if (conn->bulk != NULL) {
     proxy__splice_close(&conn->bulk->dir[0]);
     proxy__splice_close(&conn->bulk->dir[1]);
-  }
-  conn->pending_closes = 2;
-  if (conn->bulk != NULL && conn->bulk->client_poll_open) {
-    /* before the stream: its descriptor */
-    conn->pending_closes++;
-    uv_close((uv_handle_t *)&conn->bulk->client_poll, on_closed);
+    if (conn->bulk->client_poll_open) { /* before the stream: its fd */
+      conn->pending_closes++;
+      uv_close((uv_handle_t *)&conn->bulk->client_poll, on_closed);
+    }
   }
   uv_close((uv_handle_t *)&conn->client, on_closed);
   uv_close((uv_handle_t *)&conn->timer, on_closed);

@@ -164,7 +164,6 @@ static int drain(struct proxy_splice_dir *d, uint64_t *moved)
 
   if (n > 0) {
     d->queued -= (size_t)n;
-    d->moved += (uint64_t)n;
     *moved += (uint64_t)n;
     return 1;
   }

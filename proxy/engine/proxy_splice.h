@@ -38,7 +38,6 @@ struct proxy_splice_dir {
   int pipe[2];       /* [0] read end, [1] write end, while open */
   size_t queued;     /* bytes in the pipe */
   uint64_t left;     /* bytes still to read from `from` (PROXY_SPLICE_ALL) */
-  uint64_t moved;    /* bytes written to `to` so far */
   unsigned open : 1; /* pipe is ours (proxy__splice_open) */
   unsigned eof : 1;  /* `from` ended: EOF, or `left` reached 0 */
   unsigned hold : 1; /* read no more from `from`; the pipe drains */

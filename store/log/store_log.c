@@ -11,13 +11,12 @@
  * memory, sorted by host and UTC day of the record's time, and upserted
  * once per (host, day) into host_traffic_day and once per host into
  * host_traffic (schema v4: the audit's windows and trend read the days);
- * then the writer's
- * counters are updated in the same transaction. After the commit the batch's
- * hops are read back from hop_json and appended to the JSON destination: the
- * same text that `hstsproxy log --json` prints. Probe results
- * (store_writer_probe) are applied first, each in its own transaction
- * (store_probe_record), and marked done so that a retried batch does not record
- * them twice.
+ * then the writer's counters are updated in the same transaction. After
+ * the commit the batch's hops are read back from hop_json and appended to
+ * the JSON destination: the same text that `hstsproxy log --json` prints.
+ * Probe results (store_writer_probe) are applied first, each in its own
+ * transaction (store_probe_record), and marked done so that a retried
+ * batch does not record them twice.
  */
 #include <errno.h>
 #include <inttypes.h>
