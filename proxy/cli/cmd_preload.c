@@ -278,7 +278,7 @@ static uint64_t now_ns(void)
   struct timespec ts;
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  return (uint64_t)ts.tv_sec * HSTS_NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
 static void on_progress(uint64_t received, uint64_t total, void *arg)

@@ -49,7 +49,6 @@
          (PROXY_ALOG_STR_COUNT - 3u) * PROXY_ALOG_SHORT_MAX) + \
    1024u)
 #define NS_PER_MS 1000000L
-#define NS_PER_S  1000000000L
 
 struct wire {
   uint32_t size; /* whole record, a multiple of REC_ALIGN */
@@ -349,9 +348,9 @@ static void deadline_in(unsigned ms, struct timespec *ts)
   clock_gettime(CLOCK_MONOTONIC, ts);
   ts->tv_sec += (time_t)(ms / HSTS_MS_PER_S);
   ts->tv_nsec += (long)(ms % HSTS_MS_PER_S) * NS_PER_MS;
-  if (ts->tv_nsec >= NS_PER_S) {
+  if (ts->tv_nsec >= HSTS_NS_PER_S) {
     ts->tv_sec++;
-    ts->tv_nsec -= NS_PER_S;
+    ts->tv_nsec -= HSTS_NS_PER_S;
   }
 }
 

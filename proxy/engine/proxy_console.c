@@ -37,7 +37,6 @@
 #define CSS_TYPE    "text/css; charset=utf-8"
 #define JS_TYPE     "text/javascript; charset=utf-8"
 #define STATUS_MAX  2048
-#define NS_PER_S    1000000000u
 #define HEX_DIGITS  "0123456789abcdef"
 #define NIBBLE_BITS 4
 #define NIBBLE_MASK 0xfu
@@ -179,8 +178,9 @@ static void status_json(struct proxy_conn *conn)
       "\"writer\":{\"written\":%llu,\"dropped\":%llu,\"failed\":%llu,"
       "\"pending\":%llu,\"failing\":%s},\"streams\":%u}\n",
       HSTSPROXY_VERSION, (long long)time(NULL) * 1000,
-      (unsigned long long)((uv_hrtime() - s->start_ns) / NS_PER_S), s->nworkers,
-      s->console->token, (unsigned long long)atomic_load(&st->conns_active),
+      (unsigned long long)((uv_hrtime() - s->start_ns) / HSTS_NS_PER_S),
+      s->nworkers, s->console->token,
+      (unsigned long long)atomic_load(&st->conns_active),
       (unsigned long long)atomic_load(&st->conns_total),
       (unsigned long long)atomic_load(&st->requests),
       (unsigned long long)atomic_load(&st->upgrades),

@@ -26,7 +26,6 @@
 #define PAC_TYPE  "application/x-ns-proxy-autoconfig"
 #define HTML_TYPE "text/html; charset=utf-8"
 #define TEXT_TYPE "text/plain; charset=utf-8"
-#define NS_PER_S  1000000000u
 #define ROWS_MAX  768
 #define TIME_TEXT 32
 #define MIB       (1024.0 * 1024.0)
@@ -81,7 +80,7 @@ static void status_page(struct proxy_conn *conn)
   struct proxy_server *s = conn->worker->server;
   const struct proxy_stats *st = &s->stats;
   char body[PROXY_LOCAL_BODY_MAX], rows[ROWS_MAX];
-  unsigned long long uptime = (uv_hrtime() - s->start_ns) / NS_PER_S;
+  unsigned long long uptime = (uv_hrtime() - s->start_ns) / HSTS_NS_PER_S;
   struct store_writer_stats ws;
   struct proxy_store_counts pc;
   char stale[64] = "";

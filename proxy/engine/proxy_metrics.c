@@ -5,8 +5,9 @@
  *
  * Every value is read at the scrape, on the worker's loop, without a
  * lock: the process-wide relaxed atomics of struct proxy_stats, the hop
- * log writer's counters (store_writer_stats: one short mutex), and the
- * policy snapshot this worker uses (immutable; counting its dynamic
+ * log writer's counters (store_writer_stats: one short mutex), each
+ * worker's CPU time (a relaxed atomic its loop stores, proxy_worker.c),
+ * and the policy snapshot this worker uses (immutable; counting its dynamic
  * entries by source walks that small index). Counters only grow for the
  * life of the process, as Prometheus expects; gauges are current values.
  * hstsproxy_preload_age_seconds counts from when the list was current
@@ -115,13 +116,8 @@ static void splices(struct text *t, const struct proxy_stats *st)
   put(t, "hstsproxy_spliced_bytes_total %llu\n", load(&st->spliced_bytes));
 }
 
-static void hop_log(struct text *t, struct store_writer *w)
+static void hop_log(struct text *t, const struct store_writer_stats *ws)
 {
-  struct store_writer_stats ws;
-
-  memset(&ws, 0, sizeof(ws));
-  if (w != NULL)
-    store_writer_stats(w, &ws);
   head(t, "hstsproxy_hop_records_total", "counter",
        "Hop log records: committed to the store, dropped (queue full), "
        "failed (given up).");
@@ -129,12 +125,35 @@ static void hop_log(struct text *t, struct store_writer *w)
       "hstsproxy_hop_records_total{result=\"written\"} %llu\n"
       "hstsproxy_hop_records_total{result=\"dropped\"} %llu\n"
       "hstsproxy_hop_records_total{result=\"failed\"} %llu\n",
-      (unsigned long long)ws.written, (unsigned long long)ws.dropped,
-      (unsigned long long)ws.failed);
+      (unsigned long long)ws->written, (unsigned long long)ws->dropped,
+      (unsigned long long)ws->failed);
   head(t, "hstsproxy_store_pending_records", "gauge",
        "Records accepted by the writer and not committed yet.");
   put(t, "hstsproxy_store_pending_records %llu\n",
-      (unsigned long long)ws.queued);
+      (unsigned long long)ws->queued);
+}
+
+static double seconds(uint64_t ns)
+{
+  return (double)ns / (double)HSTS_NS_PER_S;
+}
+
+/* The writer's line only with a writer (ws: its stats). */
+static void threads(struct text *t, const struct proxy_server *s,
+                    const struct store_writer_stats *ws)
+{
+  static const char name[] = "hstsproxy_thread_cpu_seconds_total";
+  size_t i;
+
+  head(t, name, "counter",
+       "CPU time of each event-loop thread, as of its last loop iteration, "
+       "and of the hop-log writer, as of its last batch; by thread name "
+       "(as top -H shows it).");
+  for (i = 0; i < s->nworkers; i++)
+    put(t, "%s{thread=\"worker %zu\"} %.6f\n", name, i + 1,
+        seconds(load(&s->workers[i].cpu_ns)));
+  if (s->writer != NULL)
+    put(t, "%s{thread=\"hop-log writer\"} %.6f\n", name, seconds(ws->cpu_ns));
 }
 
 struct by_source {
@@ -188,13 +207,18 @@ void proxy__metrics_probe(struct proxy_server *s, enum proxy_probe_result r)
 void proxy__metrics_serve(struct proxy_conn *conn)
 {
   struct proxy_server *s = conn->worker->server;
+  struct store_writer_stats ws;
   struct text t;
 
+  memset(&ws, 0, sizeof(ws));
+  if (s->writer != NULL)
+    store_writer_stats(s->writer, &ws);
   t.len = 0;
   t.over = 0;
   requests(&t, &s->stats);
   splices(&t, &s->stats);
-  hop_log(&t, s->writer);
+  hop_log(&t, &ws);
+  threads(&t, s, &ws);
   policies(&t, conn->worker->hsts);
   probes(&t, &s->stats);
   if (t.over) {

@@ -87,11 +87,13 @@ struct proxy_worker {
   uv_loop_t loop;
   uv_thread_t thread;
   int loop_open, thread_started;
-  uv_async_t async;       /* commands from the main thread */
-  atomic_int command;     /* PROXY_CMD_* */
-  uv_timer_t drain_timer; /* bounds the graceful drain */
+  uv_async_t async;            /* commands from the main thread */
+  atomic_int command;          /* PROXY_CMD_* */
+  uv_timer_t drain_timer;      /* bounds the graceful drain */
+  uv_check_t cpu_check;        /* each iteration: the thread's CPU time */
+  atomic_uint_fast64_t cpu_ns; /* for the metrics; written by the loop */
   int draining;
-  int finished;     /* async and drain timer closed */
+  int finished;     /* async, drain timer and cpu_check closed */
   int async_open;   /* guarded by server->lock */
   atomic_int ended; /* the loop has returned */
   struct proxy_listener listeners[PROXY_MAX_LISTENERS];

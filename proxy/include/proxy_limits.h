@@ -45,10 +45,14 @@
 #define PROXY_AUTHORITY_MAX   (PROXY_HOST_MAX + 10) /* "[host]:port" */
 #define PROXY_ERROR_BODY_MAX  512  /* text of a proxy error answer */
 #define PROXY_LOCAL_BODY_MAX  4096 /* status page and PAC file */
-#define PROXY_METRICS_MAX     8192 /* GET /metrics */
 #define PROXY_ERROR_TEXT      256  /* one startup error message */
 #define PROXY_LIST_NAME_MAX   32   /* a preload list's name */
 #define PROXY_THREAD_NAME_MAX 16   /* a thread's name and NUL (TASK_COMM_LEN) */
+
+/* GET /metrics: the families, and a CPU-time line per worker (57 bytes
+ * up to 'worker 256"} ', 23 left for the seconds and the newline). */
+#define PROXY_METRICS_MAX (8192 + PROXY_MAX_WORKERS * 80)
+
 /* --upstream-proxy: "parent proxy HOST:PORT" (messages and the pool key)
  * and its "Basic <base64 of user:pass>" (user and pass at most 255
  * bytes each once decoded). */

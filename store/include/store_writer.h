@@ -157,6 +157,7 @@ struct store_writer_stats {
    * the file and its -wal, the oldest hop (Unix ms; 0: none). */
   int64_t store_bytes;
   int64_t oldest_hop_ms;
+  uint64_t cpu_ns; /* the writer thread's CPU time, as of its last batch */
 };
 
 struct store_writer;

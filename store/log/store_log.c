@@ -17,6 +17,13 @@
  * Probe results (store_writer_probe) are applied first, each in its own
  * transaction (store_probe_record), and marked done so that a retried
  * batch does not record them twice.
+ *
+ * Before each group of rows the thread's CPU time is read (the metrics
+ * show it): the read is also where the kernel can end a used-up time
+ * slice, so a batch of thousands of rows, with no system call until its
+ * commit, yields the CPU on time to the event loops instead of at the
+ * next timer tick (proxy_worker.c says more; docs/BENCHMARKS.md measures
+ * it).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -167,6 +174,7 @@ struct store__log {
   struct delta *deltas;   /* owned; at most one per record of the batch */
   struct delta **order;   /* owned: deltas sorted (delta_cmp) */
   size_t deltas_cap;
+  uint64_t cpu_ns; /* the thread's CPU time when last read */
   char errmsg[STORE_ERRMSG_MAX];
 };
 
@@ -784,6 +792,21 @@ static size_t records_size(const unsigned char *recs, size_t n)
 
 /* Inserts the rows of views[0..n): HOP_GROUP in one statement, else one
  * at a time; extends the range of hop ids. */
+/* Reads the thread's CPU time (see the top of this file for why once a
+ * group). */
+static void cpu_mark(struct store__log *lg)
+{
+  struct timespec ts;
+
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+    lg->cpu_ns = (uint64_t)ts.tv_sec * HSTS_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t store__log_cpu_ns(const struct store__log *lg)
+{
+  return lg->cpu_ns;
+}
+
 static int insert_hops(struct store__log *lg, size_t n, int64_t ids[2],
                        enum store__write *out)
 {
@@ -791,6 +814,7 @@ static int insert_hops(struct store__log *lg, size_t n, int64_t ids[2],
   sqlite3_stmt *st = lg->st[group ? ST_HOPS : ST_HOP];
   size_t i;
 
+  cpu_mark(lg);
   for (i = 0; i < n; i++) {
     if (!group || i == 0)
       sqlite3_clear_bindings(st);
@@ -940,6 +964,7 @@ enum store__write store__log_write(struct store__log *lg, unsigned char *recs,
     goto fail;
   }
   write_json(lg, ids);
+  cpu_mark(lg);
   return STORE__WRITE_OK;
 fail:
   store__rollback(lg->s);

@@ -146,6 +146,9 @@ void store__log_set_json(struct store__log *lg, FILE *json);
 /* The JSON destination's last write error (errno), or 0; then cleared. */
 int store__log_json_error(struct store__log *lg);
 
+/* The writer thread's CPU time (ns) as of its last group of rows. */
+uint64_t store__log_cpu_ns(const struct store__log *lg);
+
 /* --- store_log_chain.c --- */
 
 struct store__chains;

@@ -56,7 +56,6 @@
 #define STORE__CLOSE_ATTEMPTS 3    /* tries per batch when closing */
 #define JSON_FILE_MODE        0600 /* hop logs are browsing history */
 #define NS_PER_MS             1000000L
-#define NS_PER_S              1000000000L
 #define SIGNAL_EMPTY          1u    /* ring records that wake the writer */
 #define PRUNE_IDLE_MS         60000 /* --retain: look again after a minute */
 #define PRUNE_STEP_MS         10    /* between two steps that found rows */
@@ -368,9 +367,9 @@ static void abs_deadline(int64_t mono_deadline, struct timespec *ts)
     left = 0;
   ts->tv_sec = now.tv_sec + (time_t)(left / HSTS_MS_PER_S);
   ts->tv_nsec = now.tv_nsec + (long)(left % HSTS_MS_PER_S) * NS_PER_MS;
-  if (ts->tv_nsec >= NS_PER_S) {
+  if (ts->tv_nsec >= HSTS_NS_PER_S) {
     ts->tv_sec++;
-    ts->tv_nsec -= NS_PER_S;
+    ts->tv_nsec -= HSTS_NS_PER_S;
   }
 }
 
@@ -494,6 +493,7 @@ static void pending_done(struct store_writer *w, size_t n, size_t bytes,
   if (w->pcount > 0)
     w->batch_start = mono_ms();
   pthread_mutex_lock(&w->mu);
+  w->stats.cpu_ns = store__log_cpu_ns(w->log);
   if (written) {
     w->stats.written += n;
     w->stats.hops_written += hops;

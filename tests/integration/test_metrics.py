@@ -26,6 +26,7 @@ except ImportError:  # Debian's package, seen from another python3.11
     from prometheus_client.parser import text_string_to_metric_families
 
 WAIT_S = 15.0
+HOPS = 500  # internal upgrades on one connection: CPU time to see
 FAMILIES = {  # name as the parser reports it: type
     "hstsproxy_requests": "counter",
     "hstsproxy_hop_records": "counter",
@@ -35,7 +36,9 @@ FAMILIES = {  # name as the parser reports it: type
     "hstsproxy_policies": "gauge",
     "hstsproxy_probes": "counter",
     "hstsproxy_store_pending_records": "gauge",
+    "hstsproxy_thread_cpu_seconds": "counter",
 }
+THREAD_CPU = "hstsproxy_thread_cpu_seconds_total"
 
 
 class Metrics(H.ProxyTestCase):
@@ -146,6 +149,43 @@ class Metrics(H.ProxyTestCase):
         age = self.v(self.scrape(p)[1], "hstsproxy_preload_age_seconds")
         self.assertTrue(0 <= age < 60, age)
         held.close()
+        p.stop()
+
+    def test_thread_cpu_time(self):
+        """One CPU-time line per worker and one for the hop-log writer,
+        named as top -H names the threads; they grow with the work each
+        does and never go back."""
+        db = os.path.join(self.tmp, "cpu.db")
+        U.add_policy(db, "manual.test")
+        p = self.proxy(["--workers", "3"], db=db)
+
+        def cpu(values):
+            return {dict(k[1:])["thread"]: v for k, v in values.items()
+                    if k[0] == THREAD_CPU}
+        before = cpu(self.scrape(p)[1])
+        self.assertEqual(sorted(before), ["hop-log writer", "worker 1",
+                                          "worker 2", "worker 3"])
+        self.assertTrue(all(v >= 0 for v in before.values()), before)
+        c = self.raw(p.port)
+        for i in range(HOPS):
+            c.send(H.http_request("GET", "http://manual.test/%d" % i,
+                                  "manual.test"))
+            self.assertEqual(c.read_response().status, 307)
+
+        def grown():
+            _, now = self.scrape(p)
+            return (self.v(now, "hstsproxy_hop_records_total",
+                           result="written") == HOPS and
+                    cpu(now)["hop-log writer"] > before["hop-log writer"] and
+                    cpu(now))
+        after = H.wait_until(grown, WAIT_S, interval=0.1,
+                             what="%d hops written" % HOPS)
+        workers = ["worker %d" % i for i in (1, 2, 3)]
+        self.assertGreater(sum(after[w] for w in workers),
+                           sum(before[w] for w in workers))
+        for name, seconds in after.items():
+            self.assertGreaterEqual(seconds, before[name], name)
+        c.close()
         p.stop()
 
     def test_metrics_only_get(self):
