@@ -8,8 +8,10 @@
 # Builds build-bench/ (Release), writes configs into a temp dir, starts an
 # nginx origin (a 1 KiB and a 1 MiB file; a second port answering
 # `return 307 https://$host$request_uri`), HAProxy (its own redirect,
-# and a reverse proxy of the origin), hstsproxy, tinyproxy and Squid, and
-# drives them with wrk (scripts/bench/request.lua: absolute-form
+# and a reverse proxy of the origin), hstsproxy, tinyproxy, Squid and a
+# bare TCP relay in front of the origin for loads 3 and 5
+# (scripts/bench/relay.c: splice(2) and nothing else, the least any
+# proxy can cost there), and drives them with wrk (scripts/bench/request.lua: absolute-form
 # requests, the same IP-literal URL for every proxy) and a Python tunnel
 # client (scripts/bench/tunnel.py). Loads:
 #   1 internal 307, keep-alive (ours vs nginx's and HAProxy's 307)
@@ -51,8 +53,7 @@
 #                 gives ours-alog/ours per interleaved round
 #   LOADS [1 2 3 4 5]  the loads to run, e.g. LOADS="1 2"
 # Needs: cmake and a C toolchain, nginx, haproxy, tinyproxy, squid, wrk,
-# curl,
-# python3. Everything listens on 127.0.0.1; every process is started by
+# curl, python3. Everything listens on 127.0.0.1; every process is started by
 # this script, tracked by pid and stopped on exit. About 3 minutes with
 # the defaults (ROUNDS=3: about 8 on a busy two-CPU machine).
 set -euo pipefail
@@ -100,7 +101,7 @@ for v in DURATION WARMUP THREADS CONNS WORKERS ROUNDS PRELOAD_HOSTS \
   esac
 done
 case "$INTERCEPT" in
-  0|1) tools="nginx haproxy tinyproxy squid wrk curl python3" ;;
+  0|1) tools="nginx haproxy tinyproxy squid wrk curl python3 cc" ;;
   only) tools="python3 unshare ip nft" ;;
   *) die "INTERCEPT must be 0, 1 or only, got '$INTERCEPT'" ;;
 esac
@@ -117,7 +118,7 @@ tmp=$(mktemp -d /tmp/hstsproxy-bench.XXXXXX)
 chmod 755 "$tmp" # nginx workers and Squid run as other users
 declare -a started=()
 pid_nginx="" pid_tinyproxy="" pid_squid="" pid_ours="" pid_idle="" pid_base=""
-pid_alog="" pid_haproxy=""
+pid_alog="" pid_haproxy="" pid_relay=""
 
 cleanup() {
   local pid waited
@@ -364,11 +365,11 @@ wrk_load() {
     "$errs" $((c1 - c0)) "$(status_kib VmHWM $pids)"
 }
 
-# tunnel_load KEY ROOTPID PROXYPORT|"" : load 5 through CONNECT, or
-# straight to the origin when PROXYPORT is empty.
+# tunnel_load KEY ROOTPID PROXYPORT|"" [PORT]: load 5 through CONNECT, or
+# straight to PORT (default: the origin's) when PROXYPORT is empty.
 tunnel_load() {
-  local key=$1 root=$2 pport=$3 pids c0 c1 out line
-  local -a cmd=(python3 "$here/tunnel.py" --target "127.0.0.1:$origin_port"
+  local key=$1 root=$2 pport=$3 tport=${4:-$origin_port} pids c0 c1 out line
+  local -a cmd=(python3 "$here/tunnel.py" --target "127.0.0.1:$tport"
     --path /1m --seconds "$DURATION" --warmup 0)
   [ -n "$pport" ] && cmd+=(--proxy "127.0.0.1:$pport")
   pids=$(tree_pids "$root")
@@ -497,7 +498,7 @@ fi
 ulimit -n "$want"
 
 read -r origin_port r307_port tiny_port squid_port ha307_port ha_port \
-  <<<"$(free_ports 6)"
+  relay_port <<<"$(free_ports 7)"
 
 mkdir -p "$tmp/www" "$tmp/nginx/logs" "$tmp/nginx/tmp" "$tmp/squid"
 head -c "$SMALL_BYTES" /dev/zero | tr '\0' 'a' >"$tmp/www/1k"
@@ -519,6 +520,8 @@ sed -e "s|@TMP@|$tmp|g" -e "s|@WORKERS@|$WORKERS|g" \
 if [ "$(id -u)" -eq 0 ] && id proxy >/dev/null 2>&1; then
   chown -R proxy: "$tmp/squid" # Squid drops root for the proxy user
 fi
+cc -O2 -Wall -Wextra -pthread -o "$tmp/relay" "$here/relay.c" ||
+  die "scripts/bench/relay.c: does not compile"
 
 say "starting nginx (:$origin_port files, :$r307_port 307), tinyproxy" \
   "(:$tiny_port), squid (:$squid_port), haproxy (:$ha307_port 307," \
@@ -527,12 +530,14 @@ start nginx nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
 start haproxy haproxy -db -f "$tmp/haproxy.cfg"
 start tinyproxy tinyproxy -d -c "$tmp/tinyproxy.conf"
 start squid squid -N -f "$tmp/squid/squid.conf"
+start relay "$tmp/relay" "$relay_port" "$origin_port"
 wait_port nginx "$origin_port"
 wait_port nginx "$r307_port"
 wait_port tinyproxy "$tiny_port"
 wait_port squid "$squid_port"
 wait_port haproxy "$ha307_port"
 wait_port haproxy "$ha_port"
+wait_port relay "$relay_port"
 
 db="$tmp/b.db"
 "$bin" --db "$db" policy add up.test --include-subdomains >/dev/null
@@ -595,6 +600,9 @@ r307=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}' \
   -H 'Host: up.test' "http://127.0.0.1:$ha307_port/1k") || true
 [ "$r307" = "307 https://up.test/1k" ] ||
   die "HAProxy 307 port answered '$r307'"
+got=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{size_download}' \
+  "http://127.0.0.1:$relay_port/1m") || true
+[ "$got" = "200 $LARGE_BYTES" ] || die "relay to the origin answered '$got'"
 declare -A broken=()
 for s in ours tinyproxy squid ${baseline:+base}; do
   port_var="${s}_port"
@@ -637,6 +645,9 @@ run_server() {
     5:tinyproxy) tunnel_load "$key" "$pid_tinyproxy" "$tiny_port" ;;
     5:squid) tunnel_load "$key" "$pid_squid" "$squid_port" ;;
     5:direct) tunnel_load "$key" "$pid_nginx" "" ;;
+    5:relay) tunnel_load "$key" "$pid_relay" "" "$relay_port" ;;
+    3:relay) wrk_load "$key" "$pid_relay" "$relay_port" "/${url#http://*/}" \
+      "$origin_host" "$close" ;;
     *:ours) wrk_load "$key" "$pid_ours" "$ours_port" "$url" "$origin_host" \
       "$close" ;;
     *:base) wrk_load "$key" "$pid_base" "$base_port" "$url" "$origin_host" \
@@ -658,7 +669,8 @@ load_servers() {
   case "$1" in
     1) echo "ours $a $b nginx-307 haproxy-307" ;;
     2) echo "ours $a $b ours-name tinyproxy squid haproxy direct" ;;
-    5) echo "ours $b tinyproxy squid direct" ;;
+    3) echo "ours $b tinyproxy squid haproxy relay direct" ;;
+    5) echo "ours $b tinyproxy squid relay direct" ;;
     *) echo "ours $b tinyproxy squid haproxy direct" ;;
   esac
 }
@@ -813,6 +825,12 @@ server_table() {
   [ "$load" != 1 ] ||
     echo "- tinyproxy and Squid have no internal upgrade: n/a."
   [ "$load" != 5 ] || echo "- HAProxy does not tunnel CONNECT: not run."
+  case "$load" in
+    3) echo "- relay: scripts/bench/relay.c, splice(2) and nothing else," \
+      "origin-form requests as direct." ;;
+    5) echo "- relay: scripts/bench/relay.c, the stream relayed with" \
+      "splice(2) and nothing else (no CONNECT)." ;;
+  esac
   for s in $(load_servers "$load"); do
     if [ -n "${ERRTXT[$load:$s]:-}" ]; then
       echo "- $s errors (wrk): ${ERRTXT[$load:$s]}"
@@ -842,21 +860,24 @@ ratio_table() {
   echo "reference is nginx's own \`return 307\` for load 1, the origin"
   echo "served directly for the others; ours/haproxy is against HAProxy's"
   echo "\`http-request redirect code 307\` for load 1 and HAProxy reverse-"
-  echo "proxying the origin for loads 2 to 4 (it has no CONNECT: load 5 n/a)."
+  echo "proxying the origin for loads 2 to 4 (it has no CONNECT: load 5 n/a);"
+  echo "ours/relay is against the bare splice(2) relay (scripts/bench/relay.c)"
+  echo "in front of the origin, loads 3 and 5: above 1 means hstsproxy moves"
+  echo "the bytes for less than the least a relay can do."
   echo
   if [ -n "$baseline" ]; then
     echo "ours/base compares with BASELINE_BIN ($baseline) in the same run."
     echo
   fi
   echo "| load | figure | ours/tinyproxy | ours/squid | ours/haproxy |" \
-    "ours/reference |${baseline:+ ours/base |}"
-  echo "|---|---|--:|--:|--:|--:|${baseline:+--:|}"
+    "ours/relay | ours/reference |${baseline:+ ours/base |}"
+  echo "|---|---|--:|--:|--:|--:|--:|${baseline:+--:|}"
   for load in $loads; do
     o="$load:ours"
     ref=$(reference "$load")
     for fig in throughput p50 p99 cpu/req; do
       cells=""
-      for peer in tinyproxy squid "$(haproxy_of "$load")" "$ref" \
+      for peer in tinyproxy squid "$(haproxy_of "$load")" relay "$ref" \
         ${baseline:+base}; do
         case "$fig" in
           throughput)
