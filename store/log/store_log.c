@@ -790,8 +790,6 @@ static size_t records_size(const unsigned char *recs, size_t n)
   return off;
 }
 
-/* Inserts the rows of views[0..n): HOP_GROUP in one statement, else one
- * at a time; extends the range of hop ids. */
 /* Reads the thread's CPU time (see the top of this file for why once a
  * group). */
 static void cpu_mark(struct store__log *lg)
@@ -807,6 +805,8 @@ uint64_t store__log_cpu_ns(const struct store__log *lg)
   return lg->cpu_ns;
 }
 
+/* Inserts the rows of views[0..n): HOP_GROUP in one statement, else one
+ * at a time; extends the range of hop ids. */
 static int insert_hops(struct store__log *lg, size_t n, int64_t ids[2],
                        enum store__write *out)
 {
