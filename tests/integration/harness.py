@@ -1229,6 +1229,17 @@ class RawClient:
     def shutdown_write(self):
         self.sock.shutdown(socket.SHUT_WR)
 
+    def send_and_read_back(self, data, join_s=10):
+        """Sends data, then half-closes, from another thread (an echo at the
+        far end of a tunnel would otherwise block on a full window) while
+        reading here until EOF; returns what was read."""
+        sender = threading.Thread(target=lambda: (self.send(data),
+                                                  self.shutdown_write()))
+        sender.start()
+        back = self.bs.read_until_eof()
+        sender.join(join_s)
+        return back
+
     def close(self):
         try:
             self.sock.close()

@@ -107,11 +107,7 @@ class ConnectTunnel(H.ProxyTestCase):
         c, r = self.connect("127.0.0.1:%d" % self.echo.port)
         self.assertEqual(r.status, 200, r)
         data = H.body_bytes(4 * H.MB, 43)
-        t = threading.Thread(target=lambda: (c.send(data),
-                                             c.shutdown_write()))
-        t.start()
-        back = c.bs.read_until_eof()
-        t.join(10)
+        back = c.send_and_read_back(data)
         self.assertEqual(len(back), len(data))
         self.assertEqual(H.sha256(back), H.sha256(data))
 

@@ -325,11 +325,7 @@ class SpliceTunnelTest(H.ProxyTestCase):
         self.assertEqual(len(r.body), n)
         t = self.connect(p, self.echo.port)
         data = H.body_bytes(400 * KB, 18)
-        sender = threading.Thread(target=lambda: (t.send(data),
-                                                  t.shutdown_write()))
-        sender.start()
-        self.assertEqual(t.bs.read_until_eof(), data)
-        sender.join(10)
+        self.assertEqual(t.send_and_read_back(data), data)
         H.wait_until(lambda: os.path.exists(log) and
                      open(log).read().count("\n") >= 2, 10,
                      what="two access-log lines")
@@ -346,11 +342,7 @@ class SpliceTunnelTest(H.ProxyTestCase):
         before, bytes_before = spliced(p), spliced_bytes(p)
         c = self.connect(p, self.echo.port)
         data = H.body_bytes(3 * H.MB, 13)
-        t = threading.Thread(target=lambda: (c.send(data),
-                                             c.shutdown_write()))
-        t.start()
-        back = c.bs.read_until_eof()
-        t.join(10)
+        back = c.send_and_read_back(data)
         self.assertEqual(H.sha256(back), H.sha256(data))
         self.assertEqual(spliced(p) - before, 1)
         self.assertEqual(spliced_bytes(p) - bytes_before, 2 * len(data))
@@ -451,11 +443,7 @@ class SpliceRefusedTest(H.ProxyTestCase):
                % echo.port)
         self.assertEqual(t.read_response("CONNECT").status, 200)
         data = H.body_bytes(n, 25)
-        sender = threading.Thread(target=lambda: (t.send(data),
-                                                  t.shutdown_write()))
-        sender.start()
-        self.assertEqual(t.bs.read_until_eof(), data)
-        sender.join(10)
+        self.assertEqual(t.send_and_read_back(data), data)
         # once per connection: then it copies for the rest of its life
         self.assertEqual((spliced(p), refused(p), spliced_bytes(p)),
                          (0, 3, 0))
