@@ -293,6 +293,11 @@ class AccessLog(H.ProxyTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("/before", lines_of(self.log + ".1")[0])
         self.assertIn("/before", lines_of(hops + ".1")[0])
+        # postrotate only signals: until the proxy has reopened (creating
+        # the files), a line still goes to the moved file, as it should
+        H.wait_until(lambda: os.path.exists(self.log) and
+                     os.path.exists(hops), WAIT_S,
+                     what="both files created again by the reopen")
         self.get(c, "http://manual.test/after", "manual.test", 307)
         self.assertIn("/after", wait_lines(self.log, 1)[0])
         self.assertIn("/after", wait_lines(hops, 1)[0])
