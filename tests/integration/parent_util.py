@@ -1,15 +1,19 @@
 """parent_util.py - parent proxies made of sockets, for the tests of
 --upstream-proxy (test_upstream_proxy.py, test_upstream_tls.py).
 
-Standard library only, loopback only. SocketParent listens on
-127.0.0.1:0 and serves each connection on a thread; FakeParent records
-the bytes of each connection and answers every request head with fixed
-bytes (or closes); TunnelParent answers CONNECT and splices every tunnel
-to one local port, so that no name is ever resolved.
+Loopback only. SocketParent listens on 127.0.0.1:0 and serves each
+connection on a thread; at the end of the test its accept loop is
+stopped before the listener is closed (harness.close_listener), so that
+it never takes the connections of the next test's listener. FakeParent
+records the bytes of each connection and answers every request head
+with fixed bytes (or closes); TunnelParent answers CONNECT and splices
+every tunnel to one local port, so that no name is ever resolved.
 """
 
 import socket
 import threading
+
+import harness as H
 
 
 class SocketParent:
@@ -21,8 +25,9 @@ class SocketParent:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-        case.addCleanup(self.sock.close)
+        thread = threading.Thread(target=self._accept, daemon=True)
+        thread.start()
+        case.addCleanup(H.close_listener, self.sock, thread)
 
     def _accept(self):
         while True:

@@ -57,7 +57,8 @@ class RawOrigin:
         self.script = script
         self.conns = 0
         self.socks = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
 
     def _accept(self):
         while True:
@@ -83,12 +84,13 @@ class RawOrigin:
             return
 
     def close(self):
-        self.listener.close()
-        for s in self.socks:
+        H.close_listener(self.listener, self.thread)
+        for s in self.socks:  # shut down first: wakes a serving thread
             try:
-                s.close()
+                s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            s.close()
 
 
 def get(c, port, path, host="127.0.0.1"):
