@@ -71,6 +71,8 @@ static const char conn_pragmas[] = "PRAGMA cache_size = -8192;"
 
 enum { CHANGE_NULL = -1, CHANGE_NONE, CHANGE_UP, CHANGE_DOWN };
 
+enum { DERIVED_NONE, DERIVED_URL, DERIVED_BOTH }; /* what derive() parsed */
+
 static const char *const change_names[] = { "none", "up", "down" };
 
 /* Hops are inserted HOP_GROUP rows per statement (the rest of a batch
@@ -338,33 +340,38 @@ static int url_host(const struct hsts_url *u, char *out)
   return 1;
 }
 
-/* scheme_change, same_host, bootstrap from url and resolved location. */
-static void derive(struct hop_view *v, int resolved)
+/*
+ * scheme_change, same_host, bootstrap from url and resolved location.
+ * Returns what it parsed (the chain keys reuse it): DERIVED_NONE,
+ * DERIVED_URL (into *a) or DERIVED_BOTH (and the location into *b).
+ */
+static int derive(struct hop_view *v, int resolved, struct hsts_url *a,
+                  struct hsts_url *b)
 {
-  struct hsts_url a, b;
   char bhost[HOST_TEXT_MAX];
   const char *url = v->s[STORE__HS_URL];
 
   v->scheme_change = CHANGE_NULL;
   v->same_host = -1;
   v->bootstrap = 0;
-  if (url == NULL || hsts_url_parse(url, strlen(url), &a) != HSTS_OK)
-    return;
-  if (!url_host(&a, v->host))
+  if (url == NULL || hsts_url_parse(url, strlen(url), a) != HSTS_OK)
+    return DERIVED_NONE;
+  if (!url_host(a, v->host))
     v->host[0] = '\0';
   if (!resolved ||
-      hsts_url_parse(v->location, strcspn(v->location, "#"), &b) != HSTS_OK)
-    return;
-  if (scheme_is(&a, "http") && scheme_is(&b, "https"))
+      hsts_url_parse(v->location, strcspn(v->location, "#"), b) != HSTS_OK)
+    return DERIVED_URL;
+  if (scheme_is(a, "http") && scheme_is(b, "https"))
     v->scheme_change = CHANGE_UP;
-  else if (scheme_is(&a, "https") && scheme_is(&b, "http"))
+  else if (scheme_is(a, "https") && scheme_is(b, "http"))
     v->scheme_change = CHANGE_DOWN;
   else
     v->scheme_change = CHANGE_NONE;
   v->same_host =
-      url_host(&b, bhost) && v->host[0] != '\0' && strcmp(bhost, v->host) == 0;
+      url_host(b, bhost) && v->host[0] != '\0' && strcmp(bhost, v->host) == 0;
   v->bootstrap = v->h.kind == STORE_HOP_REDIRECT &&
                  v->scheme_change == CHANGE_UP && v->same_host == 1;
+  return DERIVED_BOTH;
 }
 
 /* Decodes the hop at rec into v, its strings cleaned into arena
@@ -374,8 +381,9 @@ static size_t decode_hop(struct store__log *lg, unsigned char *rec,
 {
   const char *p = (const char *)rec + sizeof(v->h);
   const char *loc, *url;
+  struct hsts_url u, l;
   size_t used = 0;
-  int i, resolved = 0;
+  int i, parsed, resolved = 0;
 
   memcpy(&v->h, rec, sizeof(v->h));
   for (i = 0; i < STORE__HS_COUNT; i++) {
@@ -396,10 +404,12 @@ static size_t decode_hop(struct store__log *lg, unsigned char *rec,
     v->location = v->resolved;
     resolved = 1;
   }
-  derive(v, resolved);
+  parsed = derive(v, resolved, &u, &l);
   if (v->h.hop_index == STORE__HOP_UNASSIGNED) {
     store__chains_assign(lg->chains, &v->h, v->s[STORE__HS_CLIENT], url,
-                         resolved ? v->location : NULL);
+                         parsed >= DERIVED_URL ? &u : NULL,
+                         resolved ? v->location : NULL,
+                         parsed == DERIVED_BOTH ? &l : NULL);
     memcpy(rec, &v->h, sizeof(v->h)); /* kept for a retry */
   }
   return used;

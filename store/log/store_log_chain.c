@@ -163,9 +163,10 @@ static void insert(struct store__chains *c, const char *key, uint64_t hash,
   c->buckets[e->bucket] = i;
 }
 
-/* c->key = client "\n" url-key; returns 0 when it does not fit. */
+/* c->key = client "\n" url-key (of u when the caller split url);
+ * returns 0 when it does not fit. */
 static int make_key(struct store__chains *c, const char *client,
-                    const char *url)
+                    const char *url, const struct hsts_url *u)
 {
   size_t n = strlen(client);
 
@@ -173,19 +174,23 @@ static int make_key(struct store__chains *c, const char *client,
     return 0;
   memcpy(c->key, client, n);
   c->key[n++] = KEY_SEPARATOR;
+  if (u != NULL)
+    return store__url_key_of(u, c->key + n, sizeof(c->key) - n) > 0;
   return store__url_key(url, c->key + n, sizeof(c->key) - n) > 0;
 }
 
 void store__chains_assign(struct store__chains *c, struct store__rec_hop *h,
                           const char *client, const char *url,
-                          const char *resolved)
+                          const struct hsts_url *url_parsed,
+                          const char *resolved,
+                          const struct hsts_url *resolved_parsed)
 {
   int32_t i = NO_SLOT;
   uint64_t hash = 0;
 
   if (client == NULL)
     client = "";
-  if (url != NULL && make_key(c, client, url)) {
+  if (url != NULL && make_key(c, client, url, url_parsed)) {
     hash = hash_key(c->key);
     i = find(c, c->key, hash);
   }
@@ -199,7 +204,7 @@ void store__chains_assign(struct store__chains *c, struct store__rec_hop *h,
     h->chain_id = h->request_id;
     h->hop_index = 0;
   }
-  if (resolved != NULL && make_key(c, client, resolved))
+  if (resolved != NULL && make_key(c, client, resolved, resolved_parsed))
     insert(c, c->key, hash_key(c->key), h);
 }
 
@@ -219,34 +224,39 @@ static size_t copy_lower(char *out, const char *in, size_t n)
 
 size_t store__url_key(const char *url, char *out, size_t outsz)
 {
-  size_t len = strcspn(url, "#"), n = 0, path_len;
-  char port[PORT_TEXT_MAX] = "";
+  size_t len = strcspn(url, "#");
   struct hsts_url u;
 
-  if (hsts_url_parse(url, len, &u) != HSTS_OK) {
-    len = strlen(url);
-    if (len + 1 > outsz)
-      return 0;
-    memcpy(out, url, len + 1);
-    return len;
-  }
-  if (u.port != 0 && u.port != hsts_url_default_port(&u))
-    snprintf(port, sizeof(port), ":%u", u.port);
-  path_len = u.path_len > 0 ? u.path_len : 1;
-  if (u.scheme_len + u.host_len + path_len + strlen(port) + sizeof("://[]") >
+  if (hsts_url_parse(url, len, &u) == HSTS_OK)
+    return store__url_key_of(&u, out, outsz);
+  len = strlen(url);
+  if (len + 1 > outsz)
+    return 0;
+  memcpy(out, url, len + 1);
+  return len;
+}
+
+size_t store__url_key_of(const struct hsts_url *u, char *out, size_t outsz)
+{
+  size_t n = 0, path_len = u->path_len > 0 ? u->path_len : 1;
+  char port[PORT_TEXT_MAX] = "";
+
+  if (u->port != 0 && u->port != hsts_url_default_port(u))
+    snprintf(port, sizeof(port), ":%u", u->port);
+  if (u->scheme_len + u->host_len + path_len + strlen(port) + sizeof("://[]") >
       outsz)
     return 0;
-  n += copy_lower(out + n, u.scheme, u.scheme_len);
+  n += copy_lower(out + n, u->scheme, u->scheme_len);
   memcpy(out + n, "://", 3);
   n += 3;
-  if (u.is_ipv6)
+  if (u->is_ipv6)
     out[n++] = '[';
-  n += copy_lower(out + n, u.host, u.host_len);
-  if (u.is_ipv6)
+  n += copy_lower(out + n, u->host, u->host_len);
+  if (u->is_ipv6)
     out[n++] = ']';
   memcpy(out + n, port, strlen(port));
   n += strlen(port);
-  memcpy(out + n, u.path_len > 0 ? u.path : "/", path_len);
+  memcpy(out + n, u->path_len > 0 ? u->path : "/", path_len);
   n += path_len;
   out[n] = '\0';
   return n;

@@ -152,6 +152,7 @@ uint64_t store__log_cpu_ns(const struct store__log *lg);
 /* --- store_log_chain.c --- */
 
 struct store__chains;
+struct hsts_url;
 
 /* CONSTRUCTOR / DESTRUCTOR of the map of recent Locations. */
 struct store__chains *store__chains_new(size_t capacity);
@@ -161,20 +162,27 @@ void store__chains_free(struct store__chains **c);
  * Assigns h->chain_id and h->hop_index: continues the newest chain whose
  * remembered Location (for the same client, within STORE_CHAIN_WINDOW_MS)
  * is this hop's URL, consuming it, or starts a chain named by
- * h->request_id; then remembers this hop's resolved Location. `strs` are
- * the hop's strings (NULL when absent), `resolved` its resolved Location.
+ * h->request_id; then remembers this hop's resolved Location. client,
+ * url and resolved (the resolved Location) may be NULL when absent.
+ * url_parsed and resolved_parsed are url and resolved as hsts_url_parse()
+ * split them (without the fragment), when the caller did; NULL: split
+ * here.
  */
 void store__chains_assign(struct store__chains *c, struct store__rec_hop *h,
                           const char *client, const char *url,
-                          const char *resolved);
+                          const struct hsts_url *url_parsed,
+                          const char *resolved,
+                          const struct hsts_url *resolved_parsed);
 
 /*
  * Writes the comparison form of the absolute URL `url` into out: scheme
  * and host lowercased, default port and fragment dropped, "/" for an
  * empty path. Copies it unchanged when it does not parse. Returns the
- * length, or 0 when it does not fit.
+ * length, or 0 when it does not fit. store__url_key_of() does the same
+ * for a URL already split by hsts_url_parse().
  */
 size_t store__url_key(const char *url, char *out, size_t outsz);
+size_t store__url_key_of(const struct hsts_url *u, char *out, size_t outsz);
 
 /*
  * Copies `len` bytes of `in` to out as valid UTF-8 (each invalid sequence
