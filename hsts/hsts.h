@@ -55,9 +55,9 @@ enum hsts_source hsts_source_parse(const char *name);
 /* One year: RFC 6797 max-age values above it are capped (as Chromium). */
 #define HSTS_MAX_AGE_CAP 31536000u
 
-/* Milliseconds and nanoseconds per second: the one definition every
- * layer uses. */
-#define HSTS_MS_PER_S 1000
-#define HSTS_NS_PER_S 1000000000L
+/* Units of time: the one definition every layer uses. */
+#define HSTS_MS_PER_S  1000
+#define HSTS_NS_PER_S  1000000000L
+#define HSTS_NS_PER_MS 1000000L
 
 #endif /* HSTS_H */

@@ -15,7 +15,6 @@
 #define UNIT_MIN_COUNT   2u /* switch to a larger unit from 2 of it */
 #define TIME_MIN_SECONDS (-62167219200LL) /* 0000-01-01T00:00:00Z */
 #define TIME_MAX_SECONDS 253402300799LL   /* 9999-12-31T23:59:59Z */
-#define NS_PER_MS        1000000
 
 void cli_time_rfc3339(int64_t t, char out[CLI_TIME_MAX])
 {
@@ -75,5 +74,5 @@ int64_t cli_time_now_ms(void)
   struct timespec ts;
 
   clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * HSTS_MS_PER_S + ts.tv_nsec / NS_PER_MS;
+  return (int64_t)ts.tv_sec * HSTS_MS_PER_S + ts.tv_nsec / HSTS_NS_PER_MS;
 }

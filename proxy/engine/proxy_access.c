@@ -27,7 +27,6 @@
 #define CIDR_TEXT_MAX   64  /* an IPv6 address, "/128" and NUL fit */
 #define V4_LOOPBACK_NET 127 /* 127.0.0.0/8 */
 #define MAPPED_PREFIX   12  /* ::ffff:0:0/96 is 12 bytes */
-#define NS_PER_MS       1000000u
 
 static const unsigned char v4_mapped[MAPPED_PREFIX] = {
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
@@ -245,7 +244,7 @@ int proxy_config_check_open(const struct proxy_config *cfg,
 void proxy__access_denied(struct proxy_server *s, const char *client)
 {
   struct proxy_access_log *l = &s->deny_log;
-  uint64_t now = uv_hrtime() / NS_PER_MS;
+  uint64_t now = uv_hrtime() / HSTS_NS_PER_MS;
   uint64_t last = atomic_load_explicit(&l->last_ms, memory_order_relaxed);
   uint64_t skipped;
 

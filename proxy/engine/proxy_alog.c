@@ -32,7 +32,6 @@
 #include "proxy_server.h"
 #include "proxy_upstream.h"
 
-#define NS_PER_MS  1000000u
 #define USER_MAX   PROXY_ALOG_SHORT_MAX
 #define STATUS_OK  200
 #define STATUS_WS  101
@@ -77,7 +76,7 @@ static void set_request(struct proxy_conn *conn, struct proxy_alog_rec *r,
   const struct http1_request *req = &conn->req;
 
   r->time_ms = conn->req_ms;
-  r->elapsed_ms = (int64_t)((uv_hrtime() - conn->req_ns) / NS_PER_MS);
+  r->elapsed_ms = (int64_t)((uv_hrtime() - conn->req_ns) / HSTS_NS_PER_MS);
   r->http_minor = req->version_minor;
   set(r, PROXY_ALOG_METHOD, req->method, req->method_len);
   set(r, PROXY_ALOG_URL, req->target, req->target_len);

@@ -48,7 +48,6 @@
   (6u * (PROXY_ALOG_URL_MAX + 2u * PROXY_ALOG_TEXT_MAX +       \
          (PROXY_ALOG_STR_COUNT - 3u) * PROXY_ALOG_SHORT_MAX) + \
    1024u)
-#define NS_PER_MS 1000000L
 
 struct wire {
   uint32_t size; /* whole record, a multiple of REC_ALIGN */
@@ -347,7 +346,7 @@ static void deadline_in(unsigned ms, struct timespec *ts)
 {
   clock_gettime(CLOCK_MONOTONIC, ts);
   ts->tv_sec += (time_t)(ms / HSTS_MS_PER_S);
-  ts->tv_nsec += (long)(ms % HSTS_MS_PER_S) * NS_PER_MS;
+  ts->tv_nsec += (long)(ms % HSTS_MS_PER_S) * HSTS_NS_PER_MS;
   if (ts->tv_nsec >= HSTS_NS_PER_S) {
     ts->tv_sec++;
     ts->tv_nsec -= HSTS_NS_PER_S;

@@ -35,7 +35,6 @@
 #include "store_log_read.h"
 #include "store_policy.h"
 
-#define NS_PER_MS          1000000u
 #define WAIT_STEP_MS       1u
 #define PARAM_MAX          512
 #define JOB_ERR_MAX        512
@@ -229,7 +228,7 @@ static int publish_wait(struct proxy_server *srv,
                         const struct proxy_console_edit *e)
 {
   struct proxy_console *c = srv->console;
-  uint64_t deadline = uv_hrtime() + PROXY_CONSOLE_PUBLISH_MS * NS_PER_MS;
+  uint64_t deadline = uv_hrtime() + PROXY_CONSOLE_PUBLISH_MS * HSTS_NS_PER_MS;
   uint64_t ticket, gen, now;
   size_t i;
   int ok;

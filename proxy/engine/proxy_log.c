@@ -38,7 +38,6 @@
 
 #define WORKER_SHIFT   56 /* request id: worker index above, counter below */
 #define COUNTER_MASK   ((UINT64_C(1) << WORKER_SHIFT) - 1)
-#define NS_PER_MS      1000000
 #define NS_PER_US      1000
 #define SALT_MIX       UINT64_C(0x9E3779B97F4A7C15) /* golden ratio, odd */
 #define STATUS_3XX_MIN 300
@@ -49,7 +48,7 @@ int64_t proxy__wall_ms(void)
   struct timespec ts;
 
   clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * HSTS_MS_PER_S + ts.tv_nsec / NS_PER_MS;
+  return (int64_t)ts.tv_sec * HSTS_MS_PER_S + ts.tv_nsec / HSTS_NS_PER_MS;
 }
 
 uint64_t proxy__request_salt(void)

@@ -34,7 +34,6 @@
 
 #define FIRST_CHECK_MAX_MS  (5u * 60u * 1000u) /* after the start */
 #define RETRY_MIN_MS        (60u * 1000u)      /* first retry, then x2 */
-#define MS_PER_SECOND       1000u
 #define REFRESH_MESSAGE_MAX (PROXY_FETCH_ERROR_MAX + STORE_ERRMSG_MAX)
 
 enum outcome { UNCHANGED, CHANGED, FAILED };
@@ -199,7 +198,7 @@ static void check_done(uv_work_t *req, int status)
     fprintf(stderr,
             "hstsproxy: preload refresh: %s; keeping the list loaded "
             "before, retrying in %llu s\n",
-            rf->msg, (unsigned long long)(delay / MS_PER_SECOND));
+            rf->msg, (unsigned long long)(delay / HSTS_MS_PER_S));
     schedule(rf, delay);
     return;
   }
@@ -242,8 +241,8 @@ static uint64_t first_delay(const struct proxy_refresh *rf)
   if (store_open(cfg->db_path, STORE_OPEN_READONLY, &st) == STORE_OK &&
       store_preload_info(st, &in) == STORE_OK && !in.builtin &&
       strcmp(in.source, proxy__refresh_url(cfg)) == 0) {
-    due = in.imported + (int64_t)(rf->interval_ms / MS_PER_SECOND);
-    first = due > now ? (uint64_t)(due - now) * MS_PER_SECOND : 0;
+    due = in.imported + (int64_t)(rf->interval_ms / HSTS_MS_PER_S);
+    first = due > now ? (uint64_t)(due - now) * HSTS_MS_PER_S : 0;
   }
   store_close(&st);
   return first;

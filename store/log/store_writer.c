@@ -53,9 +53,8 @@
 #include "store_log_int.h"
 #include "store_retain.h"
 
-#define STORE__CLOSE_ATTEMPTS 3    /* tries per batch when closing */
-#define JSON_FILE_MODE        0600 /* hop logs are browsing history */
-#define NS_PER_MS             1000000L
+#define STORE__CLOSE_ATTEMPTS 3     /* tries per batch when closing */
+#define JSON_FILE_MODE        0600  /* hop logs are browsing history */
 #define SIGNAL_EMPTY          1u    /* ring records that wake the writer */
 #define PRUNE_IDLE_MS         60000 /* --retain: look again after a minute */
 #define PRUNE_STEP_MS         10    /* between two steps that found rows */
@@ -152,7 +151,7 @@ static int64_t mono_ms(void)
   struct timespec ts;
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * HSTS_MS_PER_S + ts.tv_nsec / NS_PER_MS;
+  return (int64_t)ts.tv_sec * HSTS_MS_PER_S + ts.tv_nsec / HSTS_NS_PER_MS;
 }
 
 /* --- the ring (callers hold mu) --- */
@@ -366,7 +365,7 @@ static void abs_deadline(int64_t mono_deadline, struct timespec *ts)
   if (left < 0)
     left = 0;
   ts->tv_sec = now.tv_sec + (time_t)(left / HSTS_MS_PER_S);
-  ts->tv_nsec = now.tv_nsec + (long)(left % HSTS_MS_PER_S) * NS_PER_MS;
+  ts->tv_nsec = now.tv_nsec + (long)(left % HSTS_MS_PER_S) * HSTS_NS_PER_MS;
   if (ts->tv_nsec >= HSTS_NS_PER_S) {
     ts->tv_sec++;
     ts->tv_nsec -= HSTS_NS_PER_S;
@@ -548,7 +547,7 @@ static enum store__write write_batch(struct store_writer *w, size_t n)
 static void sleep_ms(unsigned ms)
 {
   struct timespec ts = { (time_t)(ms / HSTS_MS_PER_S),
-                         (long)(ms % HSTS_MS_PER_S) * NS_PER_MS };
+                         (long)(ms % HSTS_MS_PER_S) * HSTS_NS_PER_MS };
 
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
     continue;
