@@ -11,9 +11,10 @@
 # and a reverse proxy of the origin), hstsproxy, tinyproxy, Squid and a
 # bare TCP relay in front of the origin for loads 3 and 5
 # (scripts/bench/relay.c: splice(2) and nothing else, the least any
-# proxy can cost there), and drives them with wrk (scripts/bench/request.lua: absolute-form
-# requests, the same IP-literal URL for every proxy) and a Python tunnel
-# client (scripts/bench/tunnel.py). Loads:
+# proxy can cost there), and drives them with wrk
+# (scripts/bench/request.lua: absolute-form requests, the same IP-literal
+# URL for every proxy) and a Python tunnel client
+# (scripts/bench/tunnel.py). Loads:
 #   1 internal 307, keep-alive (ours vs nginx's and HAProxy's 307)
 #   2 forward 1 KiB, keep-alive both sides
 #   3 forward 1 MiB
